@@ -1,0 +1,92 @@
+//! Audit records and queries: one record per dispatch (and per chain step).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    /// UUIDv7: sorts by creation time, also used as the stream event id.
+    pub id: String,
+    pub action_id: String,
+    #[serde(default)]
+    pub chain_id: Option<String>,
+    pub namespace: String,
+    pub tenant: String,
+    pub provider: String,
+    pub action_type: String,
+    /// The deciding rule's action type (`allow` when no rule matched).
+    pub verdict: String,
+    #[serde(default)]
+    pub matched_rule: Option<String>,
+    /// The outcome's snake_case tag.
+    pub outcome: String,
+    /// The payload after redaction; `None` when payloads are not stored.
+    #[serde(default)]
+    pub action_payload: Option<Value>,
+    pub verdict_details: Value,
+    pub outcome_details: Value,
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+    pub dispatched_at: DateTime<Utc>,
+    pub completed_at: DateTime<Utc>,
+    pub duration_ms: u64,
+    #[serde(default)]
+    pub expires_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub caller_id: String,
+    #[serde(default)]
+    pub auth_method: String,
+}
+
+/// Filters of `GET /v1/audit`. Every filter is an exact match.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditQuery {
+    pub namespace: Option<String>,
+    pub tenant: Option<String>,
+    pub provider: Option<String>,
+    pub action_type: Option<String>,
+    pub outcome: Option<String>,
+    pub verdict: Option<String>,
+    pub matched_rule: Option<String>,
+    pub chain_id: Option<String>,
+    pub action_id: Option<String>,
+    pub limit: usize,
+    pub offset: usize,
+}
+
+impl AuditQuery {
+    pub const DEFAULT_LIMIT: usize = 50;
+    pub const MAX_LIMIT: usize = 1000;
+
+    pub fn matches(&self, record: &AuditRecord) -> bool {
+        fn eq(filter: &Option<String>, value: &str) -> bool {
+            filter.as_deref().is_none_or(|f| f == value)
+        }
+        fn eq_opt(filter: &Option<String>, value: &Option<String>) -> bool {
+            filter
+                .as_deref()
+                .is_none_or(|f| value.as_deref() == Some(f))
+        }
+        eq(&self.namespace, &record.namespace)
+            && eq(&self.tenant, &record.tenant)
+            && eq(&self.provider, &record.provider)
+            && eq(&self.action_type, &record.action_type)
+            && eq(&self.outcome, &record.outcome)
+            && eq(&self.verdict, &record.verdict)
+            && eq(&self.action_id, &record.action_id)
+            && eq_opt(&self.matched_rule, &record.matched_rule)
+            && eq_opt(&self.chain_id, &record.chain_id)
+    }
+}
+
+/// A page of audit records, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditPage {
+    pub records: Vec<AuditRecord>,
+    pub total: u64,
+    pub limit: usize,
+    pub offset: usize,
+}

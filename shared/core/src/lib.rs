@@ -1,0 +1,16 @@
+//! Domain types shared by every Switchyard crate.
+//!
+//! Nothing here knows about HTTP, AWS or storage: these are the words the rules
+//! engine, the gateway and the adapters use to talk to each other.
+
+pub mod action;
+pub mod audit;
+pub mod clock;
+pub mod outcome;
+pub mod provider;
+
+pub use action::{Action, ActionValidationError};
+pub use audit::{AuditPage, AuditQuery, AuditRecord};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use outcome::{ActionOutcome, ProviderResponse, ResponseStatus};
+pub use provider::{Provider, ProviderError, ProviderRequest};
