@@ -1,0 +1,22 @@
+//! The audit port.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use switchyard_core::{AuditPage, AuditQuery, AuditRecord};
+
+use crate::error::StoreError;
+
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Store one record (already redacted).
+    async fn append(&self, record: AuditRecord) -> Result<(), StoreError>;
+
+    /// Matching live records, newest first, paginated by `limit`/`offset`.
+    async fn query(&self, query: &AuditQuery) -> Result<AuditPage, StoreError>;
+
+    /// The latest record for an action id.
+    async fn latest_for_action(&self, action_id: &str) -> Result<Option<AuditRecord>, StoreError>;
+
+    /// Physically remove records whose `expires_at` has passed; returns how many.
+    async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
+}

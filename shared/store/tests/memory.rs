@@ -1,0 +1,95 @@
+//! The memory adapters against the shared conformance suite.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use switchyard_core::ManualClock;
+use switchyard_store::{MemoryAuditStore, MemoryStateStore, StateStore, conformance};
+
+fn clock() -> Arc<ManualClock> {
+    Arc::new(ManualClock::new(Utc::now()))
+}
+
+#[tokio::test]
+async fn memory_state_store_conforms() {
+    let clock = clock();
+    let store = MemoryStateStore::new(clock.clone());
+    conformance::state_store(&store, &clock, "mem").await;
+}
+
+#[tokio::test]
+async fn memory_audit_store_conforms() {
+    let clock = clock();
+    let store = MemoryAuditStore::new(clock.clone(), 1000);
+    conformance::audit_store(&store, &clock, "mem").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn memory_store_is_atomic_under_concurrency() {
+    let store: Arc<dyn StateStore> = Arc::new(MemoryStateStore::new(clock()));
+    // Clones share one map, as handlers of one process do.
+    let clients: Vec<Arc<dyn StateStore>> = (0..8).map(|_| store.clone()).collect();
+    conformance::concurrent_claims(&clients, 200, "mem").await;
+    conformance::concurrent_counts(&clients, 100, 10, "mem").await;
+    conformance::concurrent_leases(&clients, "mem").await;
+}
+
+#[tokio::test]
+async fn audit_capacity_drops_the_oldest() {
+    use switchyard_store::AuditStore;
+    let clock = clock();
+    let store = MemoryAuditStore::new(clock.clone(), 3);
+    for _ in 0..5 {
+        let page = store
+            .query(&switchyard_core::AuditQuery { limit: 10, ..Default::default() })
+            .await
+            .expect("query");
+        assert!(page.total <= 3);
+        store
+            .append(switchyard_core::AuditRecord {
+                id: uuid::Uuid::now_v7().to_string(),
+                action_id: "a".into(),
+                chain_id: None,
+                namespace: "n".into(),
+                tenant: "t".into(),
+                provider: "p".into(),
+                action_type: "x".into(),
+                verdict: "allow".into(),
+                matched_rule: None,
+                outcome: "executed".into(),
+                action_payload: None,
+                verdict_details: serde_json::json!({}),
+                outcome_details: serde_json::json!({}),
+                metadata: Default::default(),
+                dispatched_at: Utc::now(),
+                completed_at: Utc::now(),
+                duration_ms: 0,
+                expires_at: None,
+                caller_id: String::new(),
+                auth_method: String::new(),
+            })
+            .await
+            .expect("append");
+    }
+    assert_eq!(store.len(), 3);
+}
+
+#[tokio::test]
+async fn delay_queue_releases_in_due_order() {
+    use switchyard_store::{DelayQueue, DelayedMessage, MemoryDelayQueue};
+    let clock = clock();
+    let queue = MemoryDelayQueue::new(clock.clone());
+    let msg = |id: &str| DelayedMessage { id: id.into(), kind: "k".into(), body: serde_json::json!({}) };
+    let now = Utc::now();
+    clock.set(now);
+    queue.send(msg("late"), now + chrono::Duration::seconds(30)).await.expect("send");
+    queue.send(msg("early"), now + chrono::Duration::seconds(10)).await.expect("send");
+    queue.send(msg("early-2"), now + chrono::Duration::seconds(10)).await.expect("send");
+    assert!(queue.take_due(10).is_empty(), "nothing is due yet");
+    clock.advance(chrono::Duration::seconds(10));
+    let ids: Vec<String> = queue.take_due(10).into_iter().map(|m| m.id).collect();
+    assert_eq!(ids, ["early", "early-2"]);
+    clock.advance(chrono::Duration::seconds(20));
+    assert_eq!(queue.take_due(10).len(), 1);
+    assert!(queue.is_empty());
+}
