@@ -30,30 +30,80 @@ pub async fn state_store(store: &dyn StateStore, clock: &ManualClock, run: &str)
 
 async fn versioned_records(store: &dyn StateStore, clock: &ManualClock, run: &str) {
     let k = key(run, "record", "a");
-    assert_eq!(store.get(&k).await.expect("get"), None, "absent reads as None");
+    assert_eq!(
+        store.get(&k).await.expect("get"),
+        None,
+        "absent reads as None"
+    );
     assert_eq!(store.put(&k, "one", None).await.expect("put"), 1);
     let got = store.get(&k).await.expect("get").expect("present");
     assert_eq!((got.value.as_str(), got.version), ("one", 1));
     assert_eq!(store.put(&k, "two", None).await.expect("put"), 2);
-    assert_eq!(store.compare_and_swap(&k, 1, "stale", None).await.expect("cas"), None);
-    assert_eq!(store.compare_and_swap(&k, 0, "absent?", None).await.expect("cas"), None);
-    assert_eq!(store.compare_and_swap(&k, 2, "three", None).await.expect("cas"), Some(3));
-    assert_eq!(store.get(&k).await.expect("get").expect("present").value, "three");
+    assert_eq!(
+        store
+            .compare_and_swap(&k, 1, "stale", None)
+            .await
+            .expect("cas"),
+        None
+    );
+    assert_eq!(
+        store
+            .compare_and_swap(&k, 0, "absent?", None)
+            .await
+            .expect("cas"),
+        None
+    );
+    assert_eq!(
+        store
+            .compare_and_swap(&k, 2, "three", None)
+            .await
+            .expect("cas"),
+        Some(3)
+    );
+    assert_eq!(
+        store.get(&k).await.expect("get").expect("present").value,
+        "three"
+    );
     assert!(store.delete(&k).await.expect("delete"));
-    assert!(!store.delete(&k).await.expect("delete"), "second delete finds nothing");
+    assert!(
+        !store.delete(&k).await.expect("delete"),
+        "second delete finds nothing"
+    );
     assert_eq!(store.get(&k).await.expect("get"), None);
-    assert_eq!(store.compare_and_swap(&k, 0, "fresh", None).await.expect("cas"), Some(1));
+    assert_eq!(
+        store
+            .compare_and_swap(&k, 0, "fresh", None)
+            .await
+            .expect("cas"),
+        Some(1)
+    );
 
     // Logical expiry: an expired record reads as absent and can be created again.
     let e = key(run, "record", "expiring");
     let until = clock.now_plus(10);
     store.put(&e, "soon gone", Some(until)).await.expect("put");
     let got = store.get(&e).await.expect("get").expect("live");
-    assert_eq!(got.expires_at.map(|t| t.timestamp()), Some(until.timestamp()));
+    assert_eq!(
+        got.expires_at.map(|t| t.timestamp()),
+        Some(until.timestamp())
+    );
     clock.advance(Span::seconds(11));
-    assert_eq!(store.get(&e).await.expect("get"), None, "expired reads as absent");
-    assert!(!store.delete(&e).await.expect("delete"), "deleting an expired record reports nothing live");
-    assert_eq!(store.compare_and_swap(&e, 0, "again", None).await.expect("cas"), Some(1));
+    assert_eq!(
+        store.get(&e).await.expect("get"),
+        None,
+        "expired reads as absent"
+    );
+    assert!(
+        !store.delete(&e).await.expect("delete"),
+        "deleting an expired record reports nothing live"
+    );
+    assert_eq!(
+        store
+            .compare_and_swap(&e, 0, "again", None)
+            .await
+            .expect("cas"),
+        Some(1)
+    );
 }
 
 async fn gates(store: &dyn StateStore, clock: &ManualClock, run: &str) {
@@ -61,13 +111,23 @@ async fn gates(store: &dyn StateStore, clock: &ManualClock, run: &str) {
         key: key(run, "dedup", id),
         expires_at: Some(clock.now_plus(secs)),
     };
-    assert_eq!(store.gate(&[claim("d1", 30)]).await.expect("gate"), GateResult::Passed);
     assert_eq!(
         store.gate(&[claim("d1", 30)]).await.expect("gate"),
-        GateResult::Rejected { op: 0, current: None }
+        GateResult::Passed
+    );
+    assert_eq!(
+        store.gate(&[claim("d1", 30)]).await.expect("gate"),
+        GateResult::Rejected {
+            op: 0,
+            current: None
+        }
     );
     clock.advance(Span::seconds(31));
-    assert_eq!(store.gate(&[claim("d1", 30)]).await.expect("gate"), GateResult::Passed, "expired claim is free again");
+    assert_eq!(
+        store.gate(&[claim("d1", 30)]).await.expect("gate"),
+        GateResult::Passed,
+        "expired claim is free again"
+    );
 
     let window = key(run, "throttle", "w1");
     let count = |limit: u64| GateOp::Count {
@@ -76,24 +136,54 @@ async fn gates(store: &dyn StateStore, clock: &ManualClock, run: &str) {
         expires_at: clock.now_plus(60),
     };
     for _ in 0..3 {
-        assert_eq!(store.gate(&[count(3)]).await.expect("gate"), GateResult::Passed);
+        assert_eq!(
+            store.gate(&[count(3)]).await.expect("gate"),
+            GateResult::Passed
+        );
     }
     assert_eq!(
         store.gate(&[count(3)]).await.expect("gate"),
-        GateResult::Rejected { op: 0, current: Some(3) }
+        GateResult::Rejected {
+            op: 0,
+            current: Some(3)
+        }
     );
     assert_eq!(store.counter(&window).await.expect("counter"), 3);
 
     // All or nothing: a failing counter leaves the claim unwritten.
-    let outcome = store.gate(&[claim("d2", 30), count(3)]).await.expect("gate");
-    assert_eq!(outcome, GateResult::Rejected { op: 1, current: Some(3) });
-    assert_eq!(store.gate(&[claim("d2", 30)]).await.expect("gate"), GateResult::Passed, "claim was not applied");
+    let outcome = store
+        .gate(&[claim("d2", 30), count(3)])
+        .await
+        .expect("gate");
+    assert_eq!(
+        outcome,
+        GateResult::Rejected {
+            op: 1,
+            current: Some(3)
+        }
+    );
+    assert_eq!(
+        store.gate(&[claim("d2", 30)]).await.expect("gate"),
+        GateResult::Passed,
+        "claim was not applied"
+    );
     assert_eq!(store.counter(&window).await.expect("counter"), 3);
 
     clock.advance(Span::seconds(61));
-    assert_eq!(store.counter(&window).await.expect("counter"), 0, "expired window reads 0");
-    assert_eq!(store.gate(&[count(3)]).await.expect("gate"), GateResult::Passed);
-    assert_eq!(store.counter(&window).await.expect("counter"), 1, "a new window starts from 0");
+    assert_eq!(
+        store.counter(&window).await.expect("counter"),
+        0,
+        "expired window reads 0"
+    );
+    assert_eq!(
+        store.gate(&[count(3)]).await.expect("gate"),
+        GateResult::Passed
+    );
+    assert_eq!(
+        store.counter(&window).await.expect("counter"),
+        1,
+        "a new window starts from 0"
+    );
 }
 
 async fn listing(store: &dyn StateStore, clock: &ManualClock, run: &str) {
@@ -103,9 +193,16 @@ async fn listing(store: &dyn StateStore, clock: &ManualClock, run: &str) {
             .await
             .expect("put");
     }
-    store.put(&key(run, "other", "x"), "x", None).await.expect("put");
     store
-        .put(&key(run, "item", "i9-expired"), "gone", Some(clock.now_plus(1)))
+        .put(&key(run, "other", "x"), "x", None)
+        .await
+        .expect("put");
+    store
+        .put(
+            &key(run, "item", "i9-expired"),
+            "gone",
+            Some(clock.now_plus(1)),
+        )
         .await
         .expect("put");
     clock.advance(Span::seconds(2));
@@ -118,50 +215,97 @@ async fn listing(store: &dyn StateStore, clock: &ManualClock, run: &str) {
             .await
             .expect("list");
         assert!(page.items.len() <= 2, "page respects the limit");
-        seen.extend(page.items.iter().map(|(k, v)| (k.id.clone(), v.value.clone())));
+        seen.extend(
+            page.items
+                .iter()
+                .map(|(k, v)| (k.id.clone(), v.value.clone())),
+        );
         match page.next_cursor {
             Some(next) => cursor = Some(next),
             None => break,
         }
     }
-    let expected: Vec<(String, String)> = (0..5).map(|i| (format!("i{i}"), format!("v{i}"))).collect();
-    assert_eq!(seen, expected, "every live item once, in id order, no other kind, nothing expired");
+    let expected: Vec<(String, String)> =
+        (0..5).map(|i| (format!("i{i}"), format!("v{i}"))).collect();
+    assert_eq!(
+        seen, expected,
+        "every live item once, in id order, no other kind, nothing expired"
+    );
 }
 
 async fn leases(store: &dyn StateStore, clock: &ManualClock, run: &str) {
     let name = format!("{run}-lease");
     let ttl = Duration::from_secs(5);
     assert!(store.try_lock(&name, "worker-1", ttl).await.expect("lock"));
-    assert!(!store.try_lock(&name, "worker-2", ttl).await.expect("lock"), "held by another");
-    assert!(store.try_lock(&name, "worker-1", ttl).await.expect("lock"), "holder renews");
-    assert!(!store.unlock(&name, "worker-2").await.expect("unlock"), "only the holder releases");
+    assert!(
+        !store.try_lock(&name, "worker-2", ttl).await.expect("lock"),
+        "held by another"
+    );
+    assert!(
+        store.try_lock(&name, "worker-1", ttl).await.expect("lock"),
+        "holder renews"
+    );
+    assert!(
+        !store.unlock(&name, "worker-2").await.expect("unlock"),
+        "only the holder releases"
+    );
     assert!(store.unlock(&name, "worker-1").await.expect("unlock"));
-    assert!(store.try_lock(&name, "worker-2", ttl).await.expect("lock"), "free after release");
+    assert!(
+        store.try_lock(&name, "worker-2", ttl).await.expect("lock"),
+        "free after release"
+    );
     // worker-2 "crashes": its lease runs out and worker-3 takes over.
     clock.advance(Span::seconds(6));
-    assert!(store.try_lock(&name, "worker-3", ttl).await.expect("lock"), "expired lease is taken over");
-    assert!(!store.try_lock(&name, "worker-2", ttl).await.expect("lock"), "the crashed holder lost it");
+    assert!(
+        store.try_lock(&name, "worker-3", ttl).await.expect("lock"),
+        "expired lease is taken over"
+    );
+    assert!(
+        !store.try_lock(&name, "worker-2", ttl).await.expect("lock"),
+        "the crashed holder lost it"
+    );
 }
 
 /// `attempts` concurrent claims of one key spread over `clients` (as if each
 /// were a separate process): exactly one passes.
 pub async fn concurrent_claims(clients: &[Arc<dyn StateStore>], attempts: usize, run: &str) {
     let k = key(run, "dedup", "contended");
-    let passed = race(clients, attempts, move |_| vec![GateOp::Claim { key: k.clone(), expires_at: None }]).await;
-    assert_eq!(passed, 1, "exactly one of {attempts} concurrent claims wins");
+    let passed = race(clients, attempts, move |_| {
+        vec![GateOp::Claim {
+            key: k.clone(),
+            expires_at: None,
+        }]
+    })
+    .await;
+    assert_eq!(
+        passed, 1,
+        "exactly one of {attempts} concurrent claims wins"
+    );
 }
 
 /// `attempts` concurrent increments of a window limited to `limit`: exactly
 /// `limit` pass and the counter ends at `limit`.
-pub async fn concurrent_counts(clients: &[Arc<dyn StateStore>], attempts: usize, limit: u64, run: &str) {
+pub async fn concurrent_counts(
+    clients: &[Arc<dyn StateStore>],
+    attempts: usize,
+    limit: u64,
+    run: &str,
+) {
     let k = key(run, "throttle", "contended");
     let expires_at = Utc::now() + Span::days(1);
     let window = k.clone();
     let passed = race(clients, attempts, move |_| {
-        vec![GateOp::Count { key: window.clone(), limit, expires_at }]
+        vec![GateOp::Count {
+            key: window.clone(),
+            limit,
+            expires_at,
+        }]
     })
     .await;
-    assert_eq!(passed as u64, limit, "exactly {limit} of {attempts} concurrent increments pass");
+    assert_eq!(
+        passed as u64, limit,
+        "exactly {limit} of {attempts} concurrent increments pass"
+    );
     assert_eq!(clients[0].counter(&k).await.expect("counter"), limit);
 }
 
@@ -174,7 +318,10 @@ pub async fn concurrent_leases(clients: &[Arc<dyn StateStore>], run: &str) {
             let store = store.clone();
             let name = name.clone();
             tasks.push(tokio::spawn(async move {
-                store.try_lock(&name, &format!("w{i}"), Duration::from_secs(30)).await.expect("lock")
+                store
+                    .try_lock(&name, &format!("w{i}"), Duration::from_secs(30))
+                    .await
+                    .expect("lock")
             }));
         }
         let mut winners = 0;
@@ -183,7 +330,10 @@ pub async fn concurrent_leases(clients: &[Arc<dyn StateStore>], run: &str) {
                 winners += 1;
             }
         }
-        assert_eq!(winners, 1, "round {round}: exactly one worker holds the lease");
+        assert_eq!(
+            winners, 1,
+            "round {round}: exactly one worker holds the lease"
+        );
     }
 }
 
@@ -212,7 +362,13 @@ async fn race(
     passed
 }
 
-fn record(run: &str, n: usize, tenant: &str, outcome: &str, expires_at: Option<chrono::DateTime<Utc>>) -> AuditRecord {
+fn record(
+    run: &str,
+    n: usize,
+    tenant: &str,
+    outcome: &str,
+    expires_at: Option<chrono::DateTime<Utc>>,
+) -> AuditRecord {
     let at = Utc::now();
     AuditRecord {
         id: uuid::Uuid::now_v7().to_string(),
@@ -242,11 +398,17 @@ fn record(run: &str, n: usize, tenant: &str, outcome: &str, expires_at: Option<c
 pub async fn audit_store(store: &dyn AuditStore, clock: &ManualClock, run: &str) {
     for n in 0..7 {
         let outcome = if n % 2 == 0 { "executed" } else { "suppressed" };
-        store.append(record(run, n, "t1", outcome, None)).await.expect("append");
+        store
+            .append(record(run, n, "t1", outcome, None))
+            .await
+            .expect("append");
         // Distinct UUIDv7 timestamps keep "newest first" unambiguous.
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
-    store.append(record(run, 100, "t2", "executed", None)).await.expect("append");
+    store
+        .append(record(run, 100, "t2", "executed", None))
+        .await
+        .expect("append");
     store
         .append(record(run, 200, "t1", "executed", Some(clock.now_plus(5))))
         .await
@@ -261,14 +423,29 @@ pub async fn audit_store(store: &dyn AuditStore, clock: &ManualClock, run: &str)
     };
     clock.advance(Span::seconds(6));
     let all = store.query(&query(None, 50, 0)).await.expect("query");
-    assert_eq!(all.total, 7, "expired and other-tenant records are excluded");
-    let ns: Vec<u64> = all.records.iter().map(|r| r.action_payload.as_ref().and_then(|p| p["n"].as_u64()).unwrap_or(999)).collect();
+    assert_eq!(
+        all.total, 7,
+        "expired and other-tenant records are excluded"
+    );
+    let ns: Vec<u64> = all
+        .records
+        .iter()
+        .map(|r| {
+            r.action_payload
+                .as_ref()
+                .and_then(|p| p["n"].as_u64())
+                .unwrap_or(999)
+        })
+        .collect();
     assert_eq!(ns, vec![6, 5, 4, 3, 2, 1, 0], "newest first");
     let page = store.query(&query(None, 3, 3)).await.expect("query");
     assert_eq!(page.records.len(), 3);
     assert_eq!(page.records[0].action_id, format!("{run}-action-3"));
     assert_eq!((page.total, page.limit, page.offset), (7, 3, 3));
-    let executed = store.query(&query(Some("executed"), 50, 0)).await.expect("query");
+    let executed = store
+        .query(&query(Some("executed"), 50, 0))
+        .await
+        .expect("query");
     assert_eq!(executed.total, 4);
     assert!(executed.records.iter().all(|r| r.outcome == "executed"));
     let latest = store
@@ -277,7 +454,13 @@ pub async fn audit_store(store: &dyn AuditStore, clock: &ManualClock, run: &str)
         .expect("get")
         .expect("present");
     assert_eq!(latest.outcome, "executed");
-    assert_eq!(store.latest_for_action("no-such-action").await.expect("get"), None);
+    assert_eq!(
+        store
+            .latest_for_action("no-such-action")
+            .await
+            .expect("get"),
+        None
+    );
 }
 
 trait NowPlus {

@@ -24,6 +24,9 @@ impl StateKey {
 
     /// Human-readable form for logs and errors: `ns:tenant:kind:id`.
     pub fn display(&self) -> String {
-        format!("{}:{}:{}:{}", self.namespace, self.tenant, self.kind, self.id)
+        format!(
+            "{}:{}:{}:{}",
+            self.namespace, self.tenant, self.kind, self.id
+        )
     }
 }

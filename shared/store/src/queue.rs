@@ -21,5 +21,9 @@ pub struct DelayedMessage {
 
 #[async_trait]
 pub trait DelayQueue: Send + Sync {
-    async fn send(&self, message: DelayedMessage, deliver_at: DateTime<Utc>) -> Result<(), StoreError>;
+    async fn send(
+        &self,
+        message: DelayedMessage,
+        deliver_at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
 }

@@ -41,7 +41,10 @@ async fn audit_capacity_drops_the_oldest() {
     let store = MemoryAuditStore::new(clock.clone(), 3);
     for _ in 0..5 {
         let page = store
-            .query(&switchyard_core::AuditQuery { limit: 10, ..Default::default() })
+            .query(&switchyard_core::AuditQuery {
+                limit: 10,
+                ..Default::default()
+            })
             .await
             .expect("query");
         assert!(page.total <= 3);
@@ -79,12 +82,25 @@ async fn delay_queue_releases_in_due_order() {
     use switchyard_store::{DelayQueue, DelayedMessage, MemoryDelayQueue};
     let clock = clock();
     let queue = MemoryDelayQueue::new(clock.clone());
-    let msg = |id: &str| DelayedMessage { id: id.into(), kind: "k".into(), body: serde_json::json!({}) };
+    let msg = |id: &str| DelayedMessage {
+        id: id.into(),
+        kind: "k".into(),
+        body: serde_json::json!({}),
+    };
     let now = Utc::now();
     clock.set(now);
-    queue.send(msg("late"), now + chrono::Duration::seconds(30)).await.expect("send");
-    queue.send(msg("early"), now + chrono::Duration::seconds(10)).await.expect("send");
-    queue.send(msg("early-2"), now + chrono::Duration::seconds(10)).await.expect("send");
+    queue
+        .send(msg("late"), now + chrono::Duration::seconds(30))
+        .await
+        .expect("send");
+    queue
+        .send(msg("early"), now + chrono::Duration::seconds(10))
+        .await
+        .expect("send");
+    queue
+        .send(msg("early-2"), now + chrono::Duration::seconds(10))
+        .await
+        .expect("send");
     assert!(queue.take_due(10).is_empty(), "nothing is due yet");
     clock.advance(chrono::Duration::seconds(10));
     let ids: Vec<String> = queue.take_due(10).into_iter().map(|m| m.id).collect();

@@ -89,7 +89,11 @@ impl MemoryDelayQueue {
 
 #[async_trait]
 impl DelayQueue for MemoryDelayQueue {
-    async fn send(&self, message: DelayedMessage, deliver_at: DateTime<Utc>) -> Result<(), StoreError> {
+    async fn send(
+        &self,
+        message: DelayedMessage,
+        deliver_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let mut heap = lock(&self.heap);
         heap.seq += 1;
         let seq = heap.seq;

@@ -72,7 +72,13 @@ impl MemoryStateStore {
             .map_or(0, |e| e.version)
     }
 
-    fn write(t: &mut Tables, key: &StateKey, value: String, expires_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> u64 {
+    fn write(
+        t: &mut Tables,
+        key: &StateKey,
+        value: String,
+        expires_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> u64 {
         let version = Self::live_version(t, key, now) + 1;
         t.records.insert(
             key.clone(),
@@ -99,14 +105,22 @@ impl StateStore for MemoryStateStore {
     async fn get(&self, key: &StateKey) -> Result<Option<Versioned>, StoreError> {
         let now = self.clock.now();
         let t = lock(&self.tables);
-        Ok(t.records.get(key).filter(|e| e.live(now)).map(|e| Versioned {
-            value: e.value.clone(),
-            version: e.version,
-            expires_at: e.expires_at,
-        }))
+        Ok(t.records
+            .get(key)
+            .filter(|e| e.live(now))
+            .map(|e| Versioned {
+                value: e.value.clone(),
+                version: e.version,
+                expires_at: e.expires_at,
+            }))
     }
 
-    async fn put(&self, key: &StateKey, value: &str, expires_at: Option<DateTime<Utc>>) -> Result<u64, StoreError> {
+    async fn put(
+        &self,
+        key: &StateKey,
+        value: &str,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<u64, StoreError> {
         let now = self.clock.now();
         let mut t = lock(&self.tables);
         Ok(Self::write(&mut t, key, value.to_string(), expires_at, now))
@@ -124,7 +138,13 @@ impl StateStore for MemoryStateStore {
         if Self::live_version(&t, key, now) != expected {
             return Ok(None);
         }
-        Ok(Some(Self::write(&mut t, key, value.to_string(), expires_at, now)))
+        Ok(Some(Self::write(
+            &mut t,
+            key,
+            value.to_string(),
+            expires_at,
+            now,
+        )))
     }
 
     async fn delete(&self, key: &StateKey) -> Result<bool, StoreError> {
@@ -147,7 +167,10 @@ impl StateStore for MemoryStateStore {
             match op {
                 GateOp::Claim { key, .. } => {
                     if Self::live_version(&t, key, now) != 0 {
-                        return Ok(GateResult::Rejected { op: i, current: None });
+                        return Ok(GateResult::Rejected {
+                            op: i,
+                            current: None,
+                        });
                     }
                 }
                 GateOp::Count { key, limit, .. } => {
@@ -166,7 +189,9 @@ impl StateStore for MemoryStateStore {
                 GateOp::Claim { key, expires_at } => {
                     Self::write(&mut t, key, "1".to_string(), *expires_at, now);
                 }
-                GateOp::Count { key, expires_at, .. } => {
+                GateOp::Count {
+                    key, expires_at, ..
+                } => {
                     let next = Self::count_of(&t, key, now) + 1;
                     Self::write(&mut t, key, next.to_string(), Some(*expires_at), now);
                 }
@@ -206,7 +231,9 @@ impl StateStore for MemoryStateStore {
                 continue;
             }
             if items.len() == limit {
-                next_cursor = items.last().map(|(k, _): &(StateKey, Versioned)| k.id.clone());
+                next_cursor = items
+                    .last()
+                    .map(|(k, _): &(StateKey, Versioned)| k.id.clone());
                 break;
             }
             items.push((
@@ -228,7 +255,8 @@ impl StateStore for MemoryStateStore {
         match t.leases.get(name) {
             Some((holder, expires)) if *expires > now && holder != owner => Ok(false),
             _ => {
-                t.leases.insert(name.to_string(), (owner.to_string(), until));
+                t.leases
+                    .insert(name.to_string(), (owner.to_string(), until));
                 Ok(true)
             }
         }

@@ -1,0 +1,336 @@
+//! The plain sections of the configuration.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use switchyard_rules::EvaluationMode;
+
+use crate::chains::ChainDefinition;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub host: String,
+    pub port: u16,
+    /// Base of approval links; defaults to `http://{host}:{port}`.
+    pub external_url: Option<String>,
+    /// Hex-encoded HMAC key for approval links.
+    pub approval_secret: Option<String>,
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+    /// Most actions in one `POST /v1/dispatch/batch`.
+    pub max_batch_size: usize,
+    pub max_concurrent_dispatch: usize,
+    pub max_sse_connections_per_tenant: usize,
+    pub shutdown_timeout_seconds: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 8080,
+            external_url: None,
+            approval_secret: None,
+            max_body_bytes: 256 * 1024,
+            max_batch_size: 1000,
+            max_concurrent_dispatch: 5000,
+            max_sse_connections_per_tenant: 10,
+            shutdown_timeout_seconds: 30,
+        }
+    }
+}
+
+impl ServerConfig {
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        if let Some(secret) = &self.approval_secret {
+            let bytes = hex::decode(secret)
+                .map_err(|e| format!("[server] approval_secret: not a hex string ({e})"))?;
+            if bytes.len() < 16 {
+                return Err(
+                    "[server] approval_secret: use at least 16 bytes (32 hex characters)".into(),
+                );
+            }
+        }
+        if self.max_body_bytes == 0 || self.max_batch_size == 0 || self.max_concurrent_dispatch == 0
+        {
+            return Err("[server] max_body_bytes, max_batch_size and max_concurrent_dispatch must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    pub fn external_url(&self) -> String {
+        self.external_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}:{}", self.host, self.port))
+            .trim_end_matches('/')
+            .to_string()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StateBackend {
+    #[default]
+    Memory,
+    Dynamodb,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StateConfig {
+    pub backend: StateBackend,
+    /// Accepted for Acteon configs (redis/postgres URLs); unused by our backends.
+    pub url: Option<String>,
+    pub prefix: Option<String>,
+    pub region: Option<String>,
+    pub endpoint_url: Option<String>,
+    pub table_name: Option<String>,
+    pub memory_sweep_interval_secs: u64,
+}
+
+impl Default for StateConfig {
+    fn default() -> Self {
+        Self {
+            backend: StateBackend::Memory,
+            url: None,
+            prefix: None,
+            region: None,
+            endpoint_url: None,
+            table_name: None,
+            memory_sweep_interval_secs: 60,
+        }
+    }
+}
+
+impl StateConfig {
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        if self.memory_sweep_interval_secs == 0 {
+            return Err("[state] memory_sweep_interval_secs must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RulesConfig {
+    pub directory: Option<PathBuf>,
+    pub default_timezone: Option<String>,
+    /// Accepted for Acteon configs; reloads go through `POST /v1/rules/reload`.
+    pub watch: Option<bool>,
+    pub evaluation: EvaluationMode,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExecutorConfig {
+    pub max_retries: u32,
+    pub timeout_seconds: u64,
+    pub max_concurrent: usize,
+    pub dlq_enabled: bool,
+    /// First retry delay; doubles per attempt (with full jitter), capped below.
+    pub backoff_base_ms: u64,
+    pub backoff_max_ms: u64,
+}
+
+impl Default for ExecutorConfig {
+    fn default() -> Self {
+        Self {
+            max_retries: 3,
+            timeout_seconds: 30,
+            max_concurrent: 10,
+            dlq_enabled: false,
+            backoff_base_ms: 1000,
+            backoff_max_ms: 8000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuditBackend {
+    #[default]
+    Memory,
+    Dynamodb,
+    /// Acteon example configs name these; we store such audit in memory locally.
+    Postgres,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    pub enabled: bool,
+    pub backend: AuditBackend,
+    pub url: Option<String>,
+    pub prefix: Option<String>,
+    pub region: Option<String>,
+    pub endpoint_url: Option<String>,
+    pub table_name: Option<String>,
+    pub ttl_seconds: Option<u64>,
+    pub cleanup_interval_seconds: u64,
+    pub store_payload: bool,
+    /// In-memory backend only: the most records kept (oldest dropped first).
+    pub max_records: usize,
+    pub redact: RedactConfig,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            backend: AuditBackend::Memory,
+            url: None,
+            prefix: None,
+            region: None,
+            endpoint_url: None,
+            table_name: None,
+            ttl_seconds: None,
+            cleanup_interval_seconds: 3600,
+            store_payload: true,
+            max_records: 100_000,
+            redact: RedactConfig::default(),
+        }
+    }
+}
+
+impl AuditConfig {
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        if self.redact.fields.iter().any(|f| f.trim().is_empty()) {
+            return Err("[audit.redact] fields: empty field name".into());
+        }
+        if self.max_records == 0 {
+            return Err("[audit] max_records must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RedactConfig {
+    pub enabled: bool,
+    /// Key names (any depth, case-insensitive) or dotted paths.
+    pub fields: Vec<String>,
+    pub placeholder: String,
+}
+
+impl Default for RedactConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            fields: Vec::new(),
+            placeholder: "[REDACTED]".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CircuitBreakerConfig {
+    pub enabled: bool,
+    pub failure_threshold: u32,
+    pub success_threshold: u32,
+    pub recovery_timeout_seconds: u64,
+    pub providers: BTreeMap<String, BreakerOverride>,
+}
+
+impl Default for CircuitBreakerConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            failure_threshold: 5,
+            success_threshold: 2,
+            recovery_timeout_seconds: 60,
+            providers: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BreakerOverride {
+    pub failure_threshold: Option<u32>,
+    pub success_threshold: Option<u32>,
+    pub recovery_timeout_seconds: Option<u64>,
+    pub fallback_provider: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChainsConfig {
+    pub max_concurrent_advances: usize,
+    pub completed_chain_ttl_seconds: u64,
+    pub definitions: Vec<ChainDefinition>,
+}
+
+impl Default for ChainsConfig {
+    fn default() -> Self {
+        Self {
+            max_concurrent_advances: 10,
+            completed_chain_ttl_seconds: 3600,
+            definitions: Vec::new(),
+        }
+    }
+}
+
+/// Background work intervals. Locally a loop calls the handlers; in AWS the
+/// scheduler and reaper functions do.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BackgroundConfig {
+    pub enabled: bool,
+    pub group_flush_interval_seconds: u64,
+    pub timeout_check_interval_seconds: u64,
+    pub cleanup_interval_seconds: u64,
+    pub enable_group_flush: bool,
+    pub enable_timeout_processing: bool,
+    pub enable_approval_retry: bool,
+    pub enable_scheduled_actions: bool,
+    pub scheduled_check_interval_seconds: u64,
+    pub enable_recurring_actions: bool,
+    pub recurring_check_interval_seconds: u64,
+    pub max_recurring_actions_per_tenant: Option<u64>,
+    pub enable_retention_reaper: bool,
+    pub retention_check_interval_seconds: u64,
+    pub namespace: Option<String>,
+    pub tenant: Option<String>,
+}
+
+impl Default for BackgroundConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            group_flush_interval_seconds: 5,
+            timeout_check_interval_seconds: 10,
+            cleanup_interval_seconds: 60,
+            enable_group_flush: true,
+            enable_timeout_processing: true,
+            enable_approval_retry: true,
+            enable_scheduled_actions: true,
+            scheduled_check_interval_seconds: 1,
+            enable_recurring_actions: true,
+            recurring_check_interval_seconds: 60,
+            max_recurring_actions_per_tenant: None,
+            enable_retention_reaper: true,
+            retention_check_interval_seconds: 3600,
+            namespace: None,
+            tenant: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QuotasConfig {
+    /// Enforce quota policies created through `/v1/quotas` (on by default: a
+    /// quota that exists is a quota that holds).
+    pub enabled: bool,
+}
+
+impl Default for QuotasConfig {
+    fn default() -> Self {
+        Self { enabled: true }
+    }
+}
