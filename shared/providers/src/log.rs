@@ -24,7 +24,10 @@ impl Provider for LogProvider {
         "log"
     }
 
-    async fn execute(&self, request: ProviderRequest<'_>) -> Result<ProviderResponse, ProviderError> {
+    async fn execute(
+        &self,
+        request: ProviderRequest<'_>,
+    ) -> Result<ProviderResponse, ProviderError> {
         let action = request.action;
         tracing::info!(
             provider = %self.name,
@@ -35,6 +38,8 @@ impl Provider for LogProvider {
             idempotency_key = %request.idempotency_key,
             "log provider executed action"
         );
-        Ok(ProviderResponse::success(json!({"provider": self.name, "logged": true})))
+        Ok(ProviderResponse::success(
+            json!({"provider": self.name, "logged": true}),
+        ))
     }
 }

@@ -24,7 +24,9 @@ impl std::fmt::Debug for ProviderRegistry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut names: Vec<_> = self.providers.keys().collect();
         names.sort();
-        f.debug_struct("ProviderRegistry").field("providers", &names).finish()
+        f.debug_struct("ProviderRegistry")
+            .field("providers", &names)
+            .finish()
     }
 }
 
@@ -43,12 +45,22 @@ impl ProviderRegistry {
             .map_err(|e| format!("cannot create the HTTP client: {e}"))?;
         let mut registry = ProviderRegistry::default();
         for config in configs {
-            let fail = |message: String| format!("provider '{}' (type {}): {message}", config.name, config.kind);
+            let fail = |message: String| {
+                format!(
+                    "provider '{}' (type {}): {message}",
+                    config.name, config.kind
+                )
+            };
             let provider: Arc<dyn Provider> = match config.kind.as_str() {
                 "log" => Arc::new(LogProvider::new(&config.name)),
                 "webhook" => {
-                    let url = config.url.as_deref().ok_or_else(|| fail("missing `url`".into()))?;
-                    let timeout = config.timeout_seconds.map_or(default_timeout, Duration::from_secs);
+                    let url = config
+                        .url
+                        .as_deref()
+                        .ok_or_else(|| fail("missing `url`".into()))?;
+                    let timeout = config
+                        .timeout_seconds
+                        .map_or(default_timeout, Duration::from_secs);
                     Arc::new(
                         WebhookProvider::new(
                             &config.name,

@@ -61,7 +61,10 @@ impl Provider for WebhookProvider {
         "webhook"
     }
 
-    async fn execute(&self, request: ProviderRequest<'_>) -> Result<ProviderResponse, ProviderError> {
+    async fn execute(
+        &self,
+        request: ProviderRequest<'_>,
+    ) -> Result<ProviderResponse, ProviderError> {
         let mut call = self
             .client
             .request(self.method.clone(), &self.url)
@@ -72,17 +75,28 @@ impl Provider for WebhookProvider {
             call = call.header(key, value);
         }
         let response = call.send().await.map_err(|e| {
-            let code = if e.is_timeout() { "TIMEOUT" } else { "CONNECTION" };
+            let code = if e.is_timeout() {
+                "TIMEOUT"
+            } else {
+                "CONNECTION"
+            };
             ProviderError::retryable(code, format!("{} {}: {e}", self.method, self.url))
         })?;
         let status = response.status();
         let headers: BTreeMap<String, String> = response
             .headers()
             .iter()
-            .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_string(), v.to_string())))
+            .filter_map(|(k, v)| {
+                v.to_str()
+                    .ok()
+                    .map(|v| (k.as_str().to_string(), v.to_string()))
+            })
             .collect();
         let text = response.text().await.map_err(|e| {
-            ProviderError::retryable("CONNECTION", format!("reading the response of {}: {e}", self.url))
+            ProviderError::retryable(
+                "CONNECTION",
+                format!("reading the response of {}: {e}", self.url),
+            )
         })?;
         let body = serde_json::from_str::<Value>(&text).unwrap_or(Value::String(text));
         if status.is_success() {
@@ -92,7 +106,12 @@ impl Provider for WebhookProvider {
                 headers,
             });
         }
-        let message = format!("{} {} answered {status}: {}", self.method, self.url, truncate(&body));
+        let message = format!(
+            "{} {} answered {status}: {}",
+            self.method,
+            self.url,
+            truncate(&body)
+        );
         let code = format!("HTTP_{}", status.as_u16());
         if is_retryable(status) {
             Err(ProviderError::retryable(code, message))
@@ -104,13 +123,18 @@ impl Provider for WebhookProvider {
 
 /// 408, 429 and 5xx may succeed later; other 4xx will not.
 fn is_retryable(status: StatusCode) -> bool {
-    status == StatusCode::REQUEST_TIMEOUT || status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
+    status == StatusCode::REQUEST_TIMEOUT
+        || status == StatusCode::TOO_MANY_REQUESTS
+        || status.is_server_error()
 }
 
 fn truncate(body: &Value) -> String {
     let mut text = body.to_string();
     if text.len() > 200 {
-        let cut = (0..=200).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0);
+        let cut = (0..=200)
+            .rev()
+            .find(|i| text.is_char_boundary(*i))
+            .unwrap_or(0);
         text.truncate(cut);
         text.push('…');
     }

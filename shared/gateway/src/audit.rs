@@ -1,0 +1,89 @@
+//! Building audit records (redacted before they leave the process).
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{Value, json};
+use switchyard_core::{Action, ActionOutcome, AuditRecord};
+
+use crate::gateway::Gateway;
+
+/// What the audit record says about how an outcome was reached.
+pub(crate) struct AuditContext<'a> {
+    pub action: &'a Action,
+    pub provider: &'a str,
+    pub verdict: &'a str,
+    pub matched_rule: Option<&'a str>,
+    pub verdict_details: Value,
+    pub chain_id: Option<&'a str>,
+    pub dispatched_at: DateTime<Utc>,
+}
+
+impl Gateway {
+    pub(crate) fn audit_record(
+        &self,
+        ctx: AuditContext<'_>,
+        outcome: &ActionOutcome,
+    ) -> AuditRecord {
+        let completed_at = self.ports.clock.now();
+        let action = ctx.action;
+        let mut metadata = action.metadata.clone();
+        let mut label = |key: &str, value: Option<&String>| {
+            if let Some(v) = value {
+                metadata.insert(key.to_string(), v.clone());
+            }
+        };
+        label("__dedup_key", action.dedup_key.as_ref());
+        label("__fingerprint", action.fingerprint.as_ref());
+        label("__status", action.status.as_ref());
+        AuditRecord {
+            id: uuid::Uuid::now_v7().to_string(),
+            action_id: action.id.clone(),
+            chain_id: ctx.chain_id.map(str::to_string),
+            namespace: action.namespace.clone(),
+            tenant: action.tenant.clone(),
+            provider: ctx.provider.to_string(),
+            action_type: action.action_type.clone(),
+            verdict: ctx.verdict.to_string(),
+            matched_rule: ctx.matched_rule.map(str::to_string),
+            outcome: outcome.tag().to_string(),
+            action_payload: self
+                .config
+                .audit
+                .store_payload
+                .then(|| self.redactor.redact(&action.payload)),
+            verdict_details: ctx.verdict_details,
+            outcome_details: outcome.details(),
+            metadata,
+            dispatched_at: ctx.dispatched_at,
+            completed_at,
+            duration_ms: (completed_at - ctx.dispatched_at).num_milliseconds().max(0) as u64,
+            expires_at: self
+                .config
+                .audit
+                .ttl_seconds
+                .map(|ttl| ctx.dispatched_at + Duration::seconds(ttl as i64)),
+            caller_id: String::new(),
+            auth_method: "anonymous".into(),
+        }
+    }
+
+    /// Store a record. The outcome already happened, so a failing audit store
+    /// cannot undo it: the failure is logged and counted, never hidden.
+    pub(crate) async fn write_audit(&self, record: AuditRecord) {
+        if !self.config.audit.enabled {
+            return;
+        }
+        let id = record.id.clone();
+        if let Err(err) = self.ports.audit.append(record).await {
+            crate::metrics::Metrics::bump(&self.metrics.audit_errors);
+            tracing::error!(audit_id = %id, error = %err, "audit write failed");
+        }
+    }
+}
+
+pub(crate) fn gates_details(passed_through: &[String]) -> Value {
+    if passed_through.is_empty() {
+        json!({})
+    } else {
+        json!({ "gates": passed_through })
+    }
+}

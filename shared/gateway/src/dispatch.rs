@@ -1,0 +1,265 @@
+//! The dispatch pipeline:
+//! validate → decide (rules) → one atomic gate (quotas, dedup, throttle) →
+//! apply the verdict (execute, reroute, suppress, schedule, approval…) → audit.
+//!
+//! Rules are pure, so they are evaluated before the gate: that lets quota
+//! counters and the rule's own dedup/throttle condition go to the store as one
+//! atomic call (one round trip, all or nothing) instead of a sequence of writes.
+
+use std::sync::Arc;
+
+use switchyard_core::{Action, ActionOutcome};
+use switchyard_rules::RuleAction;
+use switchyard_store::{GateOp, GateResult};
+
+use crate::audit::{AuditContext, gates_details};
+use crate::decision::{Decision, RuleGate, decide};
+use crate::error::GatewayError;
+use crate::gateway::Gateway;
+use crate::metrics::Metrics;
+use crate::quotas::{OverageBehavior, QuotaPolicy};
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DispatchOptions {
+    /// Evaluate only: no state, no provider call, no audit.
+    pub dry_run: bool,
+}
+
+/// Why the gate refused, mapped back to an outcome.
+enum GateOwner<'a> {
+    Quota(&'a QuotaPolicy),
+    Rule(&'a RuleGate),
+}
+
+impl Gateway {
+    /// Dispatch one action through the whole pipeline.
+    pub async fn dispatch(
+        &self,
+        action: Action,
+        options: DispatchOptions,
+    ) -> Result<ActionOutcome, GatewayError> {
+        Metrics::bump(&self.metrics.dispatched);
+        if !self.providers.contains(&action.provider) {
+            Metrics::bump(&self.metrics.rejected_requests);
+            return Err(GatewayError::Invalid {
+                field: "provider".into(),
+                message: format!(
+                    "unknown provider '{}' (configured: {})",
+                    action.provider,
+                    self.providers.names().join(", ")
+                ),
+            });
+        }
+        let dispatched_at = self.ports.clock.now();
+        let rules = self.rules.load_full();
+        let original = action.clone();
+        let decision = decide(
+            &rules,
+            self.config.rules.evaluation,
+            action,
+            dispatched_at,
+            None,
+        );
+
+        if options.dry_run {
+            let outcome = ActionOutcome::DryRun {
+                verdict: decision.verdict().to_string(),
+                matched_rule: decision.matched_rule().map(str::to_string),
+                would_be_provider: would_be_provider(&decision),
+            };
+            self.metrics.record(&outcome);
+            return Ok(outcome);
+        }
+
+        let quotas = if self.config.quotas.enabled {
+            self.quotas
+                .for_tenant(&original.namespace, &original.tenant)
+                .await
+                .map_err(|e| self.unavailable(e.into()))?
+        } else {
+            Arc::new(Vec::new())
+        };
+        let applicable: Vec<&QuotaPolicy> =
+            quotas.iter().filter(|q| q.applies_to(&original)).collect();
+        let outcome = match self
+            .pass_gate(&applicable, &decision, dispatched_at)
+            .await?
+        {
+            Some(refused) => refused,
+            None => self.apply(&decision).await?,
+        };
+        self.metrics.record(&outcome);
+        let provider = match &outcome {
+            ActionOutcome::Rerouted { new_provider, .. } => new_provider.as_str(),
+            _ => decision.action.provider.as_str(),
+        };
+        let record = self.audit_record(
+            AuditContext {
+                action: &original,
+                provider,
+                verdict: decision.verdict(),
+                matched_rule: decision.matched_rule(),
+                verdict_details: gates_details(&decision.passed_through),
+                chain_id: None,
+                dispatched_at,
+            },
+            &outcome,
+        );
+        self.write_audit(record).await;
+        Ok(outcome)
+    }
+
+    fn unavailable(&self, err: GatewayError) -> GatewayError {
+        if matches!(err, GatewayError::Unavailable(_)) {
+            Metrics::bump(&self.metrics.store_unavailable);
+        }
+        err
+    }
+
+    /// Run quota and rule gates as one atomic store call. `Some(outcome)` when
+    /// the gate refused the action (nothing was counted or claimed).
+    async fn pass_gate(
+        &self,
+        quotas: &[&QuotaPolicy],
+        decision: &Decision,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<ActionOutcome>, GatewayError> {
+        let mut ops: Vec<GateOp> = Vec::with_capacity(quotas.len() + decision.gates.len());
+        let mut owners: Vec<GateOwner<'_>> = Vec::with_capacity(ops.capacity());
+        for quota in quotas {
+            ops.push(quota.gate_op(now));
+            owners.push(GateOwner::Quota(quota));
+        }
+        for gate in &decision.gates {
+            ops.push(gate.op().clone());
+            owners.push(GateOwner::Rule(gate));
+        }
+        if ops.is_empty() {
+            return Ok(None);
+        }
+        let result = self
+            .ports
+            .state
+            .gate(&ops)
+            .await
+            .map_err(|e| self.unavailable(e.into()))?;
+        let (index, current) = match result {
+            GateResult::Passed => {
+                self.note_quota_warnings(quotas, now).await;
+                return Ok(None);
+            }
+            GateResult::Rejected { op, current } => (op, current),
+        };
+        Ok(Some(match owners.get(index) {
+            Some(GateOwner::Quota(policy)) => ActionOutcome::QuotaExceeded {
+                tenant: policy.tenant.clone(),
+                limit: policy.max_actions,
+                used: current.unwrap_or(policy.max_actions),
+                overage_behavior: "block".into(),
+            },
+            Some(GateOwner::Rule(RuleGate::Throttle { retry_after, .. })) => {
+                ActionOutcome::Throttled {
+                    retry_after: *retry_after,
+                }
+            }
+            Some(GateOwner::Rule(RuleGate::Dedup { .. })) => ActionOutcome::Deduplicated,
+            None => {
+                return Err(GatewayError::Internal(format!(
+                    "gate rejected unknown operation {index}"
+                )));
+            }
+        }))
+    }
+
+    /// `warn` quotas never refuse; count the dispatches that went over.
+    async fn note_quota_warnings(
+        &self,
+        quotas: &[&QuotaPolicy],
+        now: chrono::DateTime<chrono::Utc>,
+    ) {
+        for quota in quotas
+            .iter()
+            .filter(|q| q.overage_behavior == OverageBehavior::Warn)
+        {
+            let (index, _) = quota.window.window_at(now);
+            if let Ok(used) = self.ports.state.counter(&quota.usage_key(index)).await
+                && used > quota.max_actions
+            {
+                Metrics::bump(&self.metrics.quota_warned);
+                tracing::warn!(quota = %quota.id, tenant = %quota.tenant, used, limit = quota.max_actions, "quota exceeded (warn)");
+            }
+        }
+    }
+
+    /// Carry out the verdict once the gate has passed.
+    async fn apply(&self, decision: &Decision) -> Result<ActionOutcome, GatewayError> {
+        let action = &decision.action;
+        let Some(matched) = &decision.deciding else {
+            return Ok(self.execute(action, &action.provider).await);
+        };
+        match &matched.action {
+            RuleAction::Allow
+            | RuleAction::Deduplicate { .. }
+            | RuleAction::Throttle { .. }
+            | RuleAction::Modify { .. } => Ok(self.execute(action, &action.provider).await),
+            RuleAction::Deny | RuleAction::Suppress => Ok(ActionOutcome::Suppressed {
+                rule: matched.name.clone(),
+            }),
+            RuleAction::Reroute { target_provider } => {
+                Ok(match self.execute(action, target_provider).await {
+                    ActionOutcome::Executed(response) => ActionOutcome::Rerouted {
+                        original_provider: action.provider.clone(),
+                        new_provider: target_provider.clone(),
+                        response,
+                    },
+                    other => other,
+                })
+            }
+            RuleAction::Schedule { delay_seconds } => {
+                self.schedule(action, &matched.name, matched.priority, *delay_seconds)
+                    .await
+            }
+            RuleAction::RequestApproval {
+                notify_provider,
+                timeout_seconds,
+                message,
+            } => {
+                self.request_approval(
+                    action,
+                    &matched.name,
+                    matched.priority,
+                    notify_provider,
+                    *timeout_seconds,
+                    message.as_deref(),
+                )
+                .await
+            }
+            RuleAction::Group { .. }
+            | RuleAction::Chain { .. }
+            | RuleAction::StateMachine { .. } => Err(GatewayError::Unsupported(format!(
+                "rule '{}': `{}` actions are not available in this version of the gateway",
+                matched.name,
+                matched.action.type_name()
+            ))),
+        }
+    }
+
+    /// Call a provider through the executor; a failure becomes `Failed`.
+    pub(crate) async fn execute(&self, action: &Action, provider: &str) -> ActionOutcome {
+        match self
+            .executor
+            .execute(&self.providers, provider, action, &action.id)
+            .await
+        {
+            Ok(response) => ActionOutcome::Executed(response),
+            Err(failure) => failure.into_outcome(),
+        }
+    }
+}
+
+fn would_be_provider(decision: &Decision) -> String {
+    match decision.deciding.as_ref().map(|m| &m.action) {
+        Some(RuleAction::Reroute { target_provider }) => target_provider.clone(),
+        _ => decision.action.provider.clone(),
+    }
+}

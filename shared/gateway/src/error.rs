@@ -1,0 +1,25 @@
+use switchyard_store::StoreError;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GatewayError {
+    /// The client's request is wrong; `field` says where.
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    /// A dependency is unavailable; nothing was executed, the client may retry.
+    #[error("temporarily unavailable: {0}")]
+    Unavailable(String),
+    /// A rule asked for something this gateway cannot do.
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for GatewayError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Unavailable(m) => GatewayError::Unavailable(m),
+            other => GatewayError::Internal(other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,248 @@
+//! The gateway value: configuration, ports, providers and the live rule set.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
+use switchyard_config::Config;
+use switchyard_core::{AuditPage, AuditQuery, AuditRecord, Clock};
+use switchyard_providers::ProviderRegistry;
+use switchyard_rules::{Rule, RuleError, RuleSet, RuleSummary};
+use switchyard_store::{AuditStore, DelayQueue, StateKey, StateStore};
+
+use crate::approvals::ApprovalSigner;
+use crate::error::GatewayError;
+use crate::executor::Executor;
+use crate::metrics::{Metrics, MetricsSnapshot};
+use crate::quotas::Quotas;
+use crate::redact::Redactor;
+
+/// The adapters the gateway runs on (memory locally, AWS in Lambda).
+#[derive(Clone)]
+pub struct GatewayPorts {
+    pub state: Arc<dyn StateStore>,
+    pub audit: Arc<dyn AuditStore>,
+    pub queue: Arc<dyn DelayQueue>,
+    pub clock: Arc<dyn Clock>,
+}
+
+pub struct Gateway {
+    pub(crate) config: Arc<Config>,
+    pub(crate) ports: GatewayPorts,
+    pub(crate) providers: ProviderRegistry,
+    pub(crate) rules: ArcSwap<RuleSet>,
+    rules_dir: Mutex<Option<PathBuf>>,
+    pub(crate) default_timezone: Tz,
+    pub(crate) metrics: Metrics,
+    pub(crate) redactor: Redactor,
+    pub(crate) executor: Executor,
+    pub(crate) signer: ApprovalSigner,
+    pub(crate) external_url: String,
+    pub quotas: Quotas,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReloadError {
+    #[error("directory not found: {0}")]
+    DirectoryNotFound(String),
+    #[error("no rules directory is configured; name one in the request")]
+    NoDirectory,
+    #[error(transparent)]
+    Rules(#[from] RuleError),
+}
+
+impl Gateway {
+    /// Build the gateway and load the configured rules directory. Any error
+    /// (bad rule file, rule naming an unknown provider or chain) stops start-up.
+    pub fn new(
+        config: Config,
+        ports: GatewayPorts,
+        providers: ProviderRegistry,
+    ) -> Result<Gateway, String> {
+        let dir = config.rules_directory();
+        let gateway = Self::with_rules(config, ports, providers, Vec::new())?;
+        if let Some(dir) = dir {
+            let count = gateway
+                .reload_rules(Some(&dir))
+                .map_err(|e| e.to_string())?;
+            tracing::info!(directory = %dir.display(), rules = count, "rules loaded");
+        }
+        Ok(gateway)
+    }
+
+    /// Build the gateway with an explicit rule list (tests, benchmarks, CLI).
+    pub fn with_rules(
+        config: Config,
+        ports: GatewayPorts,
+        providers: ProviderRegistry,
+        rules: Vec<Rule>,
+    ) -> Result<Gateway, String> {
+        let default_timezone = match &config.rules.default_timezone {
+            Some(name) => switchyard_rules::parse_timezone(name)?,
+            None => chrono_tz::UTC,
+        };
+        for p in &config.providers {
+            if !providers.contains(&p.name) {
+                return Err(format!(
+                    "provider '{}' is configured but was not built",
+                    p.name
+                ));
+            }
+        }
+        let signer = ApprovalSigner::from_hex(config.server.approval_secret.as_deref())?;
+        let gateway = Gateway {
+            external_url: config.server.external_url(),
+            redactor: Redactor::from_config(&config.audit.redact),
+            executor: Executor::new(&config.executor),
+            quotas: Quotas::new(ports.state.clone(), ports.clock.clone()),
+            rules: ArcSwap::from_pointee(RuleSet::empty(default_timezone)),
+            rules_dir: Mutex::new(config.rules_directory()),
+            config: Arc::new(config),
+            ports,
+            providers,
+            default_timezone,
+            metrics: Metrics::default(),
+            signer,
+        };
+        let set = RuleSet::new(rules, default_timezone).map_err(|e| e.to_string())?;
+        gateway.check_references(&set).map_err(|e| e.to_string())?;
+        gateway.rules.store(Arc::new(set));
+        Ok(gateway)
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.ports.clock
+    }
+
+    pub fn ports(&self) -> &GatewayPorts {
+        &self.ports
+    }
+
+    pub fn signer(&self) -> &ApprovalSigner {
+        &self.signer
+    }
+
+    pub fn providers(&self) -> &ProviderRegistry {
+        &self.providers
+    }
+
+    /// The rule set serving right now.
+    pub fn rules(&self) -> Arc<RuleSet> {
+        self.rules.load_full()
+    }
+
+    pub fn rule_summaries(&self) -> Vec<RuleSummary> {
+        self.rules.load().summaries()
+    }
+
+    pub fn set_rule_enabled(&self, name: &str, enabled: bool) -> bool {
+        self.rules.load().set_enabled(name, enabled)
+    }
+
+    /// Load every rule file of `dir` (or the last directory loaded) and swap the
+    /// set in atomically. On any error the previous set keeps serving.
+    pub fn reload_rules(&self, dir: Option<&Path>) -> Result<usize, ReloadError> {
+        let dir = match dir {
+            Some(d) => d.to_path_buf(),
+            None => self
+                .rules_dir
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone()
+                .ok_or(ReloadError::NoDirectory)?,
+        };
+        if !dir.is_dir() {
+            return Err(ReloadError::DirectoryNotFound(dir.display().to_string()));
+        }
+        let rules = switchyard_rules::load_dir(&dir)?;
+        let set = RuleSet::new(rules, self.default_timezone)?;
+        self.check_references(&set)?;
+        let count = set.len();
+        self.rules.store(Arc::new(set));
+        *self.rules_dir.lock().unwrap_or_else(|p| p.into_inner()) = Some(dir);
+        Ok(count)
+    }
+
+    /// Every provider, chain and state machine a rule names must exist.
+    fn check_references(&self, set: &RuleSet) -> Result<(), RuleError> {
+        for rule in set.rules() {
+            for (kind, name) in rule.action.references() {
+                let known = match kind {
+                    "provider" => self.providers.contains(name),
+                    "chain" => self.config.chain(name).is_some(),
+                    _ => false,
+                };
+                if !known {
+                    return Err(RuleError {
+                        location: rule.source.clone(),
+                        rule: Some(rule.name.clone()),
+                        message: format!("no {kind} named '{name}' is configured"),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn metrics(&self) -> MetricsSnapshot {
+        self.metrics.snapshot()
+    }
+
+    pub async fn audit_query(&self, query: &AuditQuery) -> Result<AuditPage, GatewayError> {
+        Ok(self.ports.audit.query(query).await?)
+    }
+
+    pub async fn audit_for_action(
+        &self,
+        action_id: &str,
+    ) -> Result<Option<AuditRecord>, GatewayError> {
+        Ok(self.ports.audit.latest_for_action(action_id).await?)
+    }
+
+    pub(crate) async fn put_json<T: Serialize>(
+        &self,
+        key: &StateKey,
+        value: &T,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<u64, GatewayError> {
+        let body =
+            serde_json::to_string(value).map_err(|e| GatewayError::Internal(e.to_string()))?;
+        Ok(self.ports.state.put(key, &body, expires_at).await?)
+    }
+}
+
+/// The embedded adapters, with handles the local process needs (the delay
+/// queue is drained by its worker loop; the state store is swept).
+#[derive(Clone)]
+pub struct MemoryPorts {
+    pub ports: GatewayPorts,
+    pub state: switchyard_store::MemoryStateStore,
+    pub audit: switchyard_store::MemoryAuditStore,
+    pub queue: switchyard_store::MemoryDelayQueue,
+}
+
+impl MemoryPorts {
+    pub fn new(clock: Arc<dyn Clock>, audit_capacity: usize) -> Self {
+        let state = switchyard_store::MemoryStateStore::new(clock.clone());
+        let audit = switchyard_store::MemoryAuditStore::new(clock.clone(), audit_capacity);
+        let queue = switchyard_store::MemoryDelayQueue::new(clock.clone());
+        Self {
+            ports: GatewayPorts {
+                state: Arc::new(state.clone()),
+                audit: Arc::new(audit.clone()),
+                queue: Arc::new(queue.clone()),
+                clock,
+            },
+            state,
+            audit,
+            queue,
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! The gateway: everything that happens to an action between the HTTP layer
+//! and the providers. It knows no AWS or HTTP type; it talks to the storage,
+//! delay-queue, provider and clock ports.
+
+mod approvals;
+mod audit;
+mod decision;
+mod dispatch;
+mod error;
+mod executor;
+mod gateway;
+mod merge;
+mod metrics;
+pub mod quotas;
+mod redact;
+mod schedule;
+
+pub use approvals::ApprovalSigner;
+pub use dispatch::DispatchOptions;
+pub use error::GatewayError;
+pub use gateway::{Gateway, GatewayPorts, MemoryPorts, ReloadError};
+pub use metrics::MetricsSnapshot;
+pub use redact::Redactor;

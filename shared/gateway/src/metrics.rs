@@ -1,0 +1,78 @@
+//! Process-local counters (`GET /metrics`), named as Acteon names them.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::Serialize;
+use switchyard_core::ActionOutcome;
+
+macro_rules! counters {
+    ($($name:ident),* $(,)?) => {
+        #[derive(Debug, Default)]
+        pub struct Metrics { $(pub(crate) $name: AtomicU64,)* }
+
+        /// A point-in-time copy of every counter.
+        #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+        pub struct MetricsSnapshot { $(pub $name: u64,)* }
+
+        impl Metrics {
+            pub fn snapshot(&self) -> MetricsSnapshot {
+                MetricsSnapshot { $($name: self.$name.load(Ordering::Relaxed),)* }
+            }
+        }
+    };
+}
+
+counters!(
+    dispatched,
+    executed,
+    deduplicated,
+    suppressed,
+    rerouted,
+    throttled,
+    failed,
+    grouped,
+    state_changed,
+    pending_approval,
+    chains_started,
+    chains_completed,
+    chains_failed,
+    chains_cancelled,
+    circuit_open,
+    circuit_transitions,
+    circuit_fallbacks,
+    scheduled,
+    quota_exceeded,
+    quota_warned,
+    recurring_dispatched,
+    retention_deleted_state,
+    dry_runs,
+    rejected_requests,
+    store_unavailable,
+    audit_errors,
+);
+
+impl Metrics {
+    pub(crate) fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn record(&self, outcome: &ActionOutcome) {
+        let counter = match outcome {
+            ActionOutcome::Executed(_) => &self.executed,
+            ActionOutcome::Deduplicated => &self.deduplicated,
+            ActionOutcome::Suppressed { .. } => &self.suppressed,
+            ActionOutcome::Rerouted { .. } => &self.rerouted,
+            ActionOutcome::Throttled { .. } => &self.throttled,
+            ActionOutcome::Failed { .. } => &self.failed,
+            ActionOutcome::Grouped { .. } => &self.grouped,
+            ActionOutcome::StateChanged { .. } => &self.state_changed,
+            ActionOutcome::PendingApproval { .. } => &self.pending_approval,
+            ActionOutcome::ChainStarted { .. } => &self.chains_started,
+            ActionOutcome::DryRun { .. } => &self.dry_runs,
+            ActionOutcome::CircuitOpen { .. } => &self.circuit_open,
+            ActionOutcome::Scheduled { .. } => &self.scheduled,
+            ActionOutcome::QuotaExceeded { .. } => &self.quota_exceeded,
+        };
+        Self::bump(counter);
+    }
+}

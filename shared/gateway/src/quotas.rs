@@ -1,0 +1,311 @@
+//! Tenant quotas: policies in the state store, usage in fixed windows aligned
+//! to the epoch, enforced inside the dispatch gate (one atomic store call).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use serde::{Deserialize, Serialize};
+use switchyard_core::{Action, Clock};
+use switchyard_store::{GateOp, StateKey, StateStore, StoreError};
+
+use crate::error::GatewayError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QuotaWindow {
+    Hourly,
+    Daily,
+    Weekly,
+    Monthly,
+}
+
+impl QuotaWindow {
+    pub fn seconds(self) -> i64 {
+        match self {
+            QuotaWindow::Hourly => 3_600,
+            QuotaWindow::Daily => 86_400,
+            QuotaWindow::Weekly => 604_800,
+            // Acteon's convention: a "month" is 30 days.
+            QuotaWindow::Monthly => 2_592_000,
+        }
+    }
+
+    /// (window index, window end) for an instant.
+    pub fn window_at(self, now: DateTime<Utc>) -> (i64, DateTime<Utc>) {
+        let len = self.seconds();
+        let index = now.timestamp().div_euclid(len);
+        let end = Utc
+            .timestamp_opt((index + 1) * len, 0)
+            .single()
+            .unwrap_or(now);
+        (index, end)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OverageBehavior {
+    /// Refuse with `QuotaExceeded`.
+    Block,
+    /// Let it through and count it (metric `quota_warned`).
+    Warn,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuotaPolicy {
+    pub id: String,
+    pub namespace: String,
+    pub tenant: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    pub max_actions: u64,
+    pub window: QuotaWindow,
+    pub overage_behavior: OverageBehavior,
+    pub enabled: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl QuotaPolicy {
+    pub fn applies_to(&self, action: &Action) -> bool {
+        self.enabled
+            && self
+                .provider
+                .as_deref()
+                .is_none_or(|p| p == action.provider)
+    }
+
+    pub fn usage_key(&self, window_index: i64) -> StateKey {
+        StateKey::new(
+            &self.namespace,
+            &self.tenant,
+            "quota_usage",
+            format!("{}:{window_index}", self.id),
+        )
+    }
+
+    /// The gate operation counting one action against this policy now.
+    pub fn gate_op(&self, now: DateTime<Utc>) -> GateOp {
+        let (index, end) = self.window.window_at(now);
+        GateOp::Count {
+            key: self.usage_key(index),
+            limit: match self.overage_behavior {
+                OverageBehavior::Block => self.max_actions,
+                OverageBehavior::Warn => u64::MAX,
+            },
+            expires_at: end,
+        }
+    }
+}
+
+/// Current usage of a policy (`GET /v1/quotas/{id}/usage`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QuotaUsage {
+    pub used: u64,
+    pub limit: u64,
+    pub remaining: u64,
+    pub resets_at: DateTime<Utc>,
+}
+
+const KIND: &str = "quota";
+/// Policies are found by id alone through a pointer in this partition.
+const INDEX_NS: &str = "_system";
+const INDEX_TENANT: &str = "_quotas";
+/// How long a process trusts its cached copy of a tenant's policies; writes
+/// through this process invalidate it at once.
+const CACHE_TTL: Duration = Duration::from_secs(5);
+
+type CacheEntry = (DateTime<Utc>, Arc<Vec<QuotaPolicy>>);
+
+pub struct Quotas {
+    store: Arc<dyn StateStore>,
+    clock: Arc<dyn Clock>,
+    cache: Mutex<HashMap<(String, String), CacheEntry>>,
+}
+
+impl Quotas {
+    pub fn new(store: Arc<dyn StateStore>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            store,
+            clock,
+            cache: Mutex::default(),
+        }
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), CacheEntry>> {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Enabled policies of a tenant (cached briefly).
+    pub async fn for_tenant(
+        &self,
+        namespace: &str,
+        tenant: &str,
+    ) -> Result<Arc<Vec<QuotaPolicy>>, StoreError> {
+        let now = self.clock.now();
+        let key = (namespace.to_string(), tenant.to_string());
+        if let Some((at, policies)) = self.cache().get(&key)
+            && (now - *at).to_std().is_ok_and(|age| age < CACHE_TTL)
+        {
+            return Ok(policies.clone());
+        }
+        let policies = Arc::new(self.load_tenant(namespace, tenant).await?);
+        self.cache().insert(key, (now, policies.clone()));
+        Ok(policies)
+    }
+
+    async fn load_tenant(
+        &self,
+        namespace: &str,
+        tenant: &str,
+    ) -> Result<Vec<QuotaPolicy>, StoreError> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self
+                .store
+                .list(namespace, tenant, KIND, cursor.as_deref(), 100)
+                .await?;
+            for (key, value) in page.items {
+                out.push(decode(&key, &value.value)?);
+            }
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    fn key(policy_ns: &str, policy_tenant: &str, id: &str) -> StateKey {
+        StateKey::new(policy_ns, policy_tenant, KIND, id)
+    }
+
+    fn pointer(id: &str) -> StateKey {
+        StateKey::new(INDEX_NS, INDEX_TENANT, "quota_ref", id)
+    }
+
+    /// Create a policy; a second policy for the same scope is a conflict.
+    pub async fn create(&self, mut policy: QuotaPolicy) -> Result<QuotaPolicy, GatewayError> {
+        let existing = self.load_tenant(&policy.namespace, &policy.tenant).await?;
+        if existing
+            .iter()
+            .any(|p| p.provider == policy.provider && p.window == policy.window)
+        {
+            return Err(GatewayError::Invalid {
+                field: "window".into(),
+                message: "a quota with this namespace, tenant, provider and window already exists"
+                    .into(),
+            });
+        }
+        let now = self.clock.now();
+        policy.created_at = now;
+        policy.updated_at = now;
+        let body =
+            serde_json::to_string(&policy).map_err(|e| GatewayError::Internal(e.to_string()))?;
+        self.store
+            .put(
+                &Self::pointer(&policy.id),
+                &format!("{}\n{}", policy.namespace, policy.tenant),
+                None,
+            )
+            .await?;
+        self.store
+            .put(
+                &Self::key(&policy.namespace, &policy.tenant, &policy.id),
+                &body,
+                None,
+            )
+            .await?;
+        self.invalidate(&policy.namespace, &policy.tenant);
+        Ok(policy)
+    }
+
+    pub async fn get(&self, id: &str) -> Result<Option<QuotaPolicy>, GatewayError> {
+        let Some(pointer) = self.store.get(&Self::pointer(id)).await? else {
+            return Ok(None);
+        };
+        let Some((ns, tenant)) = pointer.value.split_once('\n') else {
+            return Ok(None);
+        };
+        let key = Self::key(ns, tenant, id);
+        match self.store.get(&key).await? {
+            Some(v) => Ok(Some(decode(&key, &v.value)?)),
+            None => Ok(None),
+        }
+    }
+
+    pub async fn update(&self, policy: QuotaPolicy) -> Result<QuotaPolicy, GatewayError> {
+        let body =
+            serde_json::to_string(&policy).map_err(|e| GatewayError::Internal(e.to_string()))?;
+        self.store
+            .put(
+                &Self::key(&policy.namespace, &policy.tenant, &policy.id),
+                &body,
+                None,
+            )
+            .await?;
+        self.invalidate(&policy.namespace, &policy.tenant);
+        Ok(policy)
+    }
+
+    pub async fn delete(&self, id: &str) -> Result<bool, GatewayError> {
+        let Some(policy) = self.get(id).await? else {
+            return Ok(false);
+        };
+        self.store
+            .delete(&Self::key(&policy.namespace, &policy.tenant, id))
+            .await?;
+        self.store.delete(&Self::pointer(id)).await?;
+        self.invalidate(&policy.namespace, &policy.tenant);
+        Ok(true)
+    }
+
+    pub async fn list(
+        &self,
+        namespace: &str,
+        tenant: &str,
+    ) -> Result<Vec<QuotaPolicy>, GatewayError> {
+        Ok(self.load_tenant(namespace, tenant).await?)
+    }
+
+    pub async fn usage(&self, policy: &QuotaPolicy) -> Result<QuotaUsage, GatewayError> {
+        let (index, resets_at) = policy.window.window_at(self.clock.now());
+        let used = self.store.counter(&policy.usage_key(index)).await?;
+        Ok(QuotaUsage {
+            used,
+            limit: policy.max_actions,
+            remaining: policy.max_actions.saturating_sub(used),
+            resets_at,
+        })
+    }
+
+    fn invalidate(&self, namespace: &str, tenant: &str) {
+        self.cache()
+            .remove(&(namespace.to_string(), tenant.to_string()));
+    }
+}
+
+fn decode(key: &StateKey, value: &str) -> Result<QuotaPolicy, StoreError> {
+    serde_json::from_str(value).map_err(|e| StoreError::Corrupt {
+        key: key.display(),
+        message: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_align_to_the_epoch() {
+        let at: DateTime<Utc> = "2026-01-05T10:59:59Z".parse().expect("ts");
+        let (i1, end1) = QuotaWindow::Hourly.window_at(at);
+        let (i2, _) = QuotaWindow::Hourly.window_at(at + chrono::Duration::seconds(1));
+        assert_eq!(i2, i1 + 1);
+        assert_eq!(end1.to_rfc3339(), "2026-01-05T11:00:00+00:00");
+    }
+}

@@ -1,0 +1,65 @@
+//! Scheduled actions: a record in the store plus a message on the delay queue
+//! that releases it when due.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use switchyard_core::{Action, ActionOutcome};
+use switchyard_store::{DelayedMessage, StateKey};
+
+use crate::error::GatewayError;
+use crate::gateway::Gateway;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScheduledAction {
+    pub id: String,
+    pub action: Action,
+    /// The rule that deferred it: evaluation resumes after it on release.
+    pub rule: String,
+    pub rule_priority: i32,
+    pub scheduled_for: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+}
+
+pub const SCHEDULED_KIND: &str = "scheduled_action";
+
+impl Gateway {
+    pub(crate) async fn schedule(
+        &self,
+        action: &Action,
+        rule: &str,
+        rule_priority: i32,
+        delay_seconds: u64,
+    ) -> Result<ActionOutcome, GatewayError> {
+        let now = self.ports.clock.now();
+        let id = uuid::Uuid::new_v4().to_string();
+        let scheduled_for = now + Duration::seconds(delay_seconds as i64);
+        let record = ScheduledAction {
+            id: id.clone(),
+            action: action.clone(),
+            rule: rule.to_string(),
+            rule_priority,
+            scheduled_for,
+            created_at: now,
+        };
+        let key = StateKey::new(&action.namespace, &action.tenant, SCHEDULED_KIND, &id);
+        // Kept a day past due so a late or repeated release still finds it.
+        self.put_json(&key, &record, Some(scheduled_for + Duration::days(1)))
+            .await?;
+        self.ports
+            .queue
+            .send(
+                DelayedMessage {
+                    id: format!("scheduled:{id}"),
+                    kind: SCHEDULED_KIND.into(),
+                    body: json!({"namespace": action.namespace, "tenant": action.tenant, "id": id}),
+                },
+                scheduled_for,
+            )
+            .await?;
+        Ok(ActionOutcome::Scheduled {
+            action_id: id,
+            scheduled_for,
+        })
+    }
+}

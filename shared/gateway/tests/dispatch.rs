@@ -1,0 +1,520 @@
+//! The dispatch pipeline end to end on the memory adapters.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use switchyard_config::Config;
+use switchyard_core::{Action, ActionOutcome, AuditQuery, ManualClock};
+use switchyard_gateway::{DispatchOptions, Gateway, GatewayError, MemoryPorts};
+use switchyard_providers::ProviderRegistry;
+
+/// Monday 2026-01-05 12:00 EST / 20:00 EST.
+const NOON_ET: &str = "2026-01-05T17:00:00Z";
+const EVENING_ET: &str = "2026-01-06T01:00:00Z";
+
+fn at(ts: &str) -> DateTime<Utc> {
+    ts.parse().expect("timestamp")
+}
+
+struct Harness {
+    gateway: Arc<Gateway>,
+    clock: Arc<ManualClock>,
+    memory: MemoryPorts,
+}
+
+fn harness(config_text: &str, rules_yaml: &str, now: &str) -> Harness {
+    let config = Config::parse("test.toml", config_text).expect("config");
+    let clock = Arc::new(ManualClock::new(at(now)));
+    let memory = MemoryPorts::new(clock.clone(), 10_000);
+    let providers = ProviderRegistry::from_config(&config.providers, Duration::from_secs(5), None)
+        .expect("providers");
+    let rules = switchyard_rules::load_str("rules.yaml", rules_yaml).expect("rules");
+    let gateway =
+        Gateway::with_rules(config, memory.ports.clone(), providers, rules).expect("gateway");
+    Harness {
+        gateway: Arc::new(gateway),
+        clock,
+        memory,
+    }
+}
+
+fn ecommerce(now: &str) -> Harness {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../rules/ecommerce");
+    let config = Config::load(&dir.join("gateway.toml")).expect("config");
+    let clock = Arc::new(ManualClock::new(at(now)));
+    let memory = MemoryPorts::new(clock.clone(), 10_000);
+    let providers = ProviderRegistry::from_config(&config.providers, Duration::from_secs(5), None)
+        .expect("providers");
+    let gateway = Gateway::new(config, memory.ports.clone(), providers).expect("gateway");
+    Harness {
+        gateway: Arc::new(gateway),
+        clock,
+        memory,
+    }
+}
+
+fn order(id: &str, payload: Value) -> Action {
+    Action::builder(
+        "ecommerce",
+        "acme-store",
+        "payment-gateway",
+        "place_order",
+        payload,
+    )
+    .with_id(id)
+}
+
+async fn dispatch(h: &Harness, action: Action) -> ActionOutcome {
+    h.gateway
+        .dispatch(action, DispatchOptions::default())
+        .await
+        .expect("dispatch")
+}
+
+fn kind(outcome: &ActionOutcome) -> &'static str {
+    outcome.tag()
+}
+
+#[tokio::test]
+async fn ecommerce_orders_during_business_hours() {
+    let h = ecommerce(NOON_ET);
+    let standard = dispatch(
+        &h,
+        order("o1", json!({"total_cents": 4999, "shipping_country": "US"}))
+            .with_dedup_key("order-1"),
+    )
+    .await;
+    assert_eq!(
+        standard,
+        ActionOutcome::Executed(switchyard_core::ProviderResponse::success(
+            json!({"provider": "payment-gateway", "logged": true})
+        ))
+    );
+    let sanctioned = dispatch(
+        &h,
+        order("o2", json!({"total_cents": 4999, "shipping_country": "SY"})),
+    )
+    .await;
+    assert_eq!(
+        sanctioned,
+        ActionOutcome::Suppressed {
+            rule: "deny-sanctioned-regions".into()
+        }
+    );
+    let first = dispatch(
+        &h,
+        order("o3", json!({"total_cents": 100})).with_dedup_key("dup"),
+    )
+    .await;
+    let second = dispatch(
+        &h,
+        order("o4", json!({"total_cents": 100})).with_dedup_key("dup"),
+    )
+    .await;
+    assert_eq!((kind(&first), kind(&second)), ("executed", "deduplicated"));
+    // The dedup window is 300 s: after it the same key executes again.
+    h.clock.advance(chrono::Duration::seconds(301));
+    let third = dispatch(
+        &h,
+        order("o5", json!({"total_cents": 100})).with_dedup_key("dup"),
+    )
+    .await;
+    assert_eq!(kind(&third), "executed");
+
+    let high = dispatch(&h, order("o6", json!({"total_cents": 75000}))).await;
+    let ActionOutcome::PendingApproval {
+        approve_url,
+        reject_url,
+        notification_sent,
+        expires_at,
+        ..
+    } = high
+    else {
+        panic!("expected PendingApproval, got {high:?}");
+    };
+    assert!(notification_sent, "email-service is a log provider");
+    assert!(approve_url.starts_with("http://127.0.0.1:8080/v1/approvals/ecommerce/acme-store/"));
+    assert!(approve_url.contains("/approve?sig=") && reject_url.contains("/reject?sig="));
+    assert_eq!((expires_at - h.clock_now()).num_seconds(), 60);
+    let unmatched = dispatch(
+        &h,
+        Action::builder("ecommerce", "acme-store", "warehouse", "restock", json!({})),
+    )
+    .await;
+    assert_eq!(
+        unmatched,
+        ActionOutcome::Suppressed {
+            rule: "deny-unmatched".into()
+        }
+    );
+}
+
+impl Harness {
+    fn clock_now(&self) -> DateTime<Utc> {
+        use switchyard_core::Clock;
+        self.clock.now()
+    }
+}
+
+#[tokio::test]
+async fn ecommerce_orders_after_hours_are_scheduled() {
+    let h = ecommerce(EVENING_ET);
+    let outcome = dispatch(&h, order("late-1", json!({"total_cents": 4999}))).await;
+    let ActionOutcome::Scheduled {
+        scheduled_for,
+        action_id,
+    } = outcome
+    else {
+        panic!("expected Scheduled, got {outcome:?}");
+    };
+    assert_eq!((scheduled_for - h.clock_now()).num_seconds(), 30);
+    assert_ne!(action_id, "late-1", "the scheduled entry has its own id");
+    assert_eq!(h.memory.queue.len(), 1, "one release message is waiting");
+    assert_eq!(h.memory.queue.next_due(), Some(scheduled_for));
+    // Sanctioned orders are denied at any hour.
+    let denied = dispatch(&h, order("late-2", json!({"shipping_country": "IR"}))).await;
+    assert_eq!(kind(&denied), "suppressed");
+}
+
+#[tokio::test]
+async fn audit_records_are_redacted_and_filterable() {
+    let h = ecommerce(NOON_ET);
+    dispatch(
+        &h,
+        order(
+            "audit-1",
+            json!({"total_cents": 100, "card_number": "4111111111111111", "billing": {"billing_zip": "02139"}, "card_last4": "1111"}),
+        ),
+    )
+    .await;
+    dispatch(&h, order("audit-2", json!({"shipping_country": "NK"}))).await;
+    let record = h
+        .gateway
+        .audit_for_action("audit-1")
+        .await
+        .expect("query")
+        .expect("record");
+    assert_eq!(record.outcome, "executed");
+    assert_eq!(record.verdict, "deduplicate");
+    assert_eq!(record.matched_rule.as_deref(), Some("dedup-double-submit"));
+    assert_eq!(
+        record.action_payload,
+        Some(
+            json!({"total_cents": 100, "card_number": "[REDACTED]", "billing": {"billing_zip": "[REDACTED]"}, "card_last4": "[REDACTED]"})
+        )
+    );
+    assert_eq!(
+        record
+            .expires_at
+            .map(|e| (e - record.dispatched_at).num_days()),
+        Some(14)
+    );
+    let suppressed = h
+        .gateway
+        .audit_query(&AuditQuery {
+            namespace: Some("ecommerce".into()),
+            outcome: Some("suppressed".into()),
+            limit: 50,
+            ..AuditQuery::default()
+        })
+        .await
+        .expect("query");
+    assert_eq!(suppressed.total, 1);
+    assert_eq!(suppressed.records[0].action_id, "audit-2");
+    assert_eq!(suppressed.records[0].verdict, "deny");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_duplicates_execute_exactly_once() {
+    let h = ecommerce(NOON_ET);
+    let mut tasks = Vec::new();
+    for i in 0..100 {
+        let gateway = h.gateway.clone();
+        tasks.push(tokio::spawn(async move {
+            let action =
+                order(&format!("c{i}"), json!({"total_cents": 100})).with_dedup_key("same-order");
+            gateway
+                .dispatch(action, DispatchOptions::default())
+                .await
+                .expect("dispatch")
+        }));
+    }
+    let mut executed = 0;
+    let mut deduplicated = 0;
+    for task in tasks {
+        match task.await.expect("task") {
+            ActionOutcome::Executed(_) => executed += 1,
+            ActionOutcome::Deduplicated => deduplicated += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!((executed, deduplicated), (1, 99));
+    assert_eq!(h.gateway.metrics().executed, 1);
+}
+
+const LOG_PROVIDERS: &str = "[[providers]]\nname = \"log\"\ntype = \"log\"\n[[providers]]\nname = \"alerts\"\ntype = \"log\"\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_dispatches_respect_the_throttle_window() {
+    let rules = "rules:\n  - name: throttle-ten\n    condition:\n      field: action.tenant\n      eq: t\n    action:\n      type: throttle\n      max_count: 10\n      window_seconds: 60\n";
+    let h = harness(LOG_PROVIDERS, rules, "2026-01-05T17:00:05Z");
+    let mut tasks = Vec::new();
+    for _ in 0..50 {
+        let gateway = h.gateway.clone();
+        tasks.push(tokio::spawn(async move {
+            let action = Action::builder("ns", "t", "log", "event", json!({}));
+            gateway
+                .dispatch(action, DispatchOptions::default())
+                .await
+                .expect("dispatch")
+        }));
+    }
+    let mut executed = 0;
+    for task in tasks {
+        match task.await.expect("task") {
+            ActionOutcome::Executed(_) => executed += 1,
+            ActionOutcome::Throttled { retry_after } => {
+                assert_eq!(retry_after, Duration::from_secs(55))
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(executed, 10);
+    // The next window starts fresh.
+    h.clock.advance(chrono::Duration::seconds(55));
+    let next = dispatch(&h, Action::builder("ns", "t", "log", "event", json!({}))).await;
+    assert_eq!(kind(&next), "executed");
+}
+
+#[tokio::test]
+async fn quotas_block_at_the_limit_and_reset_with_the_window() {
+    use switchyard_gateway::quotas::{OverageBehavior, QuotaPolicy, QuotaWindow};
+    let h = harness(LOG_PROVIDERS, "rules: []\n", "2026-01-05T17:00:00Z");
+    let now = h.clock_now();
+    h.gateway
+        .quotas
+        .create(QuotaPolicy {
+            id: "q1".into(),
+            namespace: "ns".into(),
+            tenant: "t".into(),
+            provider: None,
+            max_actions: 3,
+            window: QuotaWindow::Hourly,
+            overage_behavior: OverageBehavior::Block,
+            enabled: true,
+            description: None,
+            created_at: now,
+            updated_at: now,
+        })
+        .await
+        .expect("create");
+    let send = || dispatch(&h, Action::builder("ns", "t", "log", "event", json!({})));
+    for _ in 0..3 {
+        assert_eq!(kind(&send().await), "executed");
+    }
+    assert_eq!(
+        send().await,
+        ActionOutcome::QuotaExceeded {
+            tenant: "t".into(),
+            limit: 3,
+            used: 3,
+            overage_behavior: "block".into()
+        }
+    );
+    let other_tenant = dispatch(
+        &h,
+        Action::builder("ns", "other", "log", "event", json!({})),
+    )
+    .await;
+    assert_eq!(kind(&other_tenant), "executed", "quotas are per tenant");
+    h.clock.advance(chrono::Duration::hours(1));
+    assert_eq!(kind(&send().await), "executed", "a new hour, a new window");
+}
+
+const IOT_GATES: &str = r#"rules:
+  - name: enrich
+    priority: 0
+    condition:
+      field: action.tenant
+      eq: t
+    action:
+      type: modify
+      changes:
+        enriched: true
+  - name: dedup
+    priority: 1
+    condition:
+      field: action.action_type
+      eq: reading
+    action:
+      type: deduplicate
+      ttl_seconds: 60
+  - name: critical
+    priority: 2
+    condition:
+      all:
+        - field: action.payload.value
+          gt: 85
+        - field: action.payload.enriched
+          eq: true
+    action:
+      type: reroute
+      target_provider: alerts
+"#;
+
+#[tokio::test]
+async fn gates_mode_applies_modify_and_dedup_then_the_deciding_rule() {
+    let config = format!("{LOG_PROVIDERS}[rules]\nevaluation = \"gates\"\n");
+    let h = harness(&config, IOT_GATES, NOON_ET);
+    let hot =
+        Action::builder("ns", "t", "log", "reading", json!({"value": 90})).with_dedup_key("r1");
+    let outcome = dispatch(&h, hot.clone().with_id("a1")).await;
+    let ActionOutcome::Rerouted {
+        original_provider,
+        new_provider,
+        ..
+    } = &outcome
+    else {
+        panic!("expected Rerouted, got {outcome:?}");
+    };
+    assert_eq!(
+        (original_provider.as_str(), new_provider.as_str()),
+        ("log", "alerts")
+    );
+    assert_eq!(
+        dispatch(&h, hot.with_id("a2")).await,
+        ActionOutcome::Deduplicated
+    );
+    let normal = dispatch(
+        &h,
+        Action::builder("ns", "t", "log", "reading", json!({"value": 20})).with_dedup_key("r2"),
+    )
+    .await;
+    assert_eq!(kind(&normal), "executed");
+    let record = h
+        .gateway
+        .audit_for_action("a1")
+        .await
+        .expect("q")
+        .expect("record");
+    assert_eq!(record.verdict, "reroute");
+    assert_eq!(record.provider, "alerts");
+    assert_eq!(
+        record.verdict_details,
+        json!({"gates": ["enrich", "dedup"]})
+    );
+    // In first-match mode the same rules stop at the modify rule.
+    let h = harness(LOG_PROVIDERS, IOT_GATES, NOON_ET);
+    let outcome = dispatch(
+        &h,
+        Action::builder("ns", "t", "log", "reading", json!({"value": 90})),
+    )
+    .await;
+    assert_eq!(kind(&outcome), "executed");
+}
+
+#[tokio::test]
+async fn bad_input_and_failures_are_reported() {
+    let h = harness(
+        "[[providers]]\nname = \"log\"\ntype = \"log\"\n[[providers]]\nname = \"dead\"\ntype = \"webhook\"\nurl = \"http://127.0.0.1:9/hook\"\ntimeout_seconds = 1\n[executor]\nmax_retries = 2\nbackoff_base_ms = 1\nbackoff_max_ms = 2\n",
+        "rules: []\n",
+        NOON_ET,
+    );
+    let err = h
+        .gateway
+        .dispatch(
+            Action::builder("ns", "t", "nope", "e", json!({})),
+            DispatchOptions::default(),
+        )
+        .await
+        .expect_err("unknown provider");
+    assert!(
+        matches!(err, GatewayError::Invalid { ref field, .. } if field == "provider"),
+        "{err:?}"
+    );
+    let failed = dispatch(
+        &h,
+        Action::builder("ns", "t", "dead", "e", json!({})).with_id("f1"),
+    )
+    .await;
+    let ActionOutcome::Failed {
+        code,
+        retryable,
+        attempts,
+        ..
+    } = &failed
+    else {
+        panic!("expected Failed, got {failed:?}");
+    };
+    assert_eq!(
+        (code.as_str(), *retryable, *attempts),
+        ("CONNECTION", true, 3)
+    );
+    let record = h
+        .gateway
+        .audit_for_action("f1")
+        .await
+        .expect("q")
+        .expect("audited");
+    assert_eq!(record.outcome, "failed");
+}
+
+#[tokio::test]
+async fn dry_run_has_no_side_effects() {
+    let h = ecommerce(NOON_ET);
+    let action = order("dry-1", json!({"total_cents": 100})).with_dedup_key("dry");
+    for _ in 0..2 {
+        let outcome = h
+            .gateway
+            .dispatch(action.clone(), DispatchOptions { dry_run: true })
+            .await
+            .expect("dry run");
+        assert_eq!(
+            outcome,
+            ActionOutcome::DryRun {
+                verdict: "deduplicate".into(),
+                matched_rule: Some("dedup-double-submit".into()),
+                would_be_provider: "payment-gateway".into()
+            }
+        );
+    }
+    assert!(
+        h.gateway
+            .audit_for_action("dry-1")
+            .await
+            .expect("q")
+            .is_none(),
+        "no audit"
+    );
+    assert_eq!(
+        kind(&dispatch(&h, action).await),
+        "executed",
+        "no dedup key was claimed"
+    );
+}
+
+#[tokio::test]
+async fn rules_reload_keeps_the_old_set_on_error() {
+    let h = ecommerce(NOON_ET);
+    let dir = std::env::temp_dir().join(format!("switchyard-reload-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join("bad.yaml"), "rules:\n  - name: x\n    condition:\n      field: action.nope\n      eq: 1\n    action:\n      type: allow\n").expect("write");
+    let err = h.gateway.reload_rules(Some(&dir)).expect_err("bad file");
+    assert!(err.to_string().contains("bad.yaml:4:14"), "{err}");
+    assert_eq!(h.gateway.rules().len(), 6, "previous set still serving");
+    std::fs::write(dir.join("bad.yaml"), "rules:\n  - name: reroute-ghost\n    condition:\n      field: action.tenant\n      eq: t\n    action:\n      type: reroute\n      target_provider: ghost\n").expect("write");
+    let err = h
+        .gateway
+        .reload_rules(Some(&dir))
+        .expect_err("unknown provider");
+    assert!(
+        err.to_string().contains("no provider named 'ghost'"),
+        "{err}"
+    );
+    std::fs::write(dir.join("bad.yaml"), "rules:\n  - name: only\n    condition:\n      field: action.tenant\n      eq: t\n    action:\n      type: allow\n").expect("write");
+    assert_eq!(h.gateway.reload_rules(Some(&dir)).expect("good"), 1);
+    std::fs::remove_dir_all(&dir).ok();
+}
