@@ -8,6 +8,7 @@ mod decision;
 mod dispatch;
 mod error;
 mod executor;
+pub mod explain;
 mod gateway;
 mod merge;
 mod metrics;

@@ -1,0 +1,36 @@
+//! The e-commerce example, compiled into the binary so that `switchyard serve`
+//! works from any directory.
+
+use switchyard_config::Config;
+use switchyard_rules::Rule;
+
+const CONFIG: &str = include_str!("../../../rules/ecommerce/gateway.toml");
+const RULE_FILES: [(&str, &str); 3] = [
+    (
+        "rules/ecommerce/fraud.yaml",
+        include_str!("../../../rules/ecommerce/fraud.yaml"),
+    ),
+    (
+        "rules/ecommerce/processing.yaml",
+        include_str!("../../../rules/ecommerce/processing.yaml"),
+    ),
+    (
+        "rules/ecommerce/safety.yaml",
+        include_str!("../../../rules/ecommerce/safety.yaml"),
+    ),
+];
+
+pub fn config() -> anyhow::Result<Config> {
+    let mut config = Config::parse("rules/ecommerce/gateway.toml (bundled)", CONFIG)?;
+    // The rules come from the binary, not from a directory.
+    config.rules.directory = None;
+    Ok(config)
+}
+
+pub fn rules() -> anyhow::Result<Vec<Rule>> {
+    let mut rules = Vec::new();
+    for (name, text) in RULE_FILES {
+        rules.extend(switchyard_rules::load_str(name, text)?);
+    }
+    Ok(rules)
+}

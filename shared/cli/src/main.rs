@@ -1,0 +1,120 @@
+//! `switchyard`: the local entry point.
+
+mod bundled;
+mod logging;
+mod rules_cmd;
+mod serve;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(
+    name = "switchyard",
+    version,
+    about = "Serverless actions gateway (local entry point)"
+)]
+struct Cli {
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value_t = logging::Format::Pretty, global = true, env = "SWITCHYARD_LOG_FORMAT")]
+    log_format: logging::Format,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gateway locally on the in-memory store.
+    Serve {
+        /// Gateway configuration (TOML). Without it, the bundled e-commerce example is served.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Override [server] host.
+        #[arg(long)]
+        host: Option<String>,
+        /// Override [server] port (0 picks a free port).
+        #[arg(long)]
+        port: Option<u16>,
+    },
+    /// Check and dry-run rule files.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// Load every rule file of a directory and report the first error (file:line:column).
+    Check {
+        dir: PathBuf,
+        /// Also check the providers and chains the rules name against this configuration.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Show which rule an action would match and the outcome it would produce. No side effects.
+    Test {
+        dir: PathBuf,
+        /// The action, as JSON (as sent to POST /v1/dispatch).
+        action: PathBuf,
+        /// Evaluate at this instant (RFC 3339) instead of now.
+        #[arg(long)]
+        at: Option<chrono::DateTime<chrono::Utc>>,
+        /// Default time zone for `time.*` fields (overrides the configuration).
+        #[arg(long)]
+        timezone: Option<String>,
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        #[arg(long, value_enum)]
+        mode: Option<Mode>,
+        /// Print the explanation as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Mode {
+    FirstMatch,
+    Gates,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logging::init(cli.log_format);
+    let result = match cli.command {
+        Command::Serve { config, host, port } => serve::run(config, host, port),
+        Command::Rules { command } => match command {
+            RulesCommand::Check { dir, config } => rules_cmd::check(&dir, config.as_deref()),
+            RulesCommand::Test {
+                dir,
+                action,
+                at,
+                timezone,
+                config,
+                mode,
+                json,
+            } => rules_cmd::test(rules_cmd::TestArgs {
+                dir: &dir,
+                action: &action,
+                at,
+                timezone: timezone.as_deref(),
+                config: config.as_deref(),
+                mode: mode.map(|m| match m {
+                    Mode::FirstMatch => switchyard_rules::EvaluationMode::FirstMatch,
+                    Mode::Gates => switchyard_rules::EvaluationMode::Gates,
+                }),
+                json,
+            }),
+        },
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

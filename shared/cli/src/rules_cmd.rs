@@ -1,0 +1,95 @@
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use switchyard_config::Config;
+use switchyard_core::{Action, ManualClock};
+use switchyard_gateway::MemoryPorts;
+use switchyard_rules::{EvaluationMode, RuleSet};
+
+/// Load a directory. With a configuration, the rules are loaded into a
+/// throwaway gateway, which checks every provider and chain they name exactly
+/// as `serve` would.
+fn load(
+    dir: &Path,
+    config: Option<&Path>,
+    timezone: Option<&str>,
+) -> anyhow::Result<(Arc<RuleSet>, Config)> {
+    let mut config = match config {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    if let Some(tz) = timezone {
+        switchyard_rules::parse_timezone(tz).map_err(anyhow::Error::msg)?;
+        config.rules.default_timezone = Some(tz.to_string());
+    }
+    let rules = switchyard_rules::load_dir(dir)?;
+    let memory = MemoryPorts::new(Arc::new(ManualClock::new(chrono::Utc::now())), 1);
+    let gateway = switchyard_server::build_gateway(config.clone(), memory.ports, Some(rules))
+        .map_err(anyhow::Error::msg)?;
+    Ok((gateway.rules(), config))
+}
+
+pub fn check(dir: &Path, config: Option<&Path>) -> anyhow::Result<()> {
+    let (set, _) = load(dir, config, None)?;
+    println!("{}: {} rules OK", dir.display(), set.len());
+    for rule in set.rules() {
+        println!(
+            "  {:>5}  {:<32} {:<17} {}",
+            rule.priority,
+            rule.name,
+            rule.action.type_name(),
+            if rule.is_enabled() { "" } else { "(disabled)" }
+        );
+    }
+    Ok(())
+}
+
+pub struct TestArgs<'a> {
+    pub dir: &'a Path,
+    pub action: &'a Path,
+    pub at: Option<chrono::DateTime<chrono::Utc>>,
+    pub timezone: Option<&'a str>,
+    pub config: Option<&'a Path>,
+    pub mode: Option<EvaluationMode>,
+    pub json: bool,
+}
+
+pub fn test(args: TestArgs<'_>) -> anyhow::Result<()> {
+    let (set, config) = load(args.dir, args.config, args.timezone)?;
+    let text = std::fs::read_to_string(args.action)
+        .with_context(|| format!("cannot read {}", args.action.display()))?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not valid JSON", args.action.display()))?;
+    let now = args.at.unwrap_or_else(chrono::Utc::now);
+    let action = Action::from_json(value, now)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.action.display()))?;
+    let mode = args.mode.unwrap_or(config.rules.evaluation);
+    let explanation = switchyard_gateway::explain::explain(&set, mode, action, now);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&explanation)?);
+        return Ok(());
+    }
+    println!(
+        "evaluated at:  {} ({})",
+        now.to_rfc3339(),
+        set.default_timezone()
+    );
+    match (
+        &explanation.matched_rule,
+        explanation.matched_priority,
+        &explanation.matched_source,
+    ) {
+        (Some(name), Some(priority), Some(source)) => {
+            println!("matched rule:  {name} (priority {priority}, {source})")
+        }
+        _ => println!("matched rule:  none (no rule matched: the action executes as requested)"),
+    }
+    if !explanation.passed_through.is_empty() {
+        println!("gates passed:  {}", explanation.passed_through.join(", "));
+    }
+    println!("verdict:       {}", explanation.verdict);
+    println!("provider:      {}", explanation.would_be_provider);
+    println!("outcome:       {}", explanation.outcome);
+    Ok(())
+}

@@ -1,0 +1,112 @@
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use switchyard_config::{Config, StateBackend};
+use switchyard_core::{Clock, SystemClock};
+use switchyard_gateway::MemoryPorts;
+use switchyard_server::{AppState, build_gateway, router};
+
+use crate::bundled;
+
+pub fn run(
+    config_path: Option<PathBuf>,
+    host: Option<String>,
+    port: Option<u16>,
+) -> anyhow::Result<()> {
+    let (mut config, rules) = match &config_path {
+        Some(path) => (Config::load(path)?, None),
+        None => (bundled::config()?, Some(bundled::rules()?)),
+    };
+    if let Some(host) = host {
+        config.server.host = host;
+    }
+    if let Some(port) = port {
+        config.server.port = port;
+    }
+    if config.state.backend != StateBackend::Memory {
+        anyhow::bail!(
+            "[state] backend = {:?} is not available in the local server yet; use \"memory\"",
+            config.state.backend
+        );
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(serve(config, rules, config_path))
+}
+
+async fn serve(
+    config: Config,
+    rules: Option<Vec<switchyard_rules::Rule>>,
+    source: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let memory = MemoryPorts::new(clock, config.audit.max_records);
+    let addr = format!("{}:{}", config.server.host, config.server.port);
+    let sweep_every = Duration::from_secs(config.state.memory_sweep_interval_secs);
+    let gateway =
+        Arc::new(build_gateway(config, memory.ports.clone(), rules).map_err(anyhow::Error::msg)?);
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let local: SocketAddr = listener.local_addr()?;
+    match &source {
+        Some(path) => {
+            tracing::info!(config = %path.display(), rules = gateway.rules().len(), "configuration loaded")
+        }
+        None => tracing::info!(
+            rules = gateway.rules().len(),
+            "serving the bundled e-commerce example (rules/ecommerce)"
+        ),
+    }
+    // The one line scripts wait for.
+    println!("Listening on http://{local}");
+    let sweeper = tokio::spawn(sweep(memory.clone(), sweep_every));
+    let app = router(AppState::new(gateway));
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    sweeper.abort();
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Expired dedup keys, windows and leases are dropped in the background; reads
+/// already ignore them, this only frees memory.
+async fn sweep(memory: MemoryPorts, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        let removed = memory.state.sweep();
+        if removed > 0 {
+            tracing::debug!(removed, "swept expired state");
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

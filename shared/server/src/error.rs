@@ -1,0 +1,102 @@
+//! Every error leaves as JSON: `{"error": "...", "code": "...", "field"?: "..."}`.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use switchyard_gateway::GatewayError;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub field: Option<String>,
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+            retry_after: None,
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "BAD_REQUEST", message)
+    }
+
+    pub fn invalid_field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        let field = field.into();
+        let message = message.into();
+        Self {
+            message: format!("{field}: {message}"),
+            field: Some(field),
+            ..Self::new(StatusCode::BAD_REQUEST, "VALIDATION_ERROR", "")
+        }
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "NOT_FOUND", message)
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "CONFLICT", message)
+    }
+
+    pub fn body(&self) -> Value {
+        let mut body = json!({"error": self.message, "code": self.code});
+        if let Some(field) = &self.field {
+            body["field"] = json!(field);
+        }
+        if let Some(secs) = self.retry_after {
+            body["retry_after"] = json!(secs);
+        }
+        body
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, Json(self.body())).into_response();
+        if let Some(secs) = self.retry_after
+            && let Ok(value) = HeaderValue::from_str(&secs.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        response
+    }
+}
+
+impl From<GatewayError> for ApiError {
+    fn from(err: GatewayError) -> Self {
+        match err {
+            GatewayError::Invalid { field, message } => {
+                let mut e = ApiError::invalid_field(field.clone(), message);
+                if field == "provider" {
+                    e.code = "UNKNOWN_PROVIDER";
+                }
+                e
+            }
+            GatewayError::Unavailable(message) => ApiError {
+                retry_after: Some(1),
+                ..ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "UNAVAILABLE",
+                    format!("temporarily unavailable, nothing was executed: {message}"),
+                )
+            },
+            GatewayError::Unsupported(message) => {
+                ApiError::new(StatusCode::NOT_IMPLEMENTED, "UNSUPPORTED", message)
+            }
+            GatewayError::Internal(message) => {
+                tracing::error!(error = %message, "internal error");
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", message)
+            }
+        }
+    }
+}

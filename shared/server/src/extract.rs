@@ -1,0 +1,94 @@
+//! Request extraction with JSON errors that say what is wrong and where.
+
+use axum::body::Body;
+use axum::extract::{FromRequest, Request};
+use axum::http::{StatusCode, header};
+use serde_json::Value;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// A JSON body, read up to `[server] max_body_bytes`.
+pub struct JsonBody(pub Value);
+
+/// A JSON body that may be absent (empty).
+pub struct OptionalJsonBody(pub Option<Value>);
+
+impl FromRequest<AppState> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request<Body>, state: &AppState) -> Result<Self, ApiError> {
+        match read_json(req, state).await? {
+            Some(value) => Ok(JsonBody(value)),
+            None => Err(ApiError::bad_request(
+                "request body is empty; expected JSON",
+            )),
+        }
+    }
+}
+
+impl FromRequest<AppState> for OptionalJsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request<Body>, state: &AppState) -> Result<Self, ApiError> {
+        read_json(req, state).await.map(OptionalJsonBody)
+    }
+}
+
+async fn read_json(req: Request<Body>, state: &AppState) -> Result<Option<Value>, ApiError> {
+    {
+        if let Some(content_type) = req.headers().get(header::CONTENT_TYPE) {
+            let content_type = content_type
+                .to_str()
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            let is_json = content_type.starts_with("application/json")
+                || (content_type.starts_with("application/") && content_type.contains("+json"));
+            if !is_json {
+                return Err(ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "UNSUPPORTED_MEDIA_TYPE",
+                    format!("expected Content-Type: application/json, got '{content_type}'"),
+                ));
+            }
+        }
+        let limit = state.gateway.config().server.max_body_bytes;
+        let bytes = axum::body::to_bytes(req.into_body(), limit)
+            .await
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "PAYLOAD_TOO_LARGE",
+                    format!("request body exceeds the limit of {limit} bytes"),
+                )
+            })?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "MALFORMED_JSON",
+                format!(
+                    "malformed JSON at line {} column {}: {e}",
+                    e.line(),
+                    e.column()
+                ),
+            )
+        })
+    }
+}
+
+/// Deserialize a JSON value into `T`, naming the offending field.
+pub fn from_value<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, ApiError> {
+    serde_json::from_value(value).map_err(|e| {
+        let message = e.to_string();
+        // serde names missing/unknown fields with backticks: surface it as the field.
+        let field = message
+            .split('`')
+            .nth(1)
+            .map(str::to_string)
+            .unwrap_or_else(|| "$".to_string());
+        ApiError::invalid_field(field, message)
+    })
+}

@@ -1,0 +1,69 @@
+mod audit;
+mod dispatch;
+mod health;
+mod quotas;
+mod rules;
+
+use std::any::Any;
+
+use axum::Router;
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+pub(crate) fn build(state: AppState) -> Router {
+    Router::new()
+        .route("/health", get(health::health))
+        .route("/metrics", get(health::metrics))
+        .route("/v1/dispatch", post(dispatch::dispatch))
+        .route("/v1/dispatch/batch", post(dispatch::dispatch_batch))
+        .route("/v1/rules", get(rules::list))
+        .route("/v1/rules/reload", post(rules::reload))
+        .route("/v1/rules/{name}/enabled", put(rules::set_enabled))
+        .route("/v1/audit", get(audit::query))
+        .route("/v1/audit/{action_id}", get(audit::get))
+        .route("/v1/quotas", get(quotas::list).post(quotas::create))
+        .route(
+            "/v1/quotas/{id}",
+            get(quotas::get).put(quotas::update).delete(quotas::delete),
+        )
+        .route("/v1/quotas/{id}/usage", get(quotas::usage))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn not_found(uri: Uri) -> ApiError {
+    ApiError::not_found(format!("no route for {}", uri.path()))
+}
+
+async fn method_not_allowed(uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "METHOD_NOT_ALLOWED",
+        format!("method not allowed on {}", uri.path()),
+    )
+}
+
+/// A bug must not take the process down or leak a plain-text 500.
+fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let detail = panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "unknown panic".into());
+    tracing::error!(panic = %detail, "handler panicked");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "INTERNAL",
+        "internal error",
+    )
+    .into_response()
+}
