@@ -1,0 +1,195 @@
+//! Every bad request gets a 4xx with a JSON body saying what and where.
+
+use serde_json::json;
+use switchyard_tests::{TestServer, at, start_ecommerce};
+
+async fn server() -> TestServer {
+    start_ecommerce(at("2026-01-05T17:00:00Z")).await
+}
+
+fn order() -> serde_json::Value {
+    json!({"namespace": "ecommerce", "tenant": "acme-store", "provider": "payment-gateway",
+           "action_type": "place_order", "payload": {"total_cents": 100}})
+}
+
+#[tokio::test]
+async fn malformed_and_invalid_actions() {
+    let s = server().await;
+    let (status, body) = s
+        .post_raw(
+            "/v1/dispatch",
+            Some("application/json"),
+            b"{\"namespace\": ".to_vec(),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (400, json!("MALFORMED_JSON"))
+    );
+    assert!(
+        body["error"].as_str().expect("msg").contains("line 1"),
+        "{body}"
+    );
+
+    let mut missing = order();
+    missing
+        .as_object_mut()
+        .expect("object")
+        .remove("action_type");
+    let (status, body) = s.post("/v1/dispatch", &missing).await;
+    assert_eq!((status, body["field"].clone()), (400, json!("action_type")));
+
+    let mut wrong = order();
+    wrong["tenant"] = json!(42);
+    let (status, body) = s.post("/v1/dispatch", &wrong).await;
+    assert_eq!((status, body["field"].clone()), (400, json!("tenant")));
+
+    let mut meta = order();
+    meta["metadata"] = json!({"ok": "yes", "bad": {"nested": 1}});
+    let (status, body) = s.post("/v1/dispatch", &meta).await;
+    assert_eq!(
+        (status, body["field"].clone()),
+        (400, json!("metadata.bad"))
+    );
+
+    let mut unknown = order();
+    unknown["provider"] = json!("carrier-pigeon");
+    let (status, body) = s.post("/v1/dispatch", &unknown).await;
+    assert_eq!(
+        (status, body["code"].clone(), body["field"].clone()),
+        (400, json!("UNKNOWN_PROVIDER"), json!("provider"))
+    );
+
+    let (status, body) = s.post("/v1/dispatch", &json!([1, 2])).await;
+    assert_eq!((status, body["field"].clone()), (400, json!("$")));
+
+    let (status, body) = s
+        .post_raw("/v1/dispatch", Some("text/plain"), b"{}".to_vec())
+        .await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (415, json!("UNSUPPORTED_MEDIA_TYPE"))
+    );
+
+    let (status, body) = s.post_raw("/v1/dispatch", None, Vec::new()).await;
+    assert_eq!(status, 400, "{body}");
+
+    let big = format!("{{\"pad\": \"{}\"}}", "x".repeat(300 * 1024));
+    let (status, body) = s
+        .post_raw("/v1/dispatch", Some("application/json"), big.into_bytes())
+        .await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (413, json!("PAYLOAD_TOO_LARGE"))
+    );
+
+    let (status, body) = s.post("/v1/dispatch?dry_run=maybe", &order()).await;
+    assert_eq!(status, 400, "{body}");
+
+    // Nothing above was dispatched.
+    let (_, metrics) = s.get("/metrics").await;
+    assert_eq!(metrics["executed"], json!(0));
+}
+
+#[tokio::test]
+async fn batches_report_per_item() {
+    let s = server().await;
+    let mut bad = order();
+    bad.as_object_mut().expect("object").remove("payload");
+    let (status, body) = s
+        .post("/v1/dispatch/batch", &json!([order(), bad, order()]))
+        .await;
+    assert_eq!(status, 200);
+    let items = body.as_array().expect("array");
+    assert_eq!(items.len(), 3);
+    assert!(items[0].get("Executed").is_some(), "{body}");
+    assert_eq!(items[1]["field"], json!("[1].payload"));
+    assert!(items[2].get("Executed").is_some());
+    let (status, body) = s
+        .post("/v1/dispatch/batch", &json!({"not": "an array"}))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let too_many: Vec<_> = (0..1001).map(|_| order()).collect();
+    let (status, body) = s.post("/v1/dispatch/batch", &json!(too_many)).await;
+    assert_eq!(status, 400);
+    assert!(
+        body["error"]
+            .as_str()
+            .expect("msg")
+            .contains("exceeds maximum of 1000")
+    );
+}
+
+#[tokio::test]
+async fn unknown_routes_methods_and_queries() {
+    let s = server().await;
+    let (status, body) = s.get("/v1/nothing-here").await;
+    assert_eq!((status, body["code"].clone()), (404, json!("NOT_FOUND")));
+    let (status, body) = s.get("/v1/dispatch").await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (405, json!("METHOD_NOT_ALLOWED"))
+    );
+    let (status, body) = s.get("/v1/audit?limit=0").await;
+    assert_eq!((status, body["field"].clone()), (400, json!("limit")));
+    let (status, body) = s.get("/v1/audit?limit=abc").await;
+    assert_eq!(status, 400, "{body}");
+    let (status, _) = s.get("/v1/audit/never-dispatched").await;
+    assert_eq!(status, 404);
+    let (status, body) = s
+        .put(
+            "/v1/rules/dedup-double-submit/enabled",
+            &json!({"enabled": "yes"}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = s
+        .post(
+            "/v1/rules/reload",
+            &json!({"directory": "/definitely/not/here"}),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        body["error"]
+            .as_str()
+            .expect("msg")
+            .contains("directory not found")
+    );
+    let (status, body) = s
+        .post(
+            "/v1/quotas",
+            &json!({"namespace": "a:b", "tenant": "t", "max_actions": 1, "window": "hourly"}),
+        )
+        .await;
+    assert_eq!((status, body["field"].clone()), (400, json!("namespace")));
+    let (status, body) = s
+        .post(
+            "/v1/quotas",
+            &json!({"namespace": "a", "tenant": "t", "max_actions": 1, "window": "fortnightly"}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+}
+
+#[tokio::test]
+async fn a_bad_rule_file_on_reload_keeps_the_old_rules() {
+    let s = server().await;
+    let dir = std::env::temp_dir().join(format!("switchyard-e2e-reload-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join("broken.yaml"), "rules:\n  - name: broken\n    condition:\n      field: action.tenant\n      eq: t\n    action:\n      type: teleport\n").expect("write");
+    let (status, body) = s.post("/v1/rules/reload", &json!({"directory": dir})).await;
+    assert_eq!((status, body["code"].clone()), (422, json!("RULE_ERROR")));
+    let message = body["error"].as_str().expect("msg");
+    assert!(
+        message.contains("broken.yaml:7:13") && message.contains("teleport"),
+        "{message}"
+    );
+    let (_, rules) = s.get("/v1/rules").await;
+    assert_eq!(
+        rules.as_array().map(Vec::len),
+        Some(6),
+        "old rules still serve"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

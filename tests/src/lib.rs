@@ -1,0 +1,132 @@
+//! Harness for end-to-end tests: the same router `switchyard serve` runs,
+//! listening on a free loopback port, with a clock the test moves by hand.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use switchyard_config::Config;
+use switchyard_core::ManualClock;
+use switchyard_gateway::{Gateway, MemoryPorts};
+use switchyard_server::{AppState, build_gateway, router};
+
+pub struct TestServer {
+    pub base: String,
+    pub clock: Arc<ManualClock>,
+    pub gateway: Arc<Gateway>,
+    pub memory: MemoryPorts,
+    pub http: reqwest::Client,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+pub fn repo_path(relative: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(relative)
+}
+
+/// Start a server for `config` at the instant `now`.
+pub async fn start(config: Config, now: DateTime<Utc>) -> TestServer {
+    let clock = Arc::new(ManualClock::new(now));
+    let memory = MemoryPorts::new(clock.clone(), 100_000);
+    let gateway =
+        Arc::new(build_gateway(config, memory.ports.clone(), None).expect("gateway starts"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a free port");
+    let addr = listener.local_addr().expect("address");
+    let app = router(AppState::new(gateway.clone()));
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app).await.expect("server runs");
+    });
+    TestServer {
+        base: format!("http://{addr}"),
+        clock,
+        gateway,
+        memory,
+        http: reqwest::Client::new(),
+        server,
+    }
+}
+
+/// The e-commerce example exactly as shipped in `rules/ecommerce`.
+pub async fn start_ecommerce(now: DateTime<Utc>) -> TestServer {
+    let config = Config::load(&repo_path("rules/ecommerce/gateway.toml")).expect("example config");
+    start(config, now).await
+}
+
+impl TestServer {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// POST JSON; returns (status, body).
+    pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        let response = self
+            .http
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request");
+        read(response).await
+    }
+
+    pub async fn put(&self, path: &str, body: &Value) -> (u16, Value) {
+        let response = self
+            .http
+            .put(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request");
+        read(response).await
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let response = self.http.get(self.url(path)).send().await.expect("request");
+        read(response).await
+    }
+
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> (u16, Value) {
+        let mut request = self.http.post(self.url(path)).body(body);
+        if let Some(ct) = content_type {
+            request = request.header("content-type", ct);
+        }
+        read(request.send().await.expect("request")).await
+    }
+}
+
+async fn read(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    let body = serde_json::from_str(&text)
+        .unwrap_or_else(|_| panic!("response is not JSON (status {status}): {text}"));
+    (status, body)
+}
+
+/// The variant name of an outcome: the single key, or the bare string for
+/// unit variants such as `"Deduplicated"`.
+pub fn outcome_kind(outcome: &Value) -> String {
+    match outcome {
+        Value::String(s) => s.clone(),
+        Value::Object(map) if map.len() == 1 => map.keys().next().cloned().unwrap_or_default(),
+        other => panic!("not an outcome: {other}"),
+    }
+}
+
+pub fn at(ts: &str) -> DateTime<Utc> {
+    ts.parse().expect("timestamp")
+}
