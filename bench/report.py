@@ -1,0 +1,72 @@
+"""Render BENCHMARKS.md from criterion's estimates (target/criterion/**/new/estimates.json)."""
+import json
+import os
+import platform
+import subprocess
+from datetime import datetime, timezone
+
+ROOT = os.path.join(os.path.dirname(__file__), "..")
+CRITERION = os.path.join(ROOT, "target", "criterion")
+
+
+def estimate(*path):
+    with open(os.path.join(CRITERION, *path, "new", "estimates.json")) as f:
+        data = json.load(f)
+    return data["median"]["point_estimate"], data["median"]["confidence_interval"]
+
+
+def fmt(ns):
+    return f"{ns / 1000:.2f} µs" if ns >= 1000 else f"{ns:.0f} ns"
+
+
+def cpu():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+small, small_ci = estimate("rule_evaluation", "ecommerce_6_rules")
+large, large_ci = estimate("rule_evaluation", "generated_1000_rules")
+dispatch, dispatch_ci = estimate("dispatch_in_memory_executed")
+commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
+
+print(f"""# Benchmarks
+
+Produced by `bench/run` (criterion medians, one run, {datetime.now(timezone.utc):%Y-%m-%d}, commit `{commit}`,
+{os.cpu_count()} cores, {cpu()}). Absolute times vary by machine; compare the ratios.
+
+## Rule evaluation (`shared/rules/benches/evaluate.rs`)
+
+The same e-commerce order (Monday noon in New York, so it reaches `dedup-double-submit`)
+against the shipped e-commerce rules and against those rules plus 994 generated ones
+(60% keyed on tenant, the rest on action type, and 5 global payload-only rules that
+no index can exclude).
+
+| rule set | median | 95% CI |
+|---|---|---|
+| e-commerce, 6 rules | {fmt(small)} | {fmt(small_ci['lower_bound'])} – {fmt(small_ci['upper_bound'])} |
+| generated, 1,000 rules | {fmt(large)} | {fmt(large_ci['lower_bound'])} – {fmt(large_ci['upper_bound'])} |
+| **ratio 1,000 / 6** | **{large / small:.2f}×** | target ≤ 2× |
+
+Why it holds: rules are indexed by the routing fields they require to be equal
+(`action_type`, `tenant`, `provider`, `namespace`, with `eq` or `in_list`), so an action
+only meets the rules that can match it plus the unindexed ones. The ratio therefore
+grows with the number of *unindexed* rules ordered before the deciding rule (each costs
+one predicate evaluation, tens of nanoseconds), not with the size of the rule set.
+
+## Dispatch (`shared/gateway/benches/dispatch.rs`)
+
+A full dispatch on the in-memory adapters: validation, rule evaluation, one atomic gate
+(dedup claim), the log provider, audit record with redaction.
+
+| path | median | 95% CI |
+|---|---|---|
+| standard order → `Executed` | {fmt(dispatch)} | {fmt(dispatch_ci['lower_bound'])} – {fmt(dispatch_ci['upper_bound'])} |
+
+Rule evaluation is {100 * small / dispatch:.1f}% of a dispatch.
+""")

@@ -1,0 +1,148 @@
+//! The binary as a user runs it.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn switchyard() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_switchyard"))
+}
+
+fn repo(path: &str) -> String {
+    format!("{}/../../{path}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Kills the server even when an assertion fails.
+struct Child(std::process::Child);
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn serve_without_config_runs_the_bundled_example() {
+    let mut child = Child(
+        switchyard()
+            .args(["serve", "--port", "0"])
+            .current_dir(std::env::temp_dir())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn"),
+    );
+    let stdout = child.0.stdout.take().expect("stdout");
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).expect("read");
+        line
+    });
+    let line = tokio::time::timeout(Duration::from_secs(30), line)
+        .await
+        .expect("prints in time")
+        .expect("task");
+    let base = line
+        .trim()
+        .strip_prefix("Listening on ")
+        .expect("announces its address")
+        .to_string();
+    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+    let http = reqwest::Client::new();
+    let health: serde_json::Value = http
+        .get(format!("{base}/health"))
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["rules"], 6);
+    let order = serde_json::json!({"namespace": "ecommerce", "tenant": "acme-store", "provider": "payment-gateway",
+        "action_type": "place_order", "payload": {"total_cents": 100, "shipping_country": "NK"}});
+    let outcome: serde_json::Value = http
+        .post(format!("{base}/v1/dispatch"))
+        .json(&order)
+        .send()
+        .await
+        .expect("post")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        outcome,
+        serde_json::json!({"Suppressed": {"rule": "deny-sanctioned-regions"}})
+    );
+}
+
+#[test]
+fn rules_check_reports_the_location_of_an_error() {
+    let ok = switchyard()
+        .args([
+            "rules",
+            "check",
+            &repo("rules/ecommerce"),
+            "--config",
+            &repo("rules/ecommerce/gateway.toml"),
+        ])
+        .output()
+        .expect("run");
+    assert!(ok.status.success());
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("6 rules OK"));
+
+    let dir = std::env::temp_dir().join(format!("switchyard-cli-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join("bad.yml"), "rules:\n  - name: r\n    condition:\n      field: action.payload.x\n      gte: [1]\n    action:\n      type: allow\n").expect("write");
+    let bad = switchyard()
+        .args(["rules", "check"])
+        .arg(&dir)
+        .output()
+        .expect("run");
+    assert!(!bad.status.success());
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        stderr.contains("bad.yml:5:12: rule 'r': `gte` compares with a number or a string"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn rules_test_explains_without_side_effects() {
+    let run = |at: &str| {
+        let out = switchyard()
+            .args([
+                "rules",
+                "test",
+                &repo("rules/ecommerce"),
+                &repo("rules/ecommerce/samples/standard-order.json"),
+            ])
+            .args([
+                "--config",
+                &repo("rules/ecommerce/gateway.toml"),
+                "--at",
+                at,
+                "--json",
+            ])
+            .output()
+            .expect("run");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("json")
+    };
+    let noon = run("2026-01-05T17:00:00Z");
+    assert_eq!(noon["matched_rule"], "dedup-double-submit");
+    assert_eq!(noon["verdict"], "deduplicate");
+    let evening = run("2026-01-06T01:00:00Z");
+    assert_eq!(evening["matched_rule"], "schedule-after-hours");
+    assert!(
+        evening["outcome"]
+            .as_str()
+            .expect("text")
+            .starts_with("Scheduled")
+    );
+}
