@@ -65,13 +65,27 @@ async fn serve(
     // The one line scripts wait for.
     println!("Listening on http://{local}");
     let sweeper = tokio::spawn(sweep(memory.clone(), sweep_every));
+    let worker = tokio::spawn(work(gateway.clone(), memory.clone()));
     let app = router(AppState::new(gateway));
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     sweeper.abort();
+    worker.abort();
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The local stand-in for SQS and EventBridge Scheduler: deliver due delayed
+/// messages (scheduled actions, chain steps, group flushes, approval expiry…)
+/// to the same handlers the Lambda functions call.
+async fn work(gateway: Arc<switchyard_gateway::Gateway>, memory: MemoryPorts) {
+    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        gateway.process_due(&memory.queue).await;
+    }
 }
 
 /// Expired dedup keys, windows and leases are dropped in the background; reads

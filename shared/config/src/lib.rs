@@ -26,6 +26,7 @@ pub struct Config {
     pub chains: ChainsConfig,
     pub background: BackgroundConfig,
     pub quotas: QuotasConfig,
+    pub state_machines: Vec<StateMachineConfig>,
     /// Where the file was read from: relative paths in it resolve against its folder.
     #[serde(skip)]
     pub base_dir: Option<PathBuf>,
@@ -87,6 +88,21 @@ impl Config {
             }
         }
         chains::validate(&self.chains.definitions, &known)?;
+        for trigger in &self.chains.on_executed {
+            if self.chain(&trigger.chain).is_none() {
+                return Err(format!(
+                    "[[chains.on_executed]]: chain '{}' is not defined",
+                    trigger.chain
+                ));
+            }
+        }
+        let mut machine_names = std::collections::BTreeSet::new();
+        for machine in &self.state_machines {
+            if !machine_names.insert(machine.name.as_str()) {
+                return Err(format!("state machine '{}': defined twice", machine.name));
+            }
+            machine.validate()?;
+        }
         self.state.validate()?;
         self.audit.validate()?;
         Ok(())
@@ -111,6 +127,10 @@ impl Config {
 
     pub fn provider(&self, name: &str) -> Option<&ProviderConfig> {
         self.providers.iter().find(|p| p.name == name)
+    }
+
+    pub fn state_machine(&self, name: &str) -> Option<&StateMachineConfig> {
+        self.state_machines.iter().find(|m| m.name == name)
     }
 
     pub fn chain(&self, name: &str) -> Option<&ChainDefinition> {

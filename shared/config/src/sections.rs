@@ -263,6 +263,18 @@ pub struct ChainsConfig {
     pub max_concurrent_advances: usize,
     pub completed_chain_ttl_seconds: u64,
     pub definitions: Vec<ChainDefinition>,
+    /// Start a chain for every executed action of a type (`[[chains.on_executed]]`),
+    /// e.g. accepted orders into `order-processing`.
+    pub on_executed: Vec<ChainTrigger>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChainTrigger {
+    pub action_type: String,
+    pub chain: String,
+    pub namespace: Option<String>,
+    pub tenant: Option<String>,
 }
 
 impl Default for ChainsConfig {
@@ -271,6 +283,7 @@ impl Default for ChainsConfig {
             max_concurrent_advances: 10,
             completed_chain_ttl_seconds: 3600,
             definitions: Vec::new(),
+            on_executed: Vec::new(),
         }
     }
 }
@@ -332,5 +345,84 @@ pub struct QuotasConfig {
 impl Default for QuotasConfig {
     fn default() -> Self {
         Self { enabled: true }
+    }
+}
+
+/// `[[state_machines]]`: event lifecycles (Acteon has the model but no TOML
+/// for it; this is our table).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateMachineConfig {
+    pub name: String,
+    pub initial_state: String,
+    pub states: Vec<String>,
+    #[serde(default)]
+    pub transitions: Vec<TransitionConfig>,
+    #[serde(default)]
+    pub timeouts: Vec<StateTimeoutConfig>,
+    /// Track executed actions of these types as events in `initial_state`.
+    #[serde(default)]
+    pub track_action_types: Vec<String>,
+    /// Where a tracked action's fingerprint comes from (default: its `fingerprint`).
+    pub fingerprint_field: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransitionConfig {
+    pub from: String,
+    pub to: String,
+    #[serde(default)]
+    pub notify: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateTimeoutConfig {
+    pub in_state: String,
+    pub after_seconds: u64,
+    pub transition_to: String,
+}
+
+impl StateMachineConfig {
+    pub fn allowed_from(&self, state: &str) -> Vec<&str> {
+        self.transitions
+            .iter()
+            .filter(|t| t.from == state)
+            .map(|t| t.to.as_str())
+            .collect()
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        let here = format!("state machine '{}'", self.name);
+        let known = |s: &str| self.states.iter().any(|x| x == s);
+        if !known(&self.initial_state) {
+            return Err(format!(
+                "{here}: initial_state '{}' is not one of its states",
+                self.initial_state
+            ));
+        }
+        for t in &self.transitions {
+            for s in [&t.from, &t.to] {
+                if !known(s) {
+                    return Err(format!(
+                        "{here}: transition {} -> {} names unknown state '{s}'",
+                        t.from, t.to
+                    ));
+                }
+            }
+        }
+        for t in &self.timeouts {
+            if !known(&t.in_state) || !known(&t.transition_to) {
+                return Err(format!(
+                    "{here}: timeout {} -> {} names an unknown state",
+                    t.in_state, t.transition_to
+                ));
+            }
+            if t.after_seconds == 0 {
+                return Err(format!("{here}: timeout after_seconds must be at least 1"));
+            }
+        }
+        Ok(())
     }
 }

@@ -296,3 +296,261 @@ mod tests {
         );
     }
 }
+
+/// Approve or reject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApprovalDecision {
+    Approve,
+    Reject,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApprovalError {
+    #[error("invalid approval signature")]
+    BadSignature,
+    #[error("approval link expired")]
+    Expired,
+    #[error("approval not found")]
+    NotFound,
+    #[error("approval already decided: {0}")]
+    AlreadyDecided(String),
+    #[error(transparent)]
+    Gateway(#[from] GatewayError),
+}
+
+/// The signed part of an approval link.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct ApprovalLink {
+    pub sig: String,
+    pub expires_at: i64,
+    #[serde(default)]
+    pub kid: Option<String>,
+}
+
+fn status_name(status: ApprovalStatus) -> &'static str {
+    match status {
+        ApprovalStatus::Pending => "pending",
+        ApprovalStatus::Approved => "approved",
+        ApprovalStatus::Rejected => "rejected",
+        ApprovalStatus::Expired => "expired",
+    }
+}
+
+impl ApprovalRecord {
+    /// The public view (no action payload).
+    pub fn view(&self) -> serde_json::Value {
+        json!({
+            "id": self.id,
+            "token": self.id,
+            "namespace": self.namespace,
+            "tenant": self.tenant,
+            "status": status_name(self.status),
+            "rule": self.rule,
+            "action_id": self.action.id,
+            "action_type": self.action.action_type,
+            "created_at": self.created_at,
+            "expires_at": self.expires_at,
+            "decided_at": self.decided_at,
+            "message": self.message,
+            "notification_sent": self.notification_sent,
+        })
+    }
+}
+
+impl Gateway {
+    /// Check a link: the signature first (constant time), then its expiry.
+    async fn verified_record(
+        &self,
+        namespace: &str,
+        tenant: &str,
+        id: &str,
+        link: &ApprovalLink,
+    ) -> Result<(StateKey, ApprovalRecord, u64), ApprovalError> {
+        if link
+            .kid
+            .as_deref()
+            .is_some_and(|kid| kid != self.signer.kid)
+            || !self
+                .signer
+                .verify(namespace, tenant, id, link.expires_at, &link.sig)
+        {
+            return Err(ApprovalError::BadSignature);
+        }
+        let key = approval_key(namespace, tenant, id);
+        let stored = self
+            .ports
+            .state
+            .get(&key)
+            .await
+            .map_err(GatewayError::from)?;
+        let Some(stored) = stored else {
+            return Err(if self.ports.clock.now().timestamp() > link.expires_at {
+                ApprovalError::Expired
+            } else {
+                ApprovalError::NotFound
+            });
+        };
+        let record: ApprovalRecord = crate::handlers::decode(&key, &stored.value)?;
+        Ok((key, record, stored.version))
+    }
+
+    /// Approve (execute the original action, resuming after the approval rule)
+    /// or reject. Single use: the first decision wins, atomically.
+    pub async fn decide_approval(
+        &self,
+        namespace: &str,
+        tenant: &str,
+        id: &str,
+        link: &ApprovalLink,
+        decision: ApprovalDecision,
+    ) -> Result<serde_json::Value, ApprovalError> {
+        let (key, mut record, version) = self.verified_record(namespace, tenant, id, link).await?;
+        let now = self.ports.clock.now();
+        if record.status != ApprovalStatus::Pending {
+            return Err(ApprovalError::AlreadyDecided(
+                status_name(record.status).into(),
+            ));
+        }
+        if now > record.expires_at {
+            return Err(ApprovalError::Expired);
+        }
+        record.status = match decision {
+            ApprovalDecision::Approve => ApprovalStatus::Approved,
+            ApprovalDecision::Reject => ApprovalStatus::Rejected,
+        };
+        record.decided_at = Some(now);
+        let body =
+            serde_json::to_string(&record).map_err(|e| GatewayError::Internal(e.to_string()))?;
+        let keep_until = Some(record.expires_at + Duration::days(KEEP_AFTER_EXPIRY_DAYS));
+        if self
+            .ports
+            .state
+            .compare_and_swap(&key, version, &body, keep_until)
+            .await
+            .map_err(GatewayError::from)?
+            .is_none()
+        {
+            // Someone decided between our read and our write.
+            let current = self.verified_record(namespace, tenant, id, link).await?.1;
+            return Err(ApprovalError::AlreadyDecided(
+                status_name(current.status).into(),
+            ));
+        }
+        let details = json!({"approval_id": id, "decision": status_name(record.status)});
+        match decision {
+            ApprovalDecision::Approve => {
+                crate::metrics::Metrics::bump(&self.metrics.approvals_approved);
+                let outcome = self
+                    .run_pipeline(
+                        record.action.clone(),
+                        crate::dispatch::Resume::After {
+                            rule: &record.rule,
+                            priority: record.rule_priority,
+                        },
+                        details,
+                    )
+                    .await?;
+                Ok(json!({"id": id, "status": "approved", "outcome": outcome}))
+            }
+            ApprovalDecision::Reject => {
+                crate::metrics::Metrics::bump(&self.metrics.approvals_rejected);
+                self.audit_final(&record, "approval_rejected", details)
+                    .await;
+                Ok(json!({"id": id, "status": "rejected"}))
+            }
+        }
+    }
+
+    pub async fn approval_status(
+        &self,
+        namespace: &str,
+        tenant: &str,
+        id: &str,
+        link: &ApprovalLink,
+    ) -> Result<serde_json::Value, ApprovalError> {
+        Ok(self
+            .verified_record(namespace, tenant, id, link)
+            .await?
+            .1
+            .view())
+    }
+
+    /// Approvals of a tenant (every status), oldest id first.
+    pub async fn list_approvals(
+        &self,
+        namespace: &str,
+        tenant: &str,
+    ) -> Result<Vec<serde_json::Value>, GatewayError> {
+        let records: Vec<ApprovalRecord> =
+            self.list_records(namespace, tenant, APPROVAL_KIND).await?;
+        Ok(records.iter().map(ApprovalRecord::view).collect())
+    }
+
+    /// The expiry message: a still-pending approval becomes `expired`.
+    pub(crate) async fn expire_approval(
+        &self,
+        r: &crate::handlers::RecordRef,
+    ) -> Result<crate::handlers::Handled, GatewayError> {
+        use crate::handlers::Handled;
+        let key = approval_key(&r.namespace, &r.tenant, &r.id);
+        let Some(stored) = self.ports.state.get(&key).await? else {
+            return Ok(Handled::Done);
+        };
+        let mut record: ApprovalRecord = crate::handlers::decode(&key, &stored.value)?;
+        if record.status != ApprovalStatus::Pending {
+            return Ok(Handled::Done);
+        }
+        let now = self.ports.clock.now();
+        if now < record.expires_at {
+            return Ok(Handled::RetryLater(
+                (record.expires_at - now).to_std().unwrap_or_default(),
+            ));
+        }
+        record.status = ApprovalStatus::Expired;
+        record.decided_at = Some(now);
+        let body =
+            serde_json::to_string(&record).map_err(|e| GatewayError::Internal(e.to_string()))?;
+        let keep_until = Some(record.expires_at + Duration::days(KEEP_AFTER_EXPIRY_DAYS));
+        if self
+            .ports
+            .state
+            .compare_and_swap(&key, stored.version, &body, keep_until)
+            .await?
+            .is_some()
+        {
+            crate::metrics::Metrics::bump(&self.metrics.approvals_expired);
+            self.audit_final(
+                &record,
+                "approval_expired",
+                json!({"approval_id": record.id}),
+            )
+            .await;
+        }
+        Ok(Handled::Done)
+    }
+
+    /// The final audit record of an approval that did not execute.
+    async fn audit_final(
+        &self,
+        record: &ApprovalRecord,
+        outcome: &str,
+        details: serde_json::Value,
+    ) {
+        let now = self.ports.clock.now();
+        let mut audit = self.audit_record(
+            crate::audit::AuditContext {
+                action: &record.action,
+                provider: &record.action.provider,
+                verdict: "request_approval",
+                matched_rule: Some(&record.rule),
+                verdict_details: details,
+                chain_id: None,
+                dispatched_at: now,
+            },
+            &ActionOutcome::Deduplicated,
+        );
+        audit.outcome = outcome.to_string();
+        audit.outcome_details = json!({"approval_id": record.id});
+        self.write_audit(audit).await;
+    }
+}

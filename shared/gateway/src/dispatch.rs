@@ -8,6 +8,8 @@
 
 use std::sync::Arc;
 
+use serde_json::json;
+
 use switchyard_core::{Action, ActionOutcome};
 use switchyard_rules::RuleAction;
 use switchyard_store::{GateOp, GateResult};
@@ -18,6 +20,18 @@ use crate::error::GatewayError;
 use crate::gateway::Gateway;
 use crate::metrics::Metrics;
 use crate::quotas::{OverageBehavior, QuotaPolicy};
+
+/// Where rule evaluation starts.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Resume<'a> {
+    FromStart,
+    /// After the rule that deferred the action (by name; by priority if it was
+    /// removed by a reload since).
+    After {
+        rule: &'a str,
+        priority: i32,
+    },
+}
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DispatchOptions {
@@ -51,17 +65,15 @@ impl Gateway {
             });
         }
         let dispatched_at = self.ports.clock.now();
-        let rules = self.rules.load_full();
-        let original = action.clone();
-        let decision = decide(
-            &rules,
-            self.config.rules.evaluation,
-            action,
-            dispatched_at,
-            None,
-        );
-
         if options.dry_run {
+            let rules = self.rules.load_full();
+            let decision = decide(
+                &rules,
+                self.config.rules.evaluation,
+                action,
+                dispatched_at,
+                None,
+            );
             let outcome = ActionOutcome::DryRun {
                 verdict: decision.verdict().to_string(),
                 matched_rule: decision.matched_rule().map(str::to_string),
@@ -70,8 +82,33 @@ impl Gateway {
             self.metrics.record(&outcome);
             return Ok(outcome);
         }
+        self.run_pipeline(action, Resume::FromStart, json!({}))
+            .await
+    }
 
-        let quotas = if self.config.quotas.enabled {
+    /// Decide, gate, apply and audit. Actions re-entering the pipeline (released
+    /// schedules, flushed groups, approved actions) resume after the rule that
+    /// deferred them and skip quotas (they were counted when first dispatched).
+    pub(crate) async fn run_pipeline(
+        &self,
+        original: Action,
+        resume: Resume<'_>,
+        mut details: serde_json::Value,
+    ) -> Result<ActionOutcome, GatewayError> {
+        let dispatched_at = self.ports.clock.now();
+        let rules = self.rules.load_full();
+        let (resume_after, count_quotas) = match resume {
+            Resume::FromStart => (None, true),
+            Resume::After { rule, priority } => (rules.resume_position(rule, priority), false),
+        };
+        let decision = decide(
+            &rules,
+            self.config.rules.evaluation,
+            original.clone(),
+            dispatched_at,
+            resume_after,
+        );
+        let quotas = if self.config.quotas.enabled && count_quotas {
             self.quotas
                 .for_tenant(&original.namespace, &original.tenant)
                 .await
@@ -93,19 +130,25 @@ impl Gateway {
             ActionOutcome::Rerouted { new_provider, .. } => new_provider.as_str(),
             _ => decision.action.provider.as_str(),
         };
+        if let (serde_json::Value::Object(map), serde_json::Value::Object(gates)) =
+            (&mut details, gates_details(&decision.passed_through))
+        {
+            map.extend(gates);
+        }
         let record = self.audit_record(
             AuditContext {
                 action: &original,
                 provider,
                 verdict: decision.verdict(),
                 matched_rule: decision.matched_rule(),
-                verdict_details: gates_details(&decision.passed_through),
+                verdict_details: details,
                 chain_id: None,
                 dispatched_at,
             },
             &outcome,
         );
         self.write_audit(record).await;
+        self.after_outcome(&decision.action, &outcome).await;
         Ok(outcome)
     }
 
@@ -234,13 +277,30 @@ impl Gateway {
                 )
                 .await
             }
-            RuleAction::Group { .. }
-            | RuleAction::Chain { .. }
-            | RuleAction::StateMachine { .. } => Err(GatewayError::Unsupported(format!(
-                "rule '{}': `{}` actions are not available in this version of the gateway",
-                matched.name,
-                matched.action.type_name()
-            ))),
+            RuleAction::Group {
+                group_by,
+                group_wait_seconds,
+                max_group_size,
+                ..
+            } => {
+                self.add_to_group(
+                    action,
+                    &matched.name,
+                    matched.priority,
+                    group_by,
+                    *group_wait_seconds,
+                    *max_group_size,
+                )
+                .await
+            }
+            RuleAction::Chain { chain } => self.start_chain(action, chain, None, None).await,
+            RuleAction::StateMachine {
+                state_machine,
+                fingerprint_fields,
+            } => {
+                self.apply_state_machine(action, state_machine, fingerprint_fields)
+                    .await
+            }
         }
     }
 
@@ -261,5 +321,42 @@ fn would_be_provider(decision: &Decision) -> String {
     match decision.deciding.as_ref().map(|m| &m.action) {
         Some(RuleAction::Reroute { target_provider }) => target_provider.clone(),
         _ => decision.action.provider.clone(),
+    }
+}
+
+impl Gateway {
+    /// What follows an outcome beyond the audit: lifecycle tracking and chain
+    /// triggers for executed actions. The action already happened, so these
+    /// never fail the dispatch; a failure is logged and counted.
+    pub(crate) async fn after_outcome(&self, action: &Action, outcome: &ActionOutcome) {
+        if !matches!(
+            outcome,
+            ActionOutcome::Executed(_) | ActionOutcome::Rerouted { .. }
+        ) {
+            return;
+        }
+        if let Err(err) = self.track_event(action).await {
+            Metrics::bump(&self.metrics.follow_up_errors);
+            tracing::error!(action_id = %action.id, error = %err, "could not start lifecycle tracking");
+        }
+        let triggers = self.config.chains.on_executed.iter().filter(|t| {
+            t.action_type == action.action_type
+                && t.namespace.as_deref().is_none_or(|n| n == action.namespace)
+                && t.tenant.as_deref().is_none_or(|n| n == action.tenant)
+        });
+        for trigger in triggers {
+            // Deterministic id: a re-run of the same action does not start a second chain.
+            let chain_id = format!("{}-{}", trigger.chain, action.id);
+            match self
+                .start_chain(action, &trigger.chain, Some(chain_id), None)
+                .await
+            {
+                Ok(outcome) => self.metrics.record(&outcome),
+                Err(err) => {
+                    Metrics::bump(&self.metrics.follow_up_errors);
+                    tracing::error!(action_id = %action.id, chain = %trigger.chain, error = %err, "could not start chain");
+                }
+            }
+        }
     }
 }

@@ -177,6 +177,7 @@ impl Gateway {
                 let known = match kind {
                     "provider" => self.providers.contains(name),
                     "chain" => self.config.chain(name).is_some(),
+                    "state machine" => self.config.state_machine(name).is_some(),
                     _ => false,
                 };
                 if !known {
@@ -243,6 +244,33 @@ impl MemoryPorts {
             state,
             audit,
             queue,
+        }
+    }
+}
+
+impl Gateway {
+    /// Every live record of one kind in a tenant, decoded.
+    pub(crate) async fn list_records<T: serde::de::DeserializeOwned>(
+        &self,
+        namespace: &str,
+        tenant: &str,
+        kind: &str,
+    ) -> Result<Vec<T>, GatewayError> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self
+                .ports
+                .state
+                .list(namespace, tenant, kind, cursor.as_deref(), 200)
+                .await?;
+            for (key, value) in page.items {
+                out.push(crate::handlers::decode(&key, &value.value)?);
+            }
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => return Ok(out),
+            }
         }
     }
 }

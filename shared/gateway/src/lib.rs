@@ -4,21 +4,27 @@
 
 mod approvals;
 mod audit;
+pub mod chains;
 mod decision;
 mod dispatch;
 mod error;
+pub mod events;
 mod executor;
 pub mod explain;
 mod gateway;
+pub mod groups;
+mod handlers;
 mod merge;
 mod metrics;
 pub mod quotas;
 mod redact;
 mod schedule;
+mod template;
 
-pub use approvals::ApprovalSigner;
+pub use approvals::{ApprovalDecision, ApprovalError, ApprovalLink, ApprovalSigner};
 pub use dispatch::DispatchOptions;
 pub use error::GatewayError;
 pub use gateway::{Gateway, GatewayPorts, MemoryPorts, ReloadError};
+pub use handlers::Handled;
 pub use metrics::MetricsSnapshot;
 pub use redact::Redactor;

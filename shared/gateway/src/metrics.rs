@@ -41,6 +41,11 @@ counters!(
     circuit_transitions,
     circuit_fallbacks,
     scheduled,
+    scheduled_released,
+    approvals_approved,
+    approvals_rejected,
+    approvals_expired,
+    groups_flushed,
     quota_exceeded,
     quota_warned,
     recurring_dispatched,
@@ -49,6 +54,7 @@ counters!(
     rejected_requests,
     store_unavailable,
     audit_errors,
+    follow_up_errors,
 );
 
 impl Metrics {

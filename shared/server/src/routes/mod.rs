@@ -1,6 +1,7 @@
 mod audit;
 mod dispatch;
 mod health;
+mod orchestration;
 mod quotas;
 mod rules;
 
@@ -33,6 +34,37 @@ pub(crate) fn build(state: AppState) -> Router {
             get(quotas::get).put(quotas::update).delete(quotas::delete),
         )
         .route("/v1/quotas/{id}/usage", get(quotas::usage))
+        .route("/v1/approvals", get(orchestration::list_approvals))
+        .route(
+            "/v1/approvals/{namespace}/{tenant}/{id}",
+            get(orchestration::approval_status),
+        )
+        .route(
+            "/v1/approvals/{namespace}/{tenant}/{id}/approve",
+            post(orchestration::approve),
+        )
+        .route(
+            "/v1/approvals/{namespace}/{tenant}/{id}/reject",
+            post(orchestration::reject),
+        )
+        .route("/v1/chains", get(orchestration::list_chains))
+        .route("/v1/chains/{id}", get(orchestration::get_chain))
+        .route("/v1/chains/{id}/cancel", post(orchestration::cancel_chain))
+        .route("/v1/groups", get(orchestration::list_groups))
+        .route(
+            "/v1/groups/{key}",
+            get(orchestration::get_group).delete(orchestration::flush_group),
+        )
+        .route("/v1/events", get(orchestration::list_events))
+        .route("/v1/events/{fingerprint}", get(orchestration::get_event))
+        .route(
+            "/v1/events/{fingerprint}/history",
+            get(orchestration::event_history),
+        )
+        .route(
+            "/v1/events/{fingerprint}/transition",
+            put(orchestration::transition),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(CatchPanicLayer::custom(panic_response))

@@ -1,0 +1,344 @@
+//! Groups: actions with the same `group_by` values collect in one open group
+//! record; a flush message (at `notify_at`, or at once when the group is full)
+//! dispatches one batched action that resumes evaluation after the group rule.
+//!
+//! Flushing first copies the open group into a batch record, then closes the
+//! open record with a conditional write (so no event slips between snapshot
+//! and close), dispatches the batch, and deletes it. A crash after the close
+//! redelivers the message, which finds the batch record and dispatches it.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use switchyard_core::{Action, ActionOutcome};
+use switchyard_store::{DelayedMessage, StateKey};
+
+use crate::dispatch::Resume;
+use crate::error::GatewayError;
+use crate::gateway::Gateway;
+use crate::handlers::{HANDLER_LEASE, Handled, decode};
+use crate::metrics::Metrics;
+
+pub const GROUP_KIND: &str = "group";
+const BATCH_KIND: &str = "group_batch";
+pub const GROUP_FLUSH_MESSAGE: &str = "group_flush";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupState {
+    pub group_id: String,
+    pub group_key: String,
+    pub namespace: String,
+    pub tenant: String,
+    pub provider: String,
+    pub labels: BTreeMap<String, String>,
+    pub events: Vec<Value>,
+    pub action_ids: Vec<String>,
+    pub notify_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub rule: String,
+    pub rule_priority: i32,
+    pub max_group_size: u64,
+    /// A closed record only marks the key free for the next group.
+    #[serde(default)]
+    pub closed: bool,
+}
+
+impl GroupState {
+    pub fn view(&self) -> Value {
+        json!({
+            "group_id": self.group_id,
+            "group_key": self.group_key,
+            "event_count": self.events.len(),
+            "state": "pending",
+            "labels": self.labels,
+            "notify_at": self.notify_at,
+            "created_at": self.created_at,
+            "rule": self.rule,
+        })
+    }
+}
+
+/// The value of a `group_by` field for an action, as text.
+fn group_value(action: &Action, field: &str) -> Option<String> {
+    let field = field.strip_prefix("action.").unwrap_or(field);
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    match field {
+        "namespace" => Some(action.namespace.clone()),
+        "tenant" => Some(action.tenant.clone()),
+        "provider" => Some(action.provider.clone()),
+        "action_type" => Some(action.action_type.clone()),
+        "status" => action.status.clone(),
+        other => {
+            if let Some(key) = other.strip_prefix("metadata.") {
+                return action.metadata.get(key).cloned();
+            }
+            let path = other.strip_prefix("payload.")?;
+            path.split('.')
+                .try_fold(&action.payload, |v, seg| v.get(seg))
+                .filter(|v| !v.is_null())
+                .map(text)
+        }
+    }
+}
+
+/// Stable digest of the tenant and the group's field values.
+pub(crate) fn fingerprint_of(
+    action: &Action,
+    fields: &[String],
+) -> (String, BTreeMap<String, String>) {
+    let mut labels = BTreeMap::new();
+    let mut hasher = Sha256::new();
+    hasher.update(format!("{}:{}:", action.namespace, action.tenant));
+    for field in fields {
+        if let Some(value) = group_value(action, field) {
+            hasher.update(format!("{field}={value};"));
+            labels.insert(field.clone(), value);
+        }
+    }
+    (hex::encode(hasher.finalize()), labels)
+}
+
+impl Gateway {
+    /// Add an action to its open group (creating it if needed).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn add_to_group(
+        &self,
+        action: &Action,
+        rule: &str,
+        rule_priority: i32,
+        group_by: &[String],
+        group_wait_seconds: u64,
+        max_group_size: u64,
+    ) -> Result<ActionOutcome, GatewayError> {
+        let (group_key, labels) = fingerprint_of(action, group_by);
+        let key = StateKey::new(&action.namespace, &action.tenant, GROUP_KIND, &group_key);
+        for _ in 0..32 {
+            let now = self.ports.clock.now();
+            let new_group = || GroupState {
+                group_id: uuid::Uuid::new_v4().to_string(),
+                group_key: group_key.clone(),
+                namespace: action.namespace.clone(),
+                tenant: action.tenant.clone(),
+                provider: action.provider.clone(),
+                labels: labels.clone(),
+                events: Vec::new(),
+                action_ids: Vec::new(),
+                notify_at: now + chrono::Duration::seconds(group_wait_seconds as i64),
+                created_at: now,
+                rule: rule.to_string(),
+                rule_priority,
+                max_group_size,
+                closed: false,
+            };
+            let (mut group, version, fresh) = match self.ports.state.get(&key).await? {
+                Some(stored) => {
+                    let g: GroupState = decode(&key, &stored.value)?;
+                    if g.closed {
+                        (new_group(), stored.version, true)
+                    } else {
+                        (g, stored.version, false)
+                    }
+                }
+                None => (new_group(), 0, true),
+            };
+            group.events.push(action.payload.clone());
+            group.action_ids.push(action.id.clone());
+            let body =
+                serde_json::to_string(&group).map_err(|e| GatewayError::Internal(e.to_string()))?;
+            if self
+                .ports
+                .state
+                .compare_and_swap(&key, version, &body, None)
+                .await?
+                .is_none()
+            {
+                continue; // Another member changed the group: read again.
+            }
+            let full = group.events.len() as u64 >= max_group_size;
+            if fresh || full {
+                let at = if full { now } else { group.notify_at };
+                self.ports
+                    .queue
+                    .send(
+                        DelayedMessage {
+                            id: format!("group:{}:{}", group.group_id, if full { "full" } else { "due" }),
+                            kind: GROUP_FLUSH_MESSAGE.into(),
+                            body: json!({"namespace": group.namespace, "tenant": group.tenant, "id": group_key, "group_id": group.group_id}),
+                        },
+                        at,
+                    )
+                    .await?;
+            }
+            return Ok(ActionOutcome::Grouped {
+                group_id: group.group_id,
+                group_size: group.events.len() as u64,
+                notify_at: group.notify_at,
+            });
+        }
+        Err(GatewayError::Unavailable(
+            "group is too contended; retry".into(),
+        ))
+    }
+
+    /// The flush message (or `DELETE /v1/groups/{key}` with `force`).
+    pub async fn flush_group(
+        &self,
+        namespace: &str,
+        tenant: &str,
+        group_key: &str,
+        group_id: Option<&str>,
+        force: bool,
+    ) -> Result<Handled, GatewayError> {
+        let lease = format!("group:{namespace}:{tenant}:{group_key}");
+        let owner = uuid::Uuid::new_v4().to_string();
+        if !self
+            .ports
+            .state
+            .try_lock(&lease, &owner, HANDLER_LEASE)
+            .await?
+        {
+            return Ok(Handled::RetryLater(Duration::from_secs(5)));
+        }
+        let result = self
+            .flush_locked(namespace, tenant, group_key, group_id, force)
+            .await;
+        self.ports.state.unlock(&lease, &owner).await?;
+        result
+    }
+
+    async fn flush_locked(
+        &self,
+        namespace: &str,
+        tenant: &str,
+        group_key: &str,
+        group_id: Option<&str>,
+        force: bool,
+    ) -> Result<Handled, GatewayError> {
+        // A batch left by a crashed flush goes out first.
+        if let Some(id) = group_id
+            && self.dispatch_batch(namespace, tenant, id).await?
+        {
+            return Ok(Handled::Done);
+        }
+        let key = StateKey::new(namespace, tenant, GROUP_KIND, group_key);
+        loop {
+            let Some(stored) = self.ports.state.get(&key).await? else {
+                return Ok(Handled::Done);
+            };
+            let group: GroupState = decode(&key, &stored.value)?;
+            if group.closed || group_id.is_some_and(|id| id != group.group_id) {
+                return Ok(Handled::Done);
+            }
+            let now = self.ports.clock.now();
+            if !force && now < group.notify_at && (group.events.len() as u64) < group.max_group_size
+            {
+                return Ok(Handled::RetryLater(
+                    (group.notify_at - now).to_std().unwrap_or_default(),
+                ));
+            }
+            self.put_json(
+                &StateKey::new(namespace, tenant, BATCH_KIND, &group.group_id),
+                &group,
+                None,
+            )
+            .await?;
+            let closed = GroupState {
+                closed: true,
+                events: Vec::new(),
+                action_ids: Vec::new(),
+                ..group.clone()
+            };
+            let body = serde_json::to_string(&closed)
+                .map_err(|e| GatewayError::Internal(e.to_string()))?;
+            let expires = Some(now + chrono::Duration::days(1));
+            if self
+                .ports
+                .state
+                .compare_and_swap(&key, stored.version, &body, expires)
+                .await?
+                .is_some()
+            {
+                self.dispatch_batch(namespace, tenant, &group.group_id)
+                    .await?;
+                return Ok(Handled::Done);
+            }
+        }
+    }
+
+    /// Dispatch a detached batch; false when there is none.
+    async fn dispatch_batch(
+        &self,
+        namespace: &str,
+        tenant: &str,
+        group_id: &str,
+    ) -> Result<bool, GatewayError> {
+        let key = StateKey::new(namespace, tenant, BATCH_KIND, group_id);
+        let Some(stored) = self.ports.state.get(&key).await? else {
+            return Ok(false);
+        };
+        let group: GroupState = decode(&key, &stored.value)?;
+        let now = self.ports.clock.now();
+        let mut action = Action::builder(
+            &group.namespace,
+            &group.tenant,
+            &group.provider,
+            "group_notification",
+            json!({
+                "group_id": group.group_id,
+                "group_key": group.group_key,
+                "event_count": group.events.len(),
+                "events": group.events,
+                "labels": group.labels,
+                "flushed_at": now,
+            }),
+        )
+        .with_id(group.group_id.clone());
+        action.created_at = now;
+        Metrics::bump(&self.metrics.groups_flushed);
+        self.run_pipeline(
+            action,
+            Resume::After { rule: &group.rule, priority: group.rule_priority },
+            json!({"group_id": group.group_id, "group_key": group.group_key, "event_count": group.events.len(), "action_ids": group.action_ids}),
+        )
+        .await?;
+        self.ports.state.delete(&key).await?;
+        Ok(true)
+    }
+
+    pub async fn list_groups(
+        &self,
+        namespace: &str,
+        tenant: &str,
+    ) -> Result<Vec<GroupState>, GatewayError> {
+        let groups: Vec<GroupState> = self.list_records(namespace, tenant, GROUP_KIND).await?;
+        Ok(groups.into_iter().filter(|g| !g.closed).collect())
+    }
+
+    pub async fn get_group(
+        &self,
+        namespace: &str,
+        tenant: &str,
+        group_key: &str,
+    ) -> Result<Option<GroupState>, GatewayError> {
+        let key = StateKey::new(namespace, tenant, GROUP_KIND, group_key);
+        match self.ports.state.get(&key).await? {
+            Some(s) => {
+                let g: GroupState = decode(&key, &s.value)?;
+                Ok((!g.closed).then_some(g))
+            }
+            None => Ok(None),
+        }
+    }
+}
+
+/// A fingerprint read from one field (`payload.order_id`, `metadata.k`…).
+pub(crate) fn fingerprint_field(action: &Action, field: &str) -> Option<String> {
+    group_value(action, field)
+}

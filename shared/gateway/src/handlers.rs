@@ -1,0 +1,174 @@
+//! Handlers for delayed messages: each advances one record in the store.
+//!
+//! Every kind of deferred work is "a record in the store + a message on the
+//! delay queue + a handler here". Locally a worker loop drains the memory
+//! queue into [`Gateway::handle`]; in AWS the scheduler and chain-step
+//! functions receive the same messages from SQS / EventBridge Scheduler.
+//! Handlers are idempotent: a redelivered message finds its work done.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::json;
+use switchyard_store::{DelayedMessage, MemoryDelayQueue, StateKey};
+
+use crate::dispatch::Resume;
+use crate::error::GatewayError;
+use crate::gateway::Gateway;
+use crate::schedule::{SCHEDULED_KIND, ScheduledAction};
+
+/// What became of a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Handled {
+    /// Done (or found already done): delete the message.
+    Done,
+    /// Not now (another worker holds the record, or it is not due): deliver again later.
+    RetryLater(Duration),
+}
+
+/// Where a message's record lives.
+#[derive(Debug, Deserialize)]
+pub(crate) struct RecordRef {
+    pub namespace: String,
+    pub tenant: String,
+    pub id: String,
+}
+
+/// How long a handler may hold a record before another may take over.
+pub(crate) const HANDLER_LEASE: Duration = Duration::from_secs(60);
+
+impl Gateway {
+    /// Handle one delayed message.
+    pub async fn handle(&self, message: &DelayedMessage) -> Result<Handled, GatewayError> {
+        let body = || {
+            serde_json::from_value::<RecordRef>(message.body.clone()).map_err(|e| {
+                GatewayError::Invalid {
+                    field: "body".into(),
+                    message: format!("message {} ({}): {e}", message.id, message.kind),
+                }
+            })
+        };
+        match message.kind.as_str() {
+            SCHEDULED_KIND => self.release_scheduled(&body()?).await,
+            "approval_expiry" => self.expire_approval(&body()?).await,
+            other => self.handle_orchestration(other, message).await,
+        }
+    }
+
+    /// Drain every due message of the in-memory queue (local server, tests).
+    /// Work that must wait goes back on the queue; failures are retried with
+    /// a delay, like SQS redelivery. Returns how many messages were handled.
+    pub async fn process_due(&self, queue: &MemoryDelayQueue) -> usize {
+        let mut handled = 0;
+        loop {
+            let due = queue.take_due(64);
+            if due.is_empty() {
+                return handled;
+            }
+            for message in due {
+                handled += 1;
+                let retry = match self.handle(&message).await {
+                    Ok(Handled::Done) => None,
+                    Ok(Handled::RetryLater(after)) => Some(after),
+                    Err(GatewayError::Invalid { message: why, .. }) => {
+                        tracing::error!(id = %message.id, kind = %message.kind, error = %why, "dropping malformed message");
+                        None
+                    }
+                    Err(err) => {
+                        tracing::warn!(id = %message.id, kind = %message.kind, error = %err, "handler failed; will retry");
+                        Some(Duration::from_secs(5))
+                    }
+                };
+                if let Some(after) = retry {
+                    let at = self.ports.clock.now()
+                        + chrono::Duration::from_std(after).unwrap_or_default();
+                    if let Err(err) = switchyard_store::DelayQueue::send(queue, message, at).await {
+                        tracing::error!(error = %err, "cannot requeue message");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Release a scheduled action: evaluation resumes after the rule that
+    /// scheduled it. At least once: the record is deleted only after the
+    /// outcome is audited, so a crash in between re-runs the action with the
+    /// same id (the provider's idempotency key).
+    async fn release_scheduled(&self, r: &RecordRef) -> Result<Handled, GatewayError> {
+        let key = StateKey::new(&r.namespace, &r.tenant, SCHEDULED_KIND, &r.id);
+        let Some(stored) = self.ports.state.get(&key).await? else {
+            return Ok(Handled::Done);
+        };
+        let lease = format!("scheduled:{}:{}:{}", r.namespace, r.tenant, r.id);
+        let owner = uuid::Uuid::new_v4().to_string();
+        if !self
+            .ports
+            .state
+            .try_lock(&lease, &owner, HANDLER_LEASE)
+            .await?
+        {
+            return Ok(Handled::RetryLater(HANDLER_LEASE));
+        }
+        let scheduled: ScheduledAction = decode(&key, &stored.value)?;
+        if scheduled.scheduled_for > self.ports.clock.now() {
+            self.ports.state.unlock(&lease, &owner).await?;
+            return Ok(Handled::RetryLater(Duration::from_secs(1)));
+        }
+        crate::metrics::Metrics::bump(&self.metrics.scheduled_released);
+        self.run_pipeline(
+            scheduled.action,
+            Resume::After {
+                rule: &scheduled.rule,
+                priority: scheduled.rule_priority,
+            },
+            json!({"released_from": r.id, "scheduled_for": scheduled.scheduled_for}),
+        )
+        .await?;
+        self.ports.state.delete(&key).await?;
+        self.ports.state.unlock(&lease, &owner).await?;
+        Ok(Handled::Done)
+    }
+}
+
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(
+    key: &StateKey,
+    value: &str,
+) -> Result<T, GatewayError> {
+    serde_json::from_str(value)
+        .map_err(|e| GatewayError::Internal(format!("corrupt record {}: {e}", key.display())))
+}
+
+impl Gateway {
+    pub(crate) async fn handle_orchestration(
+        &self,
+        kind: &str,
+        message: &DelayedMessage,
+    ) -> Result<Handled, GatewayError> {
+        #[derive(Deserialize)]
+        struct GroupRef {
+            namespace: String,
+            tenant: String,
+            id: String,
+            group_id: Option<String>,
+        }
+        match kind {
+            crate::chains::CHAIN_STEP_MESSAGE => self.advance_chain_message(message).await,
+            crate::chains::CHAIN_TIMEOUT_MESSAGE => self.time_out_chain(message).await,
+            crate::groups::GROUP_FLUSH_MESSAGE => {
+                let g: GroupRef = serde_json::from_value(message.body.clone()).map_err(|e| {
+                    GatewayError::Invalid {
+                        field: "body".into(),
+                        message: e.to_string(),
+                    }
+                })?;
+                self.flush_group(&g.namespace, &g.tenant, &g.id, g.group_id.as_deref(), false)
+                    .await
+            }
+            crate::events::EVENT_TIMEOUT_MESSAGE => self.time_out_event(message).await,
+            other => Err(GatewayError::Invalid {
+                field: "kind".into(),
+                message: format!("message {} has unknown kind '{other}'", message.id),
+            }),
+        }
+    }
+}

@@ -1,0 +1,350 @@
+//! Approvals, chains, groups and events.
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use switchyard_gateway::chains::ChainError;
+use switchyard_gateway::events::TransitionError;
+use switchyard_gateway::{ApprovalDecision, ApprovalError, ApprovalLink};
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::extract::{JsonBody, from_value};
+
+fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    q.map(|Query(v)| v)
+        .map_err(|e| ApiError::bad_request(format!("query string: {}", e.body_text())))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct Scope {
+    namespace: String,
+    tenant: String,
+    status: Option<String>,
+}
+
+impl From<ApprovalError> for ApiError {
+    fn from(err: ApprovalError) -> Self {
+        match err {
+            ApprovalError::BadSignature => {
+                ApiError::new(StatusCode::FORBIDDEN, "BAD_SIGNATURE", err.to_string())
+            }
+            ApprovalError::Expired => ApiError::new(StatusCode::GONE, "EXPIRED", err.to_string()),
+            ApprovalError::NotFound => ApiError::not_found(err.to_string()),
+            ApprovalError::AlreadyDecided(_) => ApiError::conflict(err.to_string()),
+            ApprovalError::Gateway(e) => e.into(),
+        }
+    }
+}
+
+async fn decide(
+    state: AppState,
+    path: (String, String, String),
+    link: ApprovalLink,
+    decision: ApprovalDecision,
+) -> Result<Json<Value>, ApiError> {
+    let (namespace, tenant, id) = path;
+    Ok(Json(
+        state
+            .gateway
+            .decide_approval(&namespace, &tenant, &id, &link, decision)
+            .await?,
+    ))
+}
+
+pub(crate) async fn approve(
+    State(state): State<AppState>,
+    Path(path): Path<(String, String, String)>,
+    link: Result<Query<ApprovalLink>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    decide(
+        state,
+        path,
+        query(link).map_err(forbidden)?,
+        ApprovalDecision::Approve,
+    )
+    .await
+}
+
+pub(crate) async fn reject(
+    State(state): State<AppState>,
+    Path(path): Path<(String, String, String)>,
+    link: Result<Query<ApprovalLink>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    decide(
+        state,
+        path,
+        query(link).map_err(forbidden)?,
+        ApprovalDecision::Reject,
+    )
+    .await
+}
+
+/// A link without its signature is not a valid credential.
+fn forbidden(e: ApiError) -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "BAD_SIGNATURE",
+        format!("approval links need sig and expires_at: {}", e.message),
+    )
+}
+
+pub(crate) async fn approval_status(
+    State(state): State<AppState>,
+    Path((namespace, tenant, id)): Path<(String, String, String)>,
+    link: Result<Query<ApprovalLink>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let link = query(link).map_err(forbidden)?;
+    Ok(Json(
+        state
+            .gateway
+            .approval_status(&namespace, &tenant, &id, &link)
+            .await?,
+    ))
+}
+
+pub(crate) async fn list_approvals(
+    State(state): State<AppState>,
+    scope: Result<Query<Scope>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let scope = query(scope)?;
+    let approvals: Vec<Value> = state
+        .gateway
+        .list_approvals(&scope.namespace, &scope.tenant)
+        .await?
+        .into_iter()
+        .filter(|a| scope.status.as_deref().is_none_or(|s| a["status"] == s))
+        .collect();
+    Ok(Json(
+        json!({"count": approvals.len(), "approvals": approvals}),
+    ))
+}
+
+impl From<ChainError> for ApiError {
+    fn from(err: ChainError) -> Self {
+        match err {
+            ChainError::NotFound => ApiError::not_found(err.to_string()),
+            ChainError::AlreadyTerminal(_) => ApiError::conflict(err.to_string()),
+            ChainError::Gateway(e) => e.into(),
+        }
+    }
+}
+
+pub(crate) async fn list_chains(
+    State(state): State<AppState>,
+    scope: Result<Query<Scope>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let scope = query(scope)?;
+    let chains = state
+        .gateway
+        .list_chains(&scope.namespace, &scope.tenant, scope.status.as_deref())
+        .await?;
+    let summaries: Vec<Value> = chains.iter().map(|c| c.summary()).collect();
+    Ok(Json(json!({"count": summaries.len(), "chains": summaries})))
+}
+
+pub(crate) async fn get_chain(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    scope: Result<Query<Scope>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let scope = query(scope)?;
+    match state
+        .gateway
+        .get_chain(&scope.namespace, &scope.tenant, &id)
+        .await?
+    {
+        Some(chain) => Ok(Json(chain.detail())),
+        None => Err(ApiError::not_found(format!(
+            "no chain '{id}' in {}/{}",
+            scope.namespace, scope.tenant
+        ))),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CancelRequest {
+    namespace: String,
+    tenant: String,
+    reason: Option<String>,
+    cancelled_by: Option<String>,
+}
+
+pub(crate) async fn cancel_chain(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let req: CancelRequest = from_value(body)?;
+    let chain = state
+        .gateway
+        .cancel_chain(
+            &req.namespace,
+            &req.tenant,
+            &id,
+            req.reason,
+            req.cancelled_by,
+        )
+        .await?;
+    Ok(Json(chain.detail()))
+}
+
+pub(crate) async fn list_groups(
+    State(state): State<AppState>,
+    scope: Result<Query<Scope>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let scope = query(scope)?;
+    let groups: Vec<Value> = state
+        .gateway
+        .list_groups(&scope.namespace, &scope.tenant)
+        .await?
+        .iter()
+        .map(|g| g.view())
+        .collect();
+    Ok(Json(json!({"total": groups.len(), "groups": groups})))
+}
+
+pub(crate) async fn get_group(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    scope: Result<Query<Scope>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let scope = query(scope)?;
+    match state
+        .gateway
+        .get_group(&scope.namespace, &scope.tenant, &key)
+        .await?
+    {
+        Some(g) => Ok(Json(
+            json!({"group": g.view(), "labels": g.labels, "events": g.events}),
+        )),
+        None => Err(ApiError::not_found(format!("no open group '{key}'"))),
+    }
+}
+
+/// Flush a group now.
+pub(crate) async fn flush_group(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    scope: Result<Query<Scope>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let scope = query(scope)?;
+    let Some(group) = state
+        .gateway
+        .get_group(&scope.namespace, &scope.tenant, &key)
+        .await?
+    else {
+        return Err(ApiError::not_found(format!("no open group '{key}'")));
+    };
+    match state
+        .gateway
+        .flush_group(
+            &scope.namespace,
+            &scope.tenant,
+            &key,
+            Some(&group.group_id),
+            true,
+        )
+        .await?
+    {
+        switchyard_gateway::Handled::Done => Ok(Json(
+            json!({"group_id": group.group_id, "event_count": group.events.len(), "status": "flushed"}),
+        )),
+        switchyard_gateway::Handled::RetryLater(_) => {
+            Err(ApiError::conflict("the group is being flushed right now"))
+        }
+    }
+}
+
+impl From<TransitionError> for ApiError {
+    fn from(err: TransitionError) -> Self {
+        match &err {
+            TransitionError::NotFound(_) => ApiError::not_found(err.to_string()),
+            TransitionError::UnknownState { .. } => ApiError::invalid_field("to", err.to_string()),
+            TransitionError::Illegal { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "ILLEGAL_TRANSITION", err.to_string())
+            }
+            TransitionError::Gateway(e) => e.clone().into(),
+        }
+    }
+}
+
+pub(crate) async fn list_events(
+    State(state): State<AppState>,
+    scope: Result<Query<Scope>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let scope = query(scope)?;
+    let events: Vec<Value> = state
+        .gateway
+        .list_events(&scope.namespace, &scope.tenant)
+        .await?
+        .iter()
+        .filter(|e| scope.status.as_deref().is_none_or(|s| e.state == s))
+        .map(|e| e.view())
+        .collect();
+    Ok(Json(json!({"count": events.len(), "events": events})))
+}
+
+pub(crate) async fn get_event(
+    State(state): State<AppState>,
+    Path(fingerprint): Path<String>,
+    scope: Result<Query<Scope>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let scope = query(scope)?;
+    match state
+        .gateway
+        .get_event(&scope.namespace, &scope.tenant, &fingerprint)
+        .await?
+    {
+        Some(e) => Ok(Json(e.view())),
+        None => Err(ApiError::not_found(format!(
+            "event not found: {fingerprint}"
+        ))),
+    }
+}
+
+pub(crate) async fn event_history(
+    State(state): State<AppState>,
+    Path(fingerprint): Path<String>,
+    scope: Result<Query<Scope>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let scope = query(scope)?;
+    match state
+        .gateway
+        .get_event(&scope.namespace, &scope.tenant, &fingerprint)
+        .await?
+    {
+        Some(e) => Ok(Json(
+            json!({"fingerprint": e.fingerprint, "state": e.state, "history": e.history}),
+        )),
+        None => Err(ApiError::not_found(format!(
+            "event not found: {fingerprint}"
+        ))),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TransitionRequest {
+    to: String,
+    namespace: String,
+    tenant: String,
+}
+
+pub(crate) async fn transition(
+    State(state): State<AppState>,
+    Path(fingerprint): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let req: TransitionRequest = from_value(body)?;
+    Ok(Json(
+        state
+            .gateway
+            .transition_event(&req.namespace, &req.tenant, &fingerprint, &req.to, "api")
+            .await?,
+    ))
+}
