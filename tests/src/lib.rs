@@ -95,6 +95,18 @@ impl TestServer {
         read(response).await
     }
 
+    /// Deliver every due delayed message (what SQS / EventBridge / the local
+    /// worker loop do), as often as handling makes new ones due.
+    pub async fn run_due(&self) -> usize {
+        self.gateway.process_due(&self.memory.queue).await
+    }
+
+    /// Move the clock and deliver what became due.
+    pub async fn advance(&self, seconds: i64) -> usize {
+        self.clock.advance(chrono::Duration::seconds(seconds));
+        self.run_due().await
+    }
+
     pub async fn post_raw(
         &self,
         path: &str,

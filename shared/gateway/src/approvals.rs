@@ -406,6 +406,9 @@ impl Gateway {
     ) -> Result<serde_json::Value, ApprovalError> {
         let (key, mut record, version) = self.verified_record(namespace, tenant, id, link).await?;
         let now = self.ports.clock.now();
+        if record.status == ApprovalStatus::Expired {
+            return Err(ApprovalError::Expired);
+        }
         if record.status != ApprovalStatus::Pending {
             return Err(ApprovalError::AlreadyDecided(
                 status_name(record.status).into(),

@@ -622,6 +622,8 @@ impl Gateway {
             },
             &ActionOutcome::Deduplicated,
         );
+        // Filed under the chain, so the origin action's own record stays its latest.
+        record.action_id = state.chain_id.clone();
         record.outcome = format!("chain_{}", state.status.name());
         record.outcome_details =
             json!({"status": state.status.name(), "reason": state.failure_reason});
