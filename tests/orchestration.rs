@@ -355,3 +355,54 @@ async fn chains_time_out_and_cancel() {
         .await;
     assert_eq!(records["total"], json!(1));
 }
+
+/// SSE: a listener sees the events of three orders (two standard, one
+/// sanctioned) as they are dispatched, with sanitized outcomes.
+#[tokio::test]
+async fn stream_delivers_dispatch_events() {
+    let server = start_ecommerce(at(MONDAY_NOON_ET)).await;
+    let mut response = server
+        .http
+        .get(server.url("/v1/stream?namespace=ecommerce&event_type=action_dispatched"))
+        .send()
+        .await
+        .expect("connect");
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .expect("ct")
+            .starts_with("text/event-stream")
+    );
+    let mut sanctioned = order(62, 4_999);
+    sanctioned["payload"]["shipping_country"] = json!("NK");
+    for body in [order(60, 4_999), order(61, 12_000), sanctioned] {
+        server.post("/v1/dispatch", &body).await;
+    }
+    let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while text.matches("event: action_dispatched").count() < 3 {
+        let chunk = tokio::time::timeout_at(deadline, response.chunk())
+            .await
+            .expect("events in time")
+            .expect("read");
+        text.push_str(&String::from_utf8_lossy(&chunk.expect("stream open")));
+    }
+    let data: Vec<Value> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .map(|d| serde_json::from_str(d).expect("json"))
+        .collect();
+    let ids: Vec<&str> = data
+        .iter()
+        .filter_map(|d| d["action_id"].as_str())
+        .collect();
+    assert_eq!(ids, ["act-60", "act-61", "act-62"]);
+    assert_eq!(data[2]["outcome"], json!("suppressed"));
+    assert_eq!(
+        data[0]["outcome_details"],
+        json!({"status": "success"}),
+        "no provider body"
+    );
+    assert!(text.contains("id: "), "events carry ids for Last-Event-ID");
+}

@@ -17,6 +17,10 @@ pub trait AuditStore: Send + Sync {
     /// The latest record for an action id.
     async fn latest_for_action(&self, action_id: &str) -> Result<Option<AuditRecord>, StoreError>;
 
+    /// Records with an id greater than `after` (UUIDv7 ids order by time),
+    /// oldest first, at most `limit`: the change feed behind `/v1/stream`.
+    async fn since(&self, after: &str, limit: usize) -> Result<Vec<AuditRecord>, StoreError>;
+
     /// Physically remove records whose `expires_at` has passed; returns how many.
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
 }

@@ -4,6 +4,7 @@ mod health;
 mod orchestration;
 mod quotas;
 mod rules;
+mod stream;
 
 use std::any::Any;
 
@@ -65,6 +66,7 @@ pub(crate) fn build(state: AppState) -> Router {
             "/v1/events/{fingerprint}/transition",
             put(orchestration::transition),
         )
+        .route("/v1/stream", get(stream::stream))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(CatchPanicLayer::custom(panic_response))

@@ -81,6 +81,27 @@ impl AuditStore for MemoryAuditStore {
             .cloned())
     }
 
+    async fn since(&self, after: &str, limit: usize) -> Result<Vec<AuditRecord>, StoreError> {
+        let records = lock(&self.records);
+        // Appends are nearly in id order; scan back a little past the cursor so
+        // a record appended late (slow writer) is still found.
+        let mut newer: Vec<AuditRecord> = Vec::new();
+        let mut older_seen = 0;
+        for record in records.iter().rev() {
+            if record.id.as_str() > after {
+                newer.push(record.clone());
+            } else {
+                older_seen += 1;
+                if older_seen > 64 {
+                    break;
+                }
+            }
+        }
+        newer.sort_by(|a, b| a.id.cmp(&b.id));
+        newer.truncate(limit);
+        Ok(newer)
+    }
+
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let mut records = lock(&self.records);
         let before = records.len();
