@@ -32,6 +32,11 @@ pub fn run(
             config.state.backend
         );
     }
+    if config.server.approval_secret.is_none() {
+        tracing::warn!(
+            "no [server] approval_secret configured: approval links are signed with a random per-process key and die with it"
+        );
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -66,12 +71,14 @@ async fn serve(
     println!("Listening on http://{local}");
     let sweeper = tokio::spawn(sweep(memory.clone(), sweep_every));
     let worker = tokio::spawn(work(gateway.clone(), memory.clone()));
+    let reaper = tokio::spawn(reap(gateway.clone()));
     let app = router(AppState::new(gateway));
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     sweeper.abort();
     worker.abort();
+    reaper.abort();
     tracing::info!("stopped");
     Ok(())
 }
@@ -85,6 +92,24 @@ async fn work(gateway: Arc<switchyard_gateway::Gateway>, memory: MemoryPorts) {
     loop {
         tick.tick().await;
         gateway.process_due(&memory.queue).await;
+    }
+}
+
+/// The local stand-in for the `reaper` function's retention pass.
+async fn reap(gateway: Arc<switchyard_gateway::Gateway>) {
+    let background = &gateway.config().background;
+    if !background.enabled || !background.enable_retention_reaper {
+        return;
+    }
+    let mut tick = tokio::time::interval(Duration::from_secs(
+        background.retention_check_interval_seconds.max(1),
+    ));
+    loop {
+        tick.tick().await;
+        match gateway.run_retention().await {
+            Ok(report) => tracing::debug!(?report, "retention pass"),
+            Err(err) => tracing::warn!(error = %err, "retention pass failed"),
+        }
     }
 }
 

@@ -68,10 +68,15 @@ impl Gateway {
 
     /// Store a record. The outcome already happened, so a failing audit store
     /// cannot undo it: the failure is logged and counted, never hidden.
-    pub(crate) async fn write_audit(&self, record: AuditRecord) {
+    pub(crate) async fn write_audit(&self, mut record: AuditRecord) {
         if !self.config.audit.enabled {
             return;
         }
+        // A tenant's retention policy overrides the configured audit TTL.
+        record.expires_at = self
+            .audit_ttl(&record.namespace, &record.tenant)
+            .await
+            .map(|ttl| record.dispatched_at + Duration::seconds(ttl as i64));
         let id = record.id.clone();
         if let Err(err) = self.ports.audit.append(record).await {
             crate::metrics::Metrics::bump(&self.metrics.audit_errors);

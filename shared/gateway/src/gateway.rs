@@ -42,6 +42,7 @@ pub struct Gateway {
     pub(crate) signer: ApprovalSigner,
     pub(crate) external_url: String,
     pub quotas: Quotas,
+    pub(crate) audit_ttls: crate::retention::AuditTtlCache,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -98,6 +99,7 @@ impl Gateway {
             redactor: Redactor::from_config(&config.audit.redact),
             executor: Executor::new(&config.executor),
             quotas: Quotas::new(ports.state.clone(), ports.clock.clone()),
+            audit_ttls: Default::default(),
             rules: ArcSwap::from_pointee(RuleSet::empty(default_timezone)),
             rules_dir: Mutex::new(config.rules_directory()),
             config: Arc::new(config),

@@ -165,6 +165,7 @@ impl Gateway {
                     .await
             }
             crate::events::EVENT_TIMEOUT_MESSAGE => self.time_out_event(message).await,
+            crate::recurring::RECURRING_MESSAGE => self.fire_recurring(message).await,
             other => Err(GatewayError::Invalid {
                 field: "kind".into(),
                 message: format!("message {} has unknown kind '{other}'", message.id),

@@ -17,7 +17,10 @@ mod handlers;
 mod merge;
 mod metrics;
 pub mod quotas;
+pub mod recurring;
 mod redact;
+mod registry;
+pub mod retention;
 mod schedule;
 mod template;
 

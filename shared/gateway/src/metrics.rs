@@ -62,6 +62,10 @@ impl Metrics {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
+    pub(crate) fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
     pub(crate) fn record(&self, outcome: &ActionOutcome) {
         let counter = match outcome {
             ActionOutcome::Executed(_) => &self.executed,

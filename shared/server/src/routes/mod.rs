@@ -2,6 +2,7 @@ mod audit;
 mod dispatch;
 mod health;
 mod orchestration;
+mod policies;
 mod quotas;
 mod rules;
 mod stream;
@@ -67,6 +68,31 @@ pub(crate) fn build(state: AppState) -> Router {
             put(orchestration::transition),
         )
         .route("/v1/stream", get(stream::stream))
+        .route(
+            "/v1/retention",
+            get(policies::list_retention).post(policies::create_retention),
+        )
+        .route(
+            "/v1/retention/{id}",
+            get(policies::get_retention)
+                .put(policies::update_retention)
+                .delete(policies::delete_retention),
+        )
+        .route(
+            "/v1/recurring",
+            get(policies::list_recurring).post(policies::create_recurring),
+        )
+        .route(
+            "/v1/recurring/{id}",
+            get(policies::get_recurring)
+                .put(policies::update_recurring)
+                .delete(policies::delete_recurring),
+        )
+        .route("/v1/recurring/{id}/pause", post(policies::pause_recurring))
+        .route(
+            "/v1/recurring/{id}/resume",
+            post(policies::resume_recurring),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(CatchPanicLayer::custom(panic_response))

@@ -1,0 +1,253 @@
+//! Recurring actions: a cron expression in a time zone and an action template.
+//! Each fire time is one delay-queue message (EventBridge Scheduler in AWS);
+//! its handler claims `(id, fire time)` with a conditional write, so a tick
+//! runs at most once however many handlers receive it, then sends the next
+//! tick before dispatching.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use croner::Cron;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use switchyard_core::Action;
+use switchyard_store::{DelayedMessage, GateOp, GateResult, StateKey};
+
+use crate::dispatch::Resume;
+use crate::error::GatewayError;
+use crate::gateway::Gateway;
+use crate::handlers::{Handled, decode};
+use crate::metrics::Metrics;
+
+pub const RECURRING_KIND: &str = "recurring";
+pub const RECURRING_MESSAGE: &str = "recurring_fire";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecurringAction {
+    pub id: String,
+    pub namespace: String,
+    pub tenant: String,
+    pub cron_expression: String,
+    pub timezone: String,
+    pub provider: String,
+    pub action_type: String,
+    pub payload: Value,
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+    pub enabled: bool,
+    pub description: Option<String>,
+    pub next_fire_at: Option<DateTime<Utc>>,
+    pub last_fired_at: Option<DateTime<Utc>>,
+    pub fire_count: u64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Parse a cron expression (5 or 6 fields) and a time zone; the error names the field.
+pub fn parse_schedule(expression: &str, timezone: &str) -> Result<(Cron, Tz), GatewayError> {
+    let cron = Cron::from_str(expression).map_err(|e| GatewayError::Invalid {
+        field: "cron_expression".into(),
+        message: format!("invalid cron expression '{expression}': {e}"),
+    })?;
+    let tz = switchyard_rules::parse_timezone(timezone).map_err(|e| GatewayError::Invalid {
+        field: "timezone".into(),
+        message: e,
+    })?;
+    Ok((cron, tz))
+}
+
+/// The first fire time strictly after `after`.
+fn next_after(cron: &Cron, tz: Tz, after: DateTime<Utc>) -> Result<DateTime<Utc>, GatewayError> {
+    cron.find_next_occurrence(&after.with_timezone(&tz), false)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| GatewayError::Invalid {
+            field: "cron_expression".into(),
+            message: format!("no next occurrence: {e}"),
+        })
+}
+
+fn recurring_key(namespace: &str, tenant: &str, id: &str) -> StateKey {
+    StateKey::new(namespace, tenant, RECURRING_KIND, id)
+}
+
+impl Gateway {
+    async fn arm(&self, recurring: &mut RecurringAction) -> Result<(), GatewayError> {
+        let (cron, tz) = parse_schedule(&recurring.cron_expression, &recurring.timezone)?;
+        let next = next_after(&cron, tz, self.ports.clock.now())?;
+        recurring.next_fire_at = Some(next);
+        self.send_fire(recurring, next).await
+    }
+
+    async fn send_fire(
+        &self,
+        recurring: &RecurringAction,
+        at: DateTime<Utc>,
+    ) -> Result<(), GatewayError> {
+        self.ports
+            .queue
+            .send(
+                DelayedMessage {
+                    id: format!("recurring:{}:{}", recurring.id, at.timestamp()),
+                    kind: RECURRING_MESSAGE.into(),
+                    body: json!({"namespace": recurring.namespace, "tenant": recurring.tenant, "id": recurring.id, "fire_at": at}),
+                },
+                at,
+            )
+            .await?;
+        Ok(())
+    }
+
+    pub async fn create_recurring(
+        &self,
+        mut recurring: RecurringAction,
+    ) -> Result<RecurringAction, GatewayError> {
+        if !self.providers.contains(&recurring.provider) {
+            return Err(GatewayError::Invalid {
+                field: "provider".into(),
+                message: format!("unknown provider '{}'", recurring.provider),
+            });
+        }
+        let now = self.ports.clock.now();
+        recurring.created_at = now;
+        recurring.updated_at = now;
+        if recurring.enabled {
+            self.arm(&mut recurring).await?;
+        } else {
+            parse_schedule(&recurring.cron_expression, &recurring.timezone)?;
+        }
+        self.put_json(
+            &recurring_key(&recurring.namespace, &recurring.tenant, &recurring.id),
+            &recurring,
+            None,
+        )
+        .await?;
+        self.index_put(
+            RECURRING_KIND,
+            &recurring.id,
+            &recurring.namespace,
+            &recurring.tenant,
+        )
+        .await?;
+        Ok(recurring)
+    }
+
+    pub async fn get_recurring(&self, id: &str) -> Result<Option<RecurringAction>, GatewayError> {
+        let Some((ns, tenant)) = self.index_get(RECURRING_KIND, id).await? else {
+            return Ok(None);
+        };
+        let key = recurring_key(&ns, &tenant, id);
+        match self.ports.state.get(&key).await? {
+            Some(v) => Ok(Some(decode(&key, &v.value)?)),
+            None => Ok(None),
+        }
+    }
+
+    pub async fn list_recurring(
+        &self,
+        namespace: &str,
+        tenant: &str,
+    ) -> Result<Vec<RecurringAction>, GatewayError> {
+        self.list_records(namespace, tenant, RECURRING_KIND).await
+    }
+
+    /// Replace a recurring action's schedule, template or state; re-arms it.
+    pub async fn update_recurring(
+        &self,
+        mut recurring: RecurringAction,
+    ) -> Result<RecurringAction, GatewayError> {
+        recurring.updated_at = self.ports.clock.now();
+        recurring.next_fire_at = None;
+        if recurring.enabled {
+            self.arm(&mut recurring).await?;
+        } else {
+            parse_schedule(&recurring.cron_expression, &recurring.timezone)?;
+        }
+        self.put_json(
+            &recurring_key(&recurring.namespace, &recurring.tenant, &recurring.id),
+            &recurring,
+            None,
+        )
+        .await?;
+        Ok(recurring)
+    }
+
+    pub async fn delete_recurring(&self, id: &str) -> Result<bool, GatewayError> {
+        let Some(recurring) = self.get_recurring(id).await? else {
+            return Ok(false);
+        };
+        self.ports
+            .state
+            .delete(&recurring_key(&recurring.namespace, &recurring.tenant, id))
+            .await?;
+        self.index_delete(RECURRING_KIND, id).await?;
+        Ok(true)
+    }
+
+    /// A fire message: claim the tick, send the next one, dispatch.
+    pub(crate) async fn fire_recurring(
+        &self,
+        message: &DelayedMessage,
+    ) -> Result<Handled, GatewayError> {
+        #[derive(Deserialize)]
+        struct Body {
+            namespace: String,
+            tenant: String,
+            id: String,
+            fire_at: DateTime<Utc>,
+        }
+        let b: Body =
+            serde_json::from_value(message.body.clone()).map_err(|e| GatewayError::Invalid {
+                field: "body".into(),
+                message: e.to_string(),
+            })?;
+        let key = recurring_key(&b.namespace, &b.tenant, &b.id);
+        let Some(stored) = self.ports.state.get(&key).await? else {
+            return Ok(Handled::Done); // Deleted.
+        };
+        let mut recurring: RecurringAction = decode(&key, &stored.value)?;
+        if !recurring.enabled || recurring.next_fire_at != Some(b.fire_at) {
+            return Ok(Handled::Done); // Paused, or re-armed since this message was sent.
+        }
+        let claim = GateOp::Claim {
+            key: StateKey::new(
+                &b.namespace,
+                &b.tenant,
+                "recurring_tick",
+                format!("{}:{}", b.id, b.fire_at.timestamp()),
+            ),
+            expires_at: Some(b.fire_at + chrono::Duration::days(2)),
+        };
+        if self.ports.state.gate(&[claim]).await? != GateResult::Passed {
+            return Ok(Handled::Done); // Another handler has this tick.
+        }
+        let now = self.ports.clock.now();
+        let (cron, tz) = parse_schedule(&recurring.cron_expression, &recurring.timezone)?;
+        // After downtime, skip missed ticks instead of firing them in a burst.
+        let next = next_after(&cron, tz, b.fire_at.max(now))?;
+        recurring.next_fire_at = Some(next);
+        recurring.last_fired_at = Some(b.fire_at);
+        recurring.fire_count += 1;
+        self.put_json(&key, &recurring, None).await?;
+        self.send_fire(&recurring, next).await?;
+        let mut action = Action::builder(
+            &recurring.namespace,
+            &recurring.tenant,
+            &recurring.provider,
+            &recurring.action_type,
+            recurring.payload.clone(),
+        )
+        .with_id(format!("{}:{}", recurring.id, b.fire_at.timestamp()));
+        action.metadata = recurring.metadata.clone();
+        action.created_at = now;
+        Metrics::bump(&self.metrics.recurring_dispatched);
+        self.run_pipeline(
+            action,
+            Resume::FromStart,
+            json!({"recurring_id": recurring.id, "fire_at": b.fire_at}),
+        )
+        .await?;
+        Ok(Handled::Done)
+    }
+}

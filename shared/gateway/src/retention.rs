@@ -1,0 +1,248 @@
+//! Retention policies (one per namespace and tenant) and the reaper that
+//! applies them. Audit TTLs apply when a record is written; chains and events
+//! are deleted by [`Gateway::run_retention`] (the `reaper` function's job).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use switchyard_store::StateKey;
+
+use crate::chains::{CHAIN_KIND, ChainState};
+use crate::error::GatewayError;
+use crate::events::{EVENT_KIND, EventState};
+use crate::gateway::Gateway;
+
+pub const RETENTION_KIND: &str = "retention";
+const POLICY_ID: &str = "policy";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RetentionPolicy {
+    pub id: String,
+    pub namespace: String,
+    pub tenant: String,
+    pub enabled: bool,
+    pub audit_ttl_seconds: Option<u64>,
+    pub state_ttl_seconds: Option<u64>,
+    pub event_ttl_seconds: Option<u64>,
+    #[serde(default)]
+    pub compliance_hold: bool,
+    pub description: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RetentionReport {
+    pub policies: usize,
+    pub deleted_chains: u64,
+    pub deleted_events: u64,
+    pub purged_audit_records: u64,
+    pub skipped_compliance_hold: u64,
+}
+
+/// Per-process cache of audit TTLs (a few seconds old at most; writes through
+/// this process clear it).
+/// (namespace, tenant) → (when looked up, the policy's audit TTL).
+type TtlEntries = HashMap<(String, String), (DateTime<Utc>, Option<u64>)>;
+
+#[derive(Default)]
+pub(crate) struct AuditTtlCache(Mutex<TtlEntries>);
+
+fn policy_key(namespace: &str, tenant: &str) -> StateKey {
+    StateKey::new(namespace, tenant, RETENTION_KIND, POLICY_ID)
+}
+
+impl Gateway {
+    pub async fn create_retention(
+        &self,
+        mut policy: RetentionPolicy,
+    ) -> Result<Option<RetentionPolicy>, GatewayError> {
+        let now = self.ports.clock.now();
+        policy.created_at = now;
+        policy.updated_at = now;
+        let body =
+            serde_json::to_string(&policy).map_err(|e| GatewayError::Internal(e.to_string()))?;
+        let key = policy_key(&policy.namespace, &policy.tenant);
+        if self
+            .ports
+            .state
+            .compare_and_swap(&key, 0, &body, None)
+            .await?
+            .is_none()
+        {
+            return Ok(None); // One policy per namespace and tenant.
+        }
+        self.index_put(
+            RETENTION_KIND,
+            &policy.id,
+            &policy.namespace,
+            &policy.tenant,
+        )
+        .await?;
+        self.forget_audit_ttl(&policy.namespace, &policy.tenant);
+        Ok(Some(policy))
+    }
+
+    pub async fn get_retention(&self, id: &str) -> Result<Option<RetentionPolicy>, GatewayError> {
+        let Some((ns, tenant)) = self.index_get(RETENTION_KIND, id).await? else {
+            return Ok(None);
+        };
+        let key = policy_key(&ns, &tenant);
+        match self.ports.state.get(&key).await? {
+            Some(v) => Ok(Some(crate::handlers::decode(&key, &v.value)?)),
+            None => Ok(None),
+        }
+    }
+
+    pub async fn update_retention(
+        &self,
+        mut policy: RetentionPolicy,
+    ) -> Result<RetentionPolicy, GatewayError> {
+        policy.updated_at = self.ports.clock.now();
+        self.put_json(
+            &policy_key(&policy.namespace, &policy.tenant),
+            &policy,
+            None,
+        )
+        .await?;
+        self.forget_audit_ttl(&policy.namespace, &policy.tenant);
+        Ok(policy)
+    }
+
+    pub async fn delete_retention(&self, id: &str) -> Result<bool, GatewayError> {
+        let Some(policy) = self.get_retention(id).await? else {
+            return Ok(false);
+        };
+        self.ports
+            .state
+            .delete(&policy_key(&policy.namespace, &policy.tenant))
+            .await?;
+        self.index_delete(RETENTION_KIND, id).await?;
+        self.forget_audit_ttl(&policy.namespace, &policy.tenant);
+        Ok(true)
+    }
+
+    pub async fn list_retention(
+        &self,
+        namespace: Option<&str>,
+        tenant: Option<&str>,
+    ) -> Result<Vec<RetentionPolicy>, GatewayError> {
+        let mut out = Vec::new();
+        for (id, ns, t) in self.index_list(RETENTION_KIND).await? {
+            if namespace.is_some_and(|n| n != ns) || tenant.is_some_and(|x| x != t) {
+                continue;
+            }
+            if let Some(policy) = self.get_retention(&id).await? {
+                out.push(policy);
+            }
+        }
+        Ok(out)
+    }
+
+    fn forget_audit_ttl(&self, namespace: &str, tenant: &str) {
+        self.audit_ttls
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&(namespace.to_string(), tenant.to_string()));
+    }
+
+    /// The audit TTL for a tenant: its retention policy's, else the configured one.
+    pub(crate) async fn audit_ttl(&self, namespace: &str, tenant: &str) -> Option<u64> {
+        let now = self.ports.clock.now();
+        let cache_key = (namespace.to_string(), tenant.to_string());
+        if let Some((at, ttl)) = self
+            .audit_ttls
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&cache_key)
+            && now - *at < Duration::seconds(5)
+        {
+            return ttl.or(self.config.audit.ttl_seconds);
+        }
+        let key = policy_key(namespace, tenant);
+        let ttl = match self.ports.state.get(&key).await {
+            Ok(Some(v)) => serde_json::from_str::<RetentionPolicy>(&v.value)
+                .ok()
+                .filter(|p| p.enabled)
+                .and_then(|p| p.audit_ttl_seconds),
+            _ => None,
+        };
+        self.audit_ttls
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(cache_key, (now, ttl));
+        ttl.or(self.config.audit.ttl_seconds)
+    }
+
+    /// Delete what the policies say has expired (the reaper's retention pass).
+    pub async fn run_retention(&self) -> Result<RetentionReport, GatewayError> {
+        let now = self.ports.clock.now();
+        let mut report = RetentionReport::default();
+        for policy in self.list_retention(None, None).await? {
+            report.policies += 1;
+            if !policy.enabled {
+                continue;
+            }
+            if policy.compliance_hold {
+                report.skipped_compliance_hold += 1;
+                continue;
+            }
+            let older = |ttl: Option<u64>, at: DateTime<Utc>| {
+                ttl.is_some_and(|t| at + Duration::seconds(t as i64) <= now)
+            };
+            let chains: Vec<ChainState> = self
+                .list_records(&policy.namespace, &policy.tenant, CHAIN_KIND)
+                .await?;
+            for chain in chains
+                .iter()
+                .filter(|c| c.status.is_terminal() && older(policy.state_ttl_seconds, c.updated_at))
+            {
+                if self
+                    .ports
+                    .state
+                    .delete(&StateKey::new(
+                        &policy.namespace,
+                        &policy.tenant,
+                        CHAIN_KIND,
+                        &chain.chain_id,
+                    ))
+                    .await?
+                {
+                    report.deleted_chains += 1;
+                }
+            }
+            let events: Vec<EventState> = self
+                .list_records(&policy.namespace, &policy.tenant, EVENT_KIND)
+                .await?;
+            for event in events
+                .iter()
+                .filter(|e| older(policy.event_ttl_seconds, e.updated_at))
+            {
+                if self
+                    .ports
+                    .state
+                    .delete(&StateKey::new(
+                        &policy.namespace,
+                        &policy.tenant,
+                        EVENT_KIND,
+                        &event.fingerprint,
+                    ))
+                    .await?
+                {
+                    report.deleted_events += 1;
+                }
+            }
+        }
+        report.purged_audit_records = self.ports.audit.purge_expired(now).await?;
+        crate::metrics::Metrics::add(
+            &self.metrics.retention_deleted_state,
+            report.deleted_chains + report.deleted_events,
+        );
+        Ok(report)
+    }
+}

@@ -1,0 +1,312 @@
+//! Retention policies and recurring actions.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use switchyard_gateway::recurring::RecurringAction;
+use switchyard_gateway::retention::RetentionPolicy;
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::extract::{JsonBody, from_value};
+
+fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    q.map(|Query(v)| v)
+        .map_err(|e| ApiError::bad_request(format!("query string: {}", e.body_text())))
+}
+
+fn non_empty(field: &str, value: &str) -> Result<(), ApiError> {
+    if value.trim().is_empty() {
+        return Err(ApiError::invalid_field(field, "must not be empty"));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CreateRetention {
+    namespace: String,
+    tenant: String,
+    audit_ttl_seconds: Option<u64>,
+    state_ttl_seconds: Option<u64>,
+    event_ttl_seconds: Option<u64>,
+    #[serde(default)]
+    compliance_hold: bool,
+    description: Option<String>,
+    /// Accepted and ignored (policies start enabled), as Acteon does.
+    #[allow(dead_code)]
+    enabled: Option<bool>,
+}
+
+pub(crate) async fn create_retention(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let req: CreateRetention = from_value(body)?;
+    non_empty("namespace", &req.namespace)?;
+    non_empty("tenant", &req.tenant)?;
+    for (field, ttl) in [
+        ("audit_ttl_seconds", req.audit_ttl_seconds),
+        ("state_ttl_seconds", req.state_ttl_seconds),
+        ("event_ttl_seconds", req.event_ttl_seconds),
+    ] {
+        if ttl == Some(0) {
+            return Err(ApiError::invalid_field(field, "must be at least 1"));
+        }
+    }
+    let now = state.gateway.clock().now();
+    let policy = RetentionPolicy {
+        id: uuid::Uuid::new_v4().to_string(),
+        namespace: req.namespace,
+        tenant: req.tenant,
+        enabled: true,
+        audit_ttl_seconds: req.audit_ttl_seconds,
+        state_ttl_seconds: req.state_ttl_seconds,
+        event_ttl_seconds: req.event_ttl_seconds,
+        compliance_hold: req.compliance_hold,
+        description: req.description,
+        created_at: now,
+        updated_at: now,
+    };
+    match state.gateway.create_retention(policy).await? {
+        Some(created) => Ok((StatusCode::CREATED, Json(json!(created)))),
+        None => Err(ApiError::conflict(
+            "a retention policy for this namespace and tenant already exists",
+        )),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct OptionalScope {
+    namespace: Option<String>,
+    tenant: Option<String>,
+}
+
+pub(crate) async fn list_retention(
+    State(state): State<AppState>,
+    scope: Result<Query<OptionalScope>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let scope = query(scope)?;
+    let policies = state
+        .gateway
+        .list_retention(scope.namespace.as_deref(), scope.tenant.as_deref())
+        .await?;
+    Ok(Json(json!({"count": policies.len(), "policies": policies})))
+}
+
+async fn find_retention(state: &AppState, id: &str) -> Result<RetentionPolicy, ApiError> {
+    state
+        .gateway
+        .get_retention(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no retention policy '{id}'")))
+}
+
+pub(crate) async fn get_retention(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!(find_retention(&state, &id).await?)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct UpdateRetention {
+    enabled: Option<bool>,
+    audit_ttl_seconds: Option<u64>,
+    state_ttl_seconds: Option<u64>,
+    event_ttl_seconds: Option<u64>,
+    compliance_hold: Option<bool>,
+    description: Option<String>,
+}
+
+pub(crate) async fn update_retention(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let req: UpdateRetention = from_value(body)?;
+    let mut policy = find_retention(&state, &id).await?;
+    policy.enabled = req.enabled.unwrap_or(policy.enabled);
+    policy.audit_ttl_seconds = req.audit_ttl_seconds.or(policy.audit_ttl_seconds);
+    policy.state_ttl_seconds = req.state_ttl_seconds.or(policy.state_ttl_seconds);
+    policy.event_ttl_seconds = req.event_ttl_seconds.or(policy.event_ttl_seconds);
+    policy.compliance_hold = req.compliance_hold.unwrap_or(policy.compliance_hold);
+    policy.description = req.description.or(policy.description);
+    Ok(Json(json!(state.gateway.update_retention(policy).await?)))
+}
+
+pub(crate) async fn delete_retention(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    if state.gateway.delete_retention(&id).await? {
+        Ok(Json(json!({"deleted": true, "id": id})))
+    } else {
+        Err(ApiError::not_found(format!("no retention policy '{id}'")))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CreateRecurring {
+    namespace: String,
+    tenant: String,
+    #[serde(alias = "cron_expr", alias = "cron")]
+    cron_expression: String,
+    #[serde(default = "utc")]
+    timezone: String,
+    provider: String,
+    action_type: String,
+    #[serde(default)]
+    payload: Value,
+    #[serde(default)]
+    metadata: BTreeMap<String, String>,
+    #[serde(default = "yes")]
+    enabled: bool,
+    description: Option<String>,
+}
+
+fn utc() -> String {
+    "UTC".into()
+}
+
+fn yes() -> bool {
+    true
+}
+
+pub(crate) async fn create_recurring(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let req: CreateRecurring = from_value(body)?;
+    for (field, value) in [
+        ("namespace", &req.namespace),
+        ("tenant", &req.tenant),
+        ("action_type", &req.action_type),
+    ] {
+        non_empty(field, value)?;
+    }
+    let now = state.gateway.clock().now();
+    let created = state
+        .gateway
+        .create_recurring(RecurringAction {
+            id: uuid::Uuid::new_v4().to_string(),
+            namespace: req.namespace,
+            tenant: req.tenant,
+            cron_expression: req.cron_expression,
+            timezone: req.timezone,
+            provider: req.provider,
+            action_type: req.action_type,
+            payload: req.payload,
+            metadata: req.metadata,
+            enabled: req.enabled,
+            description: req.description,
+            next_fire_at: None,
+            last_fired_at: None,
+            fire_count: 0,
+            created_at: now,
+            updated_at: now,
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!(created))))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Scope {
+    namespace: String,
+    tenant: String,
+}
+
+pub(crate) async fn list_recurring(
+    State(state): State<AppState>,
+    scope: Result<Query<Scope>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let scope = query(scope)?;
+    let items = state
+        .gateway
+        .list_recurring(&scope.namespace, &scope.tenant)
+        .await?;
+    Ok(Json(
+        json!({"count": items.len(), "recurring_actions": items}),
+    ))
+}
+
+async fn find_recurring(state: &AppState, id: &str) -> Result<RecurringAction, ApiError> {
+    state
+        .gateway
+        .get_recurring(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no recurring action '{id}'")))
+}
+
+pub(crate) async fn get_recurring(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!(find_recurring(&state, &id).await?)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct UpdateRecurring {
+    #[serde(alias = "cron_expr", alias = "cron")]
+    cron_expression: Option<String>,
+    timezone: Option<String>,
+    payload: Option<Value>,
+    enabled: Option<bool>,
+    description: Option<String>,
+}
+
+pub(crate) async fn update_recurring(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let req: UpdateRecurring = from_value(body)?;
+    let mut item = find_recurring(&state, &id).await?;
+    item.cron_expression = req.cron_expression.unwrap_or(item.cron_expression);
+    item.timezone = req.timezone.unwrap_or(item.timezone);
+    item.payload = req.payload.unwrap_or(item.payload);
+    item.enabled = req.enabled.unwrap_or(item.enabled);
+    item.description = req.description.or(item.description);
+    Ok(Json(json!(state.gateway.update_recurring(item).await?)))
+}
+
+async fn set_enabled(state: AppState, id: String, enabled: bool) -> Result<Json<Value>, ApiError> {
+    let mut item = find_recurring(&state, &id).await?;
+    item.enabled = enabled;
+    Ok(Json(json!(state.gateway.update_recurring(item).await?)))
+}
+
+pub(crate) async fn pause_recurring(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    set_enabled(state, id, false).await
+}
+
+pub(crate) async fn resume_recurring(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    set_enabled(state, id, true).await
+}
+
+pub(crate) async fn delete_recurring(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    if state.gateway.delete_recurring(&id).await? {
+        Ok(Json(json!({"deleted": true, "id": id})))
+    } else {
+        Err(ApiError::not_found(format!("no recurring action '{id}'")))
+    }
+}
