@@ -16,14 +16,19 @@ use switchyard_gateway::{DispatchOptions, Gateway, MemoryPorts};
 use switchyard_providers::ProviderRegistry;
 
 fn repo(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(path)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(path)
 }
 
 fn gateway(config: Config) -> (Gateway, MemoryPorts, Arc<ManualClock>) {
     // Monday noon in New York: standard orders execute through the dedup rule.
-    let clock = Arc::new(ManualClock::new("2026-01-05T17:00:00Z".parse().expect("ts")));
+    let clock = Arc::new(ManualClock::new(
+        "2026-01-05T17:00:00Z".parse().expect("ts"),
+    ));
     let memory = MemoryPorts::new(clock.clone(), 1_000_000);
-    let providers = ProviderRegistry::from_config(&config.providers, Duration::from_secs(5), None).expect("providers");
+    let providers = ProviderRegistry::from_config(&config.providers, Duration::from_secs(5), None)
+        .expect("providers");
     let gateway = Gateway::new(config, memory.ports.clone(), providers).expect("gateway");
     (gateway, memory, clock)
 }
@@ -42,7 +47,10 @@ fn order(n: u64) -> Action {
 }
 
 fn bench(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let counter = AtomicU64::new(0);
 
     // Plain dispatch: the e-commerce rules without the chain trigger and the
@@ -51,17 +59,23 @@ fn bench(c: &mut Criterion) {
     plain.chains.on_executed.clear();
     plain.state_machines.clear();
     let (plain, _, _) = gateway(plain);
-    let outcome = runtime.block_on(plain.dispatch(order(0), DispatchOptions::default())).expect("dispatch");
+    let outcome = runtime
+        .block_on(plain.dispatch(order(0), DispatchOptions::default()))
+        .expect("dispatch");
     assert!(matches!(outcome, ActionOutcome::Executed(_)), "{outcome:?}");
     c.bench_function("dispatch_in_memory_executed", |b| {
         b.to_async(&runtime).iter(|| async {
             let n = counter.fetch_add(1, Ordering::Relaxed);
-            plain.dispatch(order(n), DispatchOptions::default()).await.expect("dispatch")
+            plain
+                .dispatch(order(n), DispatchOptions::default())
+                .await
+                .expect("dispatch")
         })
     });
 
     // Chain steps: each order starts `order-processing`; time only the 4 steps.
-    let (full, memory, _) = gateway(Config::load(&repo("rules/ecommerce/gateway.toml")).expect("config"));
+    let (full, memory, _) =
+        gateway(Config::load(&repo("rules/ecommerce/gateway.toml")).expect("config"));
     c.bench_function("chain_order_processing_4_steps", |b| {
         b.to_async(&runtime).iter_custom(|iters| {
             let (full, memory, counter) = (&full, &memory, &counter);
@@ -69,7 +83,9 @@ fn bench(c: &mut Criterion) {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
                     let n = counter.fetch_add(1, Ordering::Relaxed);
-                    full.dispatch(order(n), DispatchOptions::default()).await.expect("dispatch");
+                    full.dispatch(order(n), DispatchOptions::default())
+                        .await
+                        .expect("dispatch");
                     let started = Instant::now();
                     let handled = full.process_due(&memory.queue).await;
                     total += started.elapsed();
@@ -81,7 +97,8 @@ fn bench(c: &mut Criterion) {
     });
 
     // Group flush: 10 humidity readings on one floor (untimed), then the flush.
-    let (iot, memory, clock) = gateway(Config::load(&repo("rules/iot/gateway.local.toml")).expect("config"));
+    let (iot, memory, clock) =
+        gateway(Config::load(&repo("rules/iot/gateway.local.toml")).expect("config"));
     c.bench_function("group_flush_10_events", |b| {
         b.to_async(&runtime).iter_custom(|iters| {
             let (iot, memory, clock, counter) = (&iot, &memory, &clock, &counter);
@@ -98,8 +115,14 @@ fn bench(c: &mut Criterion) {
                             json!({"sensor_type": "humidity", "floor": floor, "value": 40 + i}),
                         )
                         .with_dedup_key(format!("h-{floor}-{i}"));
-                        let outcome = iot.dispatch(reading, DispatchOptions::default()).await.expect("dispatch");
-                        assert!(matches!(outcome, ActionOutcome::Grouped { .. }), "{outcome:?}");
+                        let outcome = iot
+                            .dispatch(reading, DispatchOptions::default())
+                            .await
+                            .expect("dispatch");
+                        assert!(
+                            matches!(outcome, ActionOutcome::Grouped { .. }),
+                            "{outcome:?}"
+                        );
                     }
                     // Readings are throttled at 30 a minute: each round is a new minute.
                     clock.advance(chrono::Duration::seconds(60));
