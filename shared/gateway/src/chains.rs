@@ -379,11 +379,7 @@ impl Gateway {
         &self,
         message: &DelayedMessage,
     ) -> Result<Handled, GatewayError> {
-        let m: StepMessage =
-            serde_json::from_value(message.body.clone()).map_err(|e| GatewayError::Invalid {
-                field: "body".into(),
-                message: format!("chain step message {}: {e}", message.id),
-            })?;
+        let m: StepMessage = crate::handlers::message_body(message)?;
         self.advance_chain(&m.namespace, &m.tenant, &m.id, m.step)
             .await
     }
@@ -645,11 +641,7 @@ impl Gateway {
         &self,
         message: &DelayedMessage,
     ) -> Result<Handled, GatewayError> {
-        let r: crate::handlers::RecordRef =
-            serde_json::from_value(message.body.clone()).map_err(|e| GatewayError::Invalid {
-                field: "body".into(),
-                message: e.to_string(),
-            })?;
+        let r: crate::handlers::RecordRef = crate::handlers::message_body(message)?;
         let Some((mut state, version)) = self.load_chain(&r.namespace, &r.tenant, &r.id).await?
         else {
             return Ok(Handled::Done);

@@ -319,11 +319,7 @@ impl Gateway {
             id: String,
             version: u64,
         }
-        let b: Body =
-            serde_json::from_value(message.body.clone()).map_err(|e| GatewayError::Invalid {
-                field: "body".into(),
-                message: e.to_string(),
-            })?;
+        let b: Body = crate::handlers::message_body(message)?;
         let Some((mut event, version)) = self.load_event(&b.namespace, &b.tenant, &b.id).await?
         else {
             return Ok(Handled::Done);

@@ -40,14 +40,7 @@ pub(crate) const HANDLER_LEASE: Duration = Duration::from_secs(60);
 impl Gateway {
     /// Handle one delayed message.
     pub async fn handle(&self, message: &DelayedMessage) -> Result<Handled, GatewayError> {
-        let body = || {
-            serde_json::from_value::<RecordRef>(message.body.clone()).map_err(|e| {
-                GatewayError::Invalid {
-                    field: "body".into(),
-                    message: format!("message {} ({}): {e}", message.id, message.kind),
-                }
-            })
-        };
+        let body = || message_body::<RecordRef>(message);
         match message.kind.as_str() {
             SCHEDULED_KIND => self.release_scheduled(&body()?).await,
             "approval_expiry" => self.expire_approval(&body()?).await,
@@ -130,6 +123,16 @@ impl Gateway {
     }
 }
 
+/// A message's body as `T`; a malformed body is `Invalid` (dropped, never retried).
+pub(crate) fn message_body<T: serde::de::DeserializeOwned>(
+    message: &DelayedMessage,
+) -> Result<T, GatewayError> {
+    serde_json::from_value(message.body.clone()).map_err(|e| GatewayError::Invalid {
+        field: "body".into(),
+        message: format!("message {} ({}): {e}", message.id, message.kind),
+    })
+}
+
 pub(crate) fn decode<T: serde::de::DeserializeOwned>(
     key: &StateKey,
     value: &str,
@@ -155,12 +158,7 @@ impl Gateway {
             crate::chains::CHAIN_STEP_MESSAGE => self.advance_chain_message(message).await,
             crate::chains::CHAIN_TIMEOUT_MESSAGE => self.time_out_chain(message).await,
             crate::groups::GROUP_FLUSH_MESSAGE => {
-                let g: GroupRef = serde_json::from_value(message.body.clone()).map_err(|e| {
-                    GatewayError::Invalid {
-                        field: "body".into(),
-                        message: e.to_string(),
-                    }
-                })?;
+                let g: GroupRef = crate::handlers::message_body(message)?;
                 self.flush_group(&g.namespace, &g.tenant, &g.id, g.group_id.as_deref(), false)
                     .await
             }

@@ -197,11 +197,7 @@ impl Gateway {
             id: String,
             fire_at: DateTime<Utc>,
         }
-        let b: Body =
-            serde_json::from_value(message.body.clone()).map_err(|e| GatewayError::Invalid {
-                field: "body".into(),
-                message: e.to_string(),
-            })?;
+        let b: Body = crate::handlers::message_body(message)?;
         let key = recurring_key(&b.namespace, &b.tenant, &b.id);
         let Some(stored) = self.ports.state.get(&key).await? else {
             return Ok(Handled::Done); // Deleted.

@@ -100,6 +100,14 @@ pub(crate) fn build(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// A query string as `T`, or a 400 saying what is wrong with it.
+pub(crate) fn query<T>(
+    q: Result<axum::extract::Query<T>, axum::extract::rejection::QueryRejection>,
+) -> Result<T, ApiError> {
+    q.map(|axum::extract::Query(v)| v)
+        .map_err(|e| ApiError::bad_request(format!("query string: {}", e.body_text())))
+}
+
 async fn not_found(uri: Uri) -> ApiError {
     ApiError::not_found(format!("no route for {}", uri.path()))
 }

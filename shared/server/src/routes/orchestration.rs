@@ -10,14 +10,10 @@ use switchyard_gateway::chains::ChainError;
 use switchyard_gateway::events::TransitionError;
 use switchyard_gateway::{ApprovalDecision, ApprovalError, ApprovalLink};
 
+use super::query;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{JsonBody, from_value};
-
-fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
-    q.map(|Query(v)| v)
-        .map_err(|e| ApiError::bad_request(format!("query string: {}", e.body_text())))
-}
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct Scope {

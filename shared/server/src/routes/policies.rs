@@ -11,14 +11,10 @@ use serde_json::{Value, json};
 use switchyard_gateway::recurring::RecurringAction;
 use switchyard_gateway::retention::RetentionPolicy;
 
+use super::query;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{JsonBody, from_value};
-
-fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
-    q.map(|Query(v)| v)
-        .map_err(|e| ApiError::bad_request(format!("query string: {}", e.body_text())))
-}
 
 fn non_empty(field: &str, value: &str) -> Result<(), ApiError> {
     if value.trim().is_empty() {
