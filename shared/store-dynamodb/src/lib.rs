@@ -1,0 +1,19 @@
+//! DynamoDB adapters of Switchyard's storage ports.
+//!
+//! Every decision under concurrency is a single conditional write: dedup
+//! claims are put-if-absent-or-expired, window counters are `ADD` guarded by a
+//! condition on the count, leases are conditional puts with owner and expiry,
+//! versioned records are compare-and-swap on `ver`, and a dispatch's gate
+//! (quota counters + dedup claim + throttle window) is one `TransactWriteItems`.
+//! Expiry is logical on every read and condition (`exp_ms`), with native TTL
+//! (`ttl`) only for physical clean-up, which DynamoDB does lazily.
+
+mod attr;
+mod audit;
+mod connect;
+pub mod schema;
+mod state;
+
+pub use audit::DynamoAuditStore;
+pub use connect::{DynamoSettings, RoundTrips, connect};
+pub use state::DynamoStateStore;

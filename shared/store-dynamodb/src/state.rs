@@ -1,0 +1,417 @@
+//! The state store on one DynamoDB table.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::types::{
+    Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
+use chrono::{DateTime, TimeZone, Utc};
+use switchyard_core::Clock;
+use switchyard_store::state::MAX_GATE_OPS;
+use switchyard_store::{GateOp, GateResult, ListPage, StateKey, StateStore, StoreError, Versioned};
+
+use crate::attr::{Item, SEP, get_n, get_s, key_of, live, n, pk, s, sk, unavailable};
+
+#[derive(Clone)]
+pub struct DynamoStateStore {
+    client: Client,
+    table: String,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for DynamoStateStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DynamoStateStore").field("table", &self.table).finish_non_exhaustive()
+    }
+}
+
+/// Was the failure a condition check (a normal "no"), or something else?
+fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    err.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException")
+}
+
+fn expiry_attrs(item: &mut Item, expires_at: Option<DateTime<Utc>>) {
+    if let Some(at) = expires_at {
+        item.insert("exp_ms".into(), n(at.timestamp_millis()));
+        // Native TTL, a day late on purpose: logical expiry decides, this only cleans up.
+        item.insert("ttl".into(), n(at.timestamp() + 86_400));
+    }
+}
+
+fn versioned(item: &Item) -> Option<Versioned> {
+    Some(Versioned {
+        value: get_s(item, "v").map(str::to_string).or_else(|| get_n(item, "c").map(|c| c.to_string()))?,
+        version: get_n(item, "ver").unwrap_or(1) as u64,
+        expires_at: get_n(item, "exp_ms").and_then(|ms| Utc.timestamp_millis_opt(ms).single()),
+    })
+}
+
+impl DynamoStateStore {
+    pub fn new(client: Client, table: impl Into<String>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+            clock,
+        }
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.clock.now().timestamp_millis()
+    }
+
+    async fn get_item(&self, key: &StateKey) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key_of(key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("GetItem", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+        Ok(out.item)
+    }
+
+    /// Write a whole item at `version` when the key is absent or expired.
+    async fn put_fresh(&self, key: &StateKey, value: &str, expires_at: Option<DateTime<Utc>>) -> Result<bool, StoreError> {
+        let mut item = key_of(key);
+        item.insert("v".into(), s(value));
+        item.insert("ver".into(), n(1));
+        expiry_attrs(&mut item, expires_at);
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk) OR exp_ms <= :now")
+            .expression_attribute_values(":now", n(self.now_ms()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(unavailable("PutItem", aws_sdk_dynamodb::error::DisplayErrorContext(e))),
+        }
+    }
+
+    /// Update a live item: value, version + 1, expiry. `expected`: require that version.
+    async fn update_live(
+        &self,
+        key: &StateKey,
+        expected: Option<u64>,
+        value: &str,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<Option<u64>, StoreError> {
+        let mut set = "SET v = :v, ver = ver + :one".to_string();
+        let mut values: Item = HashMap::from([
+            (":v".into(), s(value)),
+            (":one".into(), n(1)),
+            (":now".into(), n(self.now_ms())),
+        ]);
+        let mut remove = "";
+        match expires_at {
+            Some(at) => {
+                set.push_str(", exp_ms = :exp, #ttl = :ttl");
+                values.insert(":exp".into(), n(at.timestamp_millis()));
+                values.insert(":ttl".into(), n(at.timestamp() + 86_400));
+            }
+            None => remove = " REMOVE exp_ms, #ttl",
+        }
+        let mut condition = "attribute_exists(pk) AND (attribute_not_exists(exp_ms) OR exp_ms > :now)".to_string();
+        if let Some(version) = expected {
+            condition.push_str(" AND ver = :expected");
+            values.insert(":expected".into(), n(version));
+        }
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_of(key)))
+            .update_expression(format!("{set}{remove}"))
+            .condition_expression(condition)
+            .expression_attribute_names("#ttl", "ttl")
+            .set_expression_attribute_values(Some(values))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await;
+        match result {
+            Ok(out) => Ok(Some(out.attributes.as_ref().and_then(|a| get_n(a, "ver")).unwrap_or(1) as u64)),
+            Err(e) if is_condition_failure(&e) => Ok(None),
+            Err(e) => Err(unavailable("UpdateItem", aws_sdk_dynamodb::error::DisplayErrorContext(e))),
+        }
+    }
+
+    fn gate_item(&self, op: &GateOp, now_ms: i64) -> Result<TransactWriteItem, StoreError> {
+        let build_err = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Invalid(e.to_string());
+        match op {
+            GateOp::Claim { key, expires_at } => {
+                let mut item = key_of(key);
+                item.insert("v".into(), s("1"));
+                item.insert("ver".into(), n(1));
+                expiry_attrs(&mut item, *expires_at);
+                let put = Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(item))
+                    .condition_expression("attribute_not_exists(pk) OR exp_ms <= :now")
+                    .expression_attribute_values(":now", n(now_ms))
+                    .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                    .build()
+                    .map_err(build_err)?;
+                Ok(TransactWriteItem::builder().put(put).build())
+            }
+            GateOp::Count { key, limit, expires_at } => {
+                // A live counter below the limit, or none yet. An expired one
+                // fails the condition too: see `gate` for the retry.
+                let update = Update::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key_of(key)))
+                    .update_expression("ADD c :one, ver :one SET exp_ms = if_not_exists(exp_ms, :exp), #ttl = if_not_exists(#ttl, :ttl)")
+                    .condition_expression("attribute_not_exists(pk) OR (c < :limit AND exp_ms > :now)")
+                    .expression_attribute_names("#ttl", "ttl")
+                    .expression_attribute_values(":one", n(1))
+                    .expression_attribute_values(":limit", n(*limit))
+                    .expression_attribute_values(":now", n(now_ms))
+                    .expression_attribute_values(":exp", n(expires_at.timestamp_millis()))
+                    .expression_attribute_values(":ttl", n(expires_at.timestamp() + 86_400))
+                    .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                    .build()
+                    .map_err(build_err)?;
+                Ok(TransactWriteItem::builder().update(update).build())
+            }
+        }
+    }
+
+    /// Delete an item only if it is expired (so a live one is never lost).
+    async fn delete_if_expired(&self, key: &StateKey, now_ms: i64) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key_of(key)))
+            .condition_expression("exp_ms <= :now")
+            .expression_attribute_values(":now", n(now_ms))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failure(&e) => Ok(()),
+            Err(e) => Err(unavailable("DeleteItem", aws_sdk_dynamodb::error::DisplayErrorContext(e))),
+        }
+    }
+}
+
+/// The lease table partition.
+const LOCKS: &str = "_locks";
+
+#[async_trait]
+impl StateStore for DynamoStateStore {
+    async fn get(&self, key: &StateKey) -> Result<Option<Versioned>, StoreError> {
+        let now = self.now_ms();
+        Ok(self.get_item(key).await?.filter(|i| live(i, now)).as_ref().and_then(versioned))
+    }
+
+    async fn put(&self, key: &StateKey, value: &str, expires_at: Option<DateTime<Utc>>) -> Result<u64, StoreError> {
+        // Usually the record is live or absent; an expired one restarts at version 1.
+        loop {
+            if let Some(version) = self.update_live(key, None, value, expires_at).await? {
+                return Ok(version);
+            }
+            if self.put_fresh(key, value, expires_at).await? {
+                return Ok(1);
+            }
+        }
+    }
+
+    async fn compare_and_swap(
+        &self,
+        key: &StateKey,
+        expected: u64,
+        value: &str,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<Option<u64>, StoreError> {
+        if expected == 0 {
+            return Ok(self.put_fresh(key, value, expires_at).await?.then_some(1));
+        }
+        self.update_live(key, Some(expected), value, expires_at).await
+    }
+
+    async fn delete(&self, key: &StateKey) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key_of(key)))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(|e| unavailable("DeleteItem", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+        let now = self.now_ms();
+        Ok(out.attributes.is_some_and(|old| live(&old, now)))
+    }
+
+    async fn gate(&self, ops: &[GateOp]) -> Result<GateResult, StoreError> {
+        if ops.len() > MAX_GATE_OPS {
+            return Err(StoreError::Invalid(format!("{} gate operations (at most {MAX_GATE_OPS})", ops.len())));
+        }
+        if ops.is_empty() {
+            return Ok(GateResult::Passed);
+        }
+        // At most a few rounds: each retry follows the removal of an expired item.
+        for _ in 0..4 {
+            let now = self.now_ms();
+            let items = ops.iter().map(|op| self.gate_item(op, now)).collect::<Result<Vec<_>, _>>()?;
+            let result = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
+            let err = match result {
+                Ok(_) => return Ok(GateResult::Passed),
+                Err(err) => err,
+            };
+            let Some(reasons) = err
+                .as_service_error()
+                .and_then(|e| match e {
+                    aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => {
+                        Some(c.cancellation_reasons().to_vec())
+                    }
+                    _ => None,
+                })
+            else {
+                return Err(unavailable("TransactWriteItems", aws_sdk_dynamodb::error::DisplayErrorContext(err)));
+            };
+            let Some((index, reason)) = reasons
+                .iter()
+                .enumerate()
+                .find(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
+            else {
+                // Cancelled for another reason (a concurrent transaction on
+                // the same item): nothing was written, try again.
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                continue;
+            };
+            let old = reason.item();
+            if let (GateOp::Count { key, .. }, Some(old)) = (&ops[index], old)
+                && !live(old, now)
+            {
+                // The counter exists but expired: clear it and retry.
+                self.delete_if_expired(key, now).await?;
+                continue;
+            }
+            let current = match &ops[index] {
+                GateOp::Count { .. } => Some(old.and_then(|o| get_n(o, "c")).unwrap_or(0) as u64),
+                GateOp::Claim { .. } => None,
+            };
+            return Ok(GateResult::Rejected { op: index, current });
+        }
+        Err(StoreError::Unavailable("gate kept conflicting; retry".into()))
+    }
+
+    async fn counter(&self, key: &StateKey) -> Result<u64, StoreError> {
+        let now = self.now_ms();
+        Ok(self
+            .get_item(key)
+            .await?
+            .filter(|i| live(i, now))
+            .and_then(|i| get_n(&i, "c"))
+            .unwrap_or(0) as u64)
+    }
+
+    async fn list(
+        &self,
+        namespace: &str,
+        tenant: &str,
+        kind: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<ListPage, StoreError> {
+        let now = self.now_ms();
+        let limit = limit.max(1);
+        let partition = pk(namespace, tenant);
+        let prefix = format!("{kind}{SEP}");
+        let mut start: Option<Item> = cursor.map(|c| {
+            HashMap::from([("pk".to_string(), s(partition.clone())), ("sk".to_string(), s(sk(kind, c)))])
+        });
+        let mut items = Vec::new();
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":pk", s(partition.clone()))
+                .expression_attribute_values(":prefix", s(prefix.clone()))
+                .set_exclusive_start_key(start.take())
+                .consistent_read(true)
+                .limit((limit + 1) as i32)
+                .send()
+                .await
+                .map_err(|e| unavailable("Query", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+            for item in out.items() {
+                if !live(item, now) {
+                    continue;
+                }
+                let (Some(sk_value), Some(value)) = (get_s(item, "sk"), versioned(item)) else { continue };
+                let id = sk_value.strip_prefix(&prefix).unwrap_or(sk_value).to_string();
+                if items.len() == limit {
+                    let next = items.last().map(|(k, _): &(StateKey, Versioned)| k.id.clone());
+                    return Ok(ListPage { items, next_cursor: next });
+                }
+                items.push((StateKey::new(namespace, tenant, kind, id), value));
+            }
+            match out.last_evaluated_key {
+                Some(last) => start = Some(last),
+                None => return Ok(ListPage { items, next_cursor: None }),
+            }
+        }
+    }
+
+    async fn try_lock(&self, name: &str, owner: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let now = self.now_ms();
+        let until = now + ttl.as_millis() as i64;
+        let item: Item = HashMap::from([
+            ("pk".to_string(), s(LOCKS)),
+            ("sk".to_string(), s(name)),
+            ("owner".to_string(), s(owner)),
+            ("exp_ms".to_string(), n(until)),
+            ("ttl".to_string(), n(until / 1000 + 86_400)),
+        ]);
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk) OR exp_ms <= :now OR #owner = :owner")
+            .expression_attribute_names("#owner", "owner")
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":owner", s(owner))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(unavailable("PutItem", aws_sdk_dynamodb::error::DisplayErrorContext(e))),
+        }
+    }
+
+    async fn unlock(&self, name: &str, owner: &str) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(LOCKS))
+            .key("sk", s(name))
+            .condition_expression("#owner = :owner")
+            .expression_attribute_names("#owner", "owner")
+            .expression_attribute_values(":owner", s(owner))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(unavailable("DeleteItem", aws_sdk_dynamodb::error::DisplayErrorContext(e))),
+        }
+    }
+}
+
