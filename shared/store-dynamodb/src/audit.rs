@@ -22,7 +22,9 @@ pub struct DynamoAuditStore {
 
 impl std::fmt::Debug for DynamoAuditStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DynamoAuditStore").field("table", &self.table).finish_non_exhaustive()
+        f.debug_struct("DynamoAuditStore")
+            .field("table", &self.table)
+            .finish_non_exhaustive()
     }
 }
 
@@ -47,8 +49,14 @@ fn index_for(query: &AuditQuery) -> (&'static str, &'static str, String) {
 }
 
 fn decode(item: &Item) -> Result<AuditRecord, StoreError> {
-    let raw = get_s(item, "r").ok_or_else(|| StoreError::Corrupt { key: get_s(item, "id").unwrap_or("?").into(), message: "no record".into() })?;
-    serde_json::from_str(raw).map_err(|e| StoreError::Corrupt { key: get_s(item, "id").unwrap_or("?").into(), message: e.to_string() })
+    let raw = get_s(item, "r").ok_or_else(|| StoreError::Corrupt {
+        key: get_s(item, "id").unwrap_or("?").into(),
+        message: "no record".into(),
+    })?;
+    serde_json::from_str(raw).map_err(|e| StoreError::Corrupt {
+        key: get_s(item, "id").unwrap_or("?").into(),
+        message: e.to_string(),
+    })
 }
 
 impl DynamoAuditStore {
@@ -68,11 +76,15 @@ impl DynamoAuditStore {
 #[async_trait]
 impl AuditStore for DynamoAuditStore {
     async fn append(&self, record: AuditRecord) -> Result<(), StoreError> {
-        let body = serde_json::to_string(&record).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let body =
+            serde_json::to_string(&record).map_err(|e| StoreError::Invalid(e.to_string()))?;
         let mut item: Item = HashMap::from([
             ("id".to_string(), s(&record.id)),
             ("r".to_string(), s(body)),
-            ("scope".to_string(), s(format!("{}{SEP}{}", record.namespace, record.tenant))),
+            (
+                "scope".to_string(),
+                s(format!("{}{SEP}{}", record.namespace, record.tenant)),
+            ),
             ("ns".to_string(), s(&record.namespace)),
             ("feed".to_string(), s(FEED)),
             ("action_id".to_string(), s(&record.action_id)),
@@ -89,7 +101,12 @@ impl AuditStore for DynamoAuditStore {
             .set_item(Some(item))
             .send()
             .await
-            .map_err(|e| unavailable("PutItem (audit)", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+            .map_err(|e| {
+                unavailable(
+                    "PutItem (audit)",
+                    aws_sdk_dynamodb::error::DisplayErrorContext(e),
+                )
+            })?;
         Ok(())
     }
 
@@ -115,7 +132,12 @@ impl AuditStore for DynamoAuditStore {
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
-                .map_err(|e| unavailable("Query (audit)", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+                .map_err(|e| {
+                    unavailable(
+                        "Query (audit)",
+                        aws_sdk_dynamodb::error::DisplayErrorContext(e),
+                    )
+                })?;
             for item in out.items() {
                 let record = decode(item)?;
                 if !self.live(&record, now) || !query.matches(&record) {
@@ -131,7 +153,12 @@ impl AuditStore for DynamoAuditStore {
                 None => break,
             }
         }
-        Ok(AuditPage { records, total, limit, offset: query.offset })
+        Ok(AuditPage {
+            records,
+            total,
+            limit,
+            offset: query.offset,
+        })
     }
 
     async fn latest_for_action(&self, action_id: &str) -> Result<Option<AuditRecord>, StoreError> {
@@ -146,7 +173,12 @@ impl AuditStore for DynamoAuditStore {
             .scan_index_forward(false)
             .send()
             .await
-            .map_err(|e| unavailable("Query (audit)", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+            .map_err(|e| {
+                unavailable(
+                    "Query (audit)",
+                    aws_sdk_dynamodb::error::DisplayErrorContext(e),
+                )
+            })?;
         for item in out.items() {
             let record = decode(item)?;
             if self.live(&record, now) {
@@ -169,7 +201,12 @@ impl AuditStore for DynamoAuditStore {
             .limit(limit.max(1) as i32)
             .send()
             .await
-            .map_err(|e| unavailable("Query (audit feed)", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+            .map_err(|e| {
+                unavailable(
+                    "Query (audit feed)",
+                    aws_sdk_dynamodb::error::DisplayErrorContext(e),
+                )
+            })?;
         out.items().iter().map(decode).collect()
     }
 
@@ -178,4 +215,3 @@ impl AuditStore for DynamoAuditStore {
         Ok(0)
     }
 }
-

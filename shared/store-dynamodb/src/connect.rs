@@ -4,7 +4,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
-use aws_sdk_dynamodb::config::{BehaviorVersion, ConfigBag, Credentials, Intercept, Region, RuntimeComponents};
+use aws_sdk_dynamodb::config::{
+    BehaviorVersion, ConfigBag, Credentials, Intercept, Region, RuntimeComponents,
+};
 use aws_sdk_dynamodb::error::BoxError;
 
 /// Where the tables are.
@@ -58,7 +60,10 @@ impl Intercept for RoundTrips {
 /// A client for `settings`. Against an emulator, static dummy credentials;
 /// otherwise the default AWS chain (Lambda's role). Throttling and 5xx are
 /// retried by the SDK's standard retry mode with backoff.
-pub async fn connect(settings: &DynamoSettings, round_trips: Option<RoundTrips>) -> aws_sdk_dynamodb::Client {
+pub async fn connect(
+    settings: &DynamoSettings,
+    round_trips: Option<RoundTrips>,
+) -> aws_sdk_dynamodb::Client {
     let mut builder = match &settings.endpoint_url {
         Some(url) => aws_sdk_dynamodb::Config::builder()
             .behavior_version(BehaviorVersion::latest())

@@ -2,8 +2,8 @@
 //! truth): tests and the local server create tables from them.
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 use serde::Deserialize;
 
@@ -64,13 +64,15 @@ pub struct TtlDef {
 
 /// The `AWS::DynamoDB::Table` resource named `logical_id` in the template.
 pub fn table(logical_id: &str) -> Result<TableDefinition, String> {
-    let template: Template = serde_saphyr::from_str(TEMPLATE).map_err(|e| format!("infra/template.yaml: {e}"))?;
+    let template: Template =
+        serde_saphyr::from_str(TEMPLATE).map_err(|e| format!("infra/template.yaml: {e}"))?;
     let resource = template
         .resources
         .get(logical_id)
         .filter(|r| r.kind == "AWS::DynamoDB::Table")
         .ok_or_else(|| format!("infra/template.yaml has no DynamoDB table '{logical_id}'"))?;
-    serde_json::from_value(resource.properties.clone()).map_err(|e| format!("infra/template.yaml {logical_id}: {e}"))
+    serde_json::from_value(resource.properties.clone())
+        .map_err(|e| format!("infra/template.yaml {logical_id}: {e}"))
 }
 
 fn keys(defs: &[KeyDef]) -> Result<Vec<KeySchemaElement>, String> {
@@ -87,9 +89,16 @@ fn keys(defs: &[KeyDef]) -> Result<Vec<KeySchemaElement>, String> {
 
 /// Create `name` with the layout of `logical_id` (on-demand billing), and
 /// enable its TTL attribute. An existing table is left as it is.
-pub async fn create_table(client: &aws_sdk_dynamodb::Client, logical_id: &str, name: &str) -> Result<(), String> {
+pub async fn create_table(
+    client: &aws_sdk_dynamodb::Client,
+    logical_id: &str,
+    name: &str,
+) -> Result<(), String> {
     let def = table(logical_id)?;
-    let mut request = client.create_table().table_name(name).billing_mode(BillingMode::PayPerRequest);
+    let mut request = client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest);
     for a in &def.attribute_definitions {
         request = request.attribute_definitions(
             AttributeDefinition::builder()
@@ -105,15 +114,30 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client, logical_id: &str, n
             GlobalSecondaryIndex::builder()
                 .index_name(&index.index_name)
                 .set_key_schema(Some(keys(&index.key_schema)?))
-                .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
                 .build()
                 .map_err(|e| e.to_string())?,
         );
     }
     match request.send().await {
         Ok(_) => {}
-        Err(err) if err.as_service_error().is_some_and(|e| e.is_resource_in_use_exception()) => return Ok(()),
-        Err(err) => return Err(format!("create table {name}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(err))),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_in_use_exception()) =>
+        {
+            return Ok(());
+        }
+        Err(err) => {
+            return Err(format!(
+                "create table {name}: {}",
+                aws_sdk_dynamodb::error::DisplayErrorContext(err)
+            ));
+        }
     }
     if let Some(ttl) = def.time_to_live_specification.filter(|t| t.enabled) {
         client
@@ -128,7 +152,12 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client, logical_id: &str, n
             )
             .send()
             .await
-            .map_err(|e| format!("enable TTL on {name}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+            .map_err(|e| {
+                format!(
+                    "enable TTL on {name}: {}",
+                    aws_sdk_dynamodb::error::DisplayErrorContext(e)
+                )
+            })?;
     }
     Ok(())
 }
@@ -140,8 +169,24 @@ mod tests {
         let state = super::table("StateTable").expect("state table");
         assert_eq!(state.key_schema.len(), 2);
         let audit = super::table("AuditTable").expect("audit table");
-        let names: Vec<&str> = audit.global_secondary_indexes.iter().map(|i| i.index_name.as_str()).collect();
-        assert_eq!(names, ["by_tenant", "by_namespace", "by_time", "by_action", "by_chain"]);
-        assert_eq!(audit.time_to_live_specification.map(|t| t.attribute_name), Some("ttl".to_string()));
+        let names: Vec<&str> = audit
+            .global_secondary_indexes
+            .iter()
+            .map(|i| i.index_name.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "by_tenant",
+                "by_namespace",
+                "by_time",
+                "by_action",
+                "by_chain"
+            ]
+        );
+        assert_eq!(
+            audit.time_to_live_specification.map(|t| t.attribute_name),
+            Some("ttl".to_string())
+        );
     }
 }

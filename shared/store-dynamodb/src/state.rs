@@ -26,12 +26,16 @@ pub struct DynamoStateStore {
 
 impl std::fmt::Debug for DynamoStateStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DynamoStateStore").field("table", &self.table).finish_non_exhaustive()
+        f.debug_struct("DynamoStateStore")
+            .field("table", &self.table)
+            .finish_non_exhaustive()
     }
 }
 
 /// Was the failure a condition check (a normal "no"), or something else?
-fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata, R>(
+    err: &SdkError<E, R>,
+) -> bool {
     err.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException")
 }
 
@@ -45,7 +49,9 @@ fn expiry_attrs(item: &mut Item, expires_at: Option<DateTime<Utc>>) {
 
 fn versioned(item: &Item) -> Option<Versioned> {
     Some(Versioned {
-        value: get_s(item, "v").map(str::to_string).or_else(|| get_n(item, "c").map(|c| c.to_string()))?,
+        value: get_s(item, "v")
+            .map(str::to_string)
+            .or_else(|| get_n(item, "c").map(|c| c.to_string()))?,
         version: get_n(item, "ver").unwrap_or(1) as u64,
         expires_at: get_n(item, "exp_ms").and_then(|ms| Utc.timestamp_millis_opt(ms).single()),
     })
@@ -78,7 +84,12 @@ impl DynamoStateStore {
     }
 
     /// Write a whole item at `version` when the key is absent or expired.
-    async fn put_fresh(&self, key: &StateKey, value: &str, expires_at: Option<DateTime<Utc>>) -> Result<bool, StoreError> {
+    async fn put_fresh(
+        &self,
+        key: &StateKey,
+        value: &str,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<bool, StoreError> {
         let mut item = key_of(key);
         item.insert("v".into(), s(value));
         item.insert("ver".into(), n(1));
@@ -95,7 +106,10 @@ impl DynamoStateStore {
         match result {
             Ok(_) => Ok(true),
             Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(unavailable("PutItem", aws_sdk_dynamodb::error::DisplayErrorContext(e))),
+            Err(e) => Err(unavailable(
+                "PutItem",
+                aws_sdk_dynamodb::error::DisplayErrorContext(e),
+            )),
         }
     }
 
@@ -122,7 +136,8 @@ impl DynamoStateStore {
             }
             None => remove = " REMOVE exp_ms, #ttl",
         }
-        let mut condition = "attribute_exists(pk) AND (attribute_not_exists(exp_ms) OR exp_ms > :now)".to_string();
+        let mut condition =
+            "attribute_exists(pk) AND (attribute_not_exists(exp_ms) OR exp_ms > :now)".to_string();
         if let Some(version) = expected {
             condition.push_str(" AND ver = :expected");
             values.insert(":expected".into(), n(version));
@@ -140,9 +155,17 @@ impl DynamoStateStore {
             .send()
             .await;
         match result {
-            Ok(out) => Ok(Some(out.attributes.as_ref().and_then(|a| get_n(a, "ver")).unwrap_or(1) as u64)),
+            Ok(out) => Ok(Some(
+                out.attributes
+                    .as_ref()
+                    .and_then(|a| get_n(a, "ver"))
+                    .unwrap_or(1) as u64,
+            )),
             Err(e) if is_condition_failure(&e) => Ok(None),
-            Err(e) => Err(unavailable("UpdateItem", aws_sdk_dynamodb::error::DisplayErrorContext(e))),
+            Err(e) => Err(unavailable(
+                "UpdateItem",
+                aws_sdk_dynamodb::error::DisplayErrorContext(e),
+            )),
         }
     }
 
@@ -159,12 +182,18 @@ impl DynamoStateStore {
                     .set_item(Some(item))
                     .condition_expression("attribute_not_exists(pk) OR exp_ms <= :now")
                     .expression_attribute_values(":now", n(now_ms))
-                    .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                    .return_values_on_condition_check_failure(
+                        ReturnValuesOnConditionCheckFailure::AllOld,
+                    )
                     .build()
                     .map_err(build_err)?;
                 Ok(TransactWriteItem::builder().put(put).build())
             }
-            GateOp::Count { key, limit, expires_at } => {
+            GateOp::Count {
+                key,
+                limit,
+                expires_at,
+            } => {
                 // A live counter below the limit, or none yet. An expired one
                 // fails the condition too: see `gate` for the retry.
                 let update = Update::builder()
@@ -200,7 +229,10 @@ impl DynamoStateStore {
         match result {
             Ok(_) => Ok(()),
             Err(e) if is_condition_failure(&e) => Ok(()),
-            Err(e) => Err(unavailable("DeleteItem", aws_sdk_dynamodb::error::DisplayErrorContext(e))),
+            Err(e) => Err(unavailable(
+                "DeleteItem",
+                aws_sdk_dynamodb::error::DisplayErrorContext(e),
+            )),
         }
     }
 }
@@ -212,10 +244,20 @@ const LOCKS: &str = "_locks";
 impl StateStore for DynamoStateStore {
     async fn get(&self, key: &StateKey) -> Result<Option<Versioned>, StoreError> {
         let now = self.now_ms();
-        Ok(self.get_item(key).await?.filter(|i| live(i, now)).as_ref().and_then(versioned))
+        Ok(self
+            .get_item(key)
+            .await?
+            .filter(|i| live(i, now))
+            .as_ref()
+            .and_then(versioned))
     }
 
-    async fn put(&self, key: &StateKey, value: &str, expires_at: Option<DateTime<Utc>>) -> Result<u64, StoreError> {
+    async fn put(
+        &self,
+        key: &StateKey,
+        value: &str,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<u64, StoreError> {
         // Usually the record is live or absent; an expired one restarts at version 1.
         loop {
             if let Some(version) = self.update_live(key, None, value, expires_at).await? {
@@ -237,7 +279,8 @@ impl StateStore for DynamoStateStore {
         if expected == 0 {
             return Ok(self.put_fresh(key, value, expires_at).await?.then_some(1));
         }
-        self.update_live(key, Some(expected), value, expires_at).await
+        self.update_live(key, Some(expected), value, expires_at)
+            .await
     }
 
     async fn delete(&self, key: &StateKey) -> Result<bool, StoreError> {
@@ -249,14 +292,22 @@ impl StateStore for DynamoStateStore {
             .return_values(ReturnValue::AllOld)
             .send()
             .await
-            .map_err(|e| unavailable("DeleteItem", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+            .map_err(|e| {
+                unavailable(
+                    "DeleteItem",
+                    aws_sdk_dynamodb::error::DisplayErrorContext(e),
+                )
+            })?;
         let now = self.now_ms();
         Ok(out.attributes.is_some_and(|old| live(&old, now)))
     }
 
     async fn gate(&self, ops: &[GateOp]) -> Result<GateResult, StoreError> {
         if ops.len() > MAX_GATE_OPS {
-            return Err(StoreError::Invalid(format!("{} gate operations (at most {MAX_GATE_OPS})", ops.len())));
+            return Err(StoreError::Invalid(format!(
+                "{} gate operations (at most {MAX_GATE_OPS})",
+                ops.len()
+            )));
         }
         if ops.is_empty() {
             return Ok(GateResult::Passed);
@@ -264,8 +315,16 @@ impl StateStore for DynamoStateStore {
         // At most a few rounds: each retry follows the removal of an expired item.
         for _ in 0..4 {
             let now = self.now_ms();
-            let items = ops.iter().map(|op| self.gate_item(op, now)).collect::<Result<Vec<_>, _>>()?;
-            let result = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
+            let items = ops
+                .iter()
+                .map(|op| self.gate_item(op, now))
+                .collect::<Result<Vec<_>, _>>()?;
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items))
+                .send()
+                .await;
             let err = match result {
                 Ok(_) => return Ok(GateResult::Passed),
                 Err(err) => err,
@@ -305,7 +364,9 @@ impl StateStore for DynamoStateStore {
             };
             return Ok(GateResult::Rejected { op: index, current });
         }
-        Err(StoreError::Unavailable("gate kept conflicting; retry".into()))
+        Err(StoreError::Unavailable(
+            "gate kept conflicting; retry".into(),
+        ))
     }
 
     async fn counter(&self, key: &StateKey) -> Result<u64, StoreError> {
@@ -331,7 +392,10 @@ impl StateStore for DynamoStateStore {
         let partition = pk(namespace, tenant);
         let prefix = format!("{kind}{SEP}");
         let mut start: Option<Item> = cursor.map(|c| {
-            HashMap::from([("pk".to_string(), s(partition.clone())), ("sk".to_string(), s(sk(kind, c)))])
+            HashMap::from([
+                ("pk".to_string(), s(partition.clone())),
+                ("sk".to_string(), s(sk(kind, c))),
+            ])
         });
         let mut items = Vec::new();
         loop {
@@ -347,22 +411,39 @@ impl StateStore for DynamoStateStore {
                 .limit((limit + 1) as i32)
                 .send()
                 .await
-                .map_err(|e| unavailable("Query", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+                .map_err(|e| {
+                    unavailable("Query", aws_sdk_dynamodb::error::DisplayErrorContext(e))
+                })?;
             for item in out.items() {
                 if !live(item, now) {
                     continue;
                 }
-                let (Some(sk_value), Some(value)) = (get_s(item, "sk"), versioned(item)) else { continue };
-                let id = sk_value.strip_prefix(&prefix).unwrap_or(sk_value).to_string();
+                let (Some(sk_value), Some(value)) = (get_s(item, "sk"), versioned(item)) else {
+                    continue;
+                };
+                let id = sk_value
+                    .strip_prefix(&prefix)
+                    .unwrap_or(sk_value)
+                    .to_string();
                 if items.len() == limit {
-                    let next = items.last().map(|(k, _): &(StateKey, Versioned)| k.id.clone());
-                    return Ok(ListPage { items, next_cursor: next });
+                    let next = items
+                        .last()
+                        .map(|(k, _): &(StateKey, Versioned)| k.id.clone());
+                    return Ok(ListPage {
+                        items,
+                        next_cursor: next,
+                    });
                 }
                 items.push((StateKey::new(namespace, tenant, kind, id), value));
             }
             match out.last_evaluated_key {
                 Some(last) => start = Some(last),
-                None => return Ok(ListPage { items, next_cursor: None }),
+                None => {
+                    return Ok(ListPage {
+                        items,
+                        next_cursor: None,
+                    });
+                }
             }
         }
     }
@@ -391,7 +472,10 @@ impl StateStore for DynamoStateStore {
         match result {
             Ok(_) => Ok(true),
             Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(unavailable("PutItem", aws_sdk_dynamodb::error::DisplayErrorContext(e))),
+            Err(e) => Err(unavailable(
+                "PutItem",
+                aws_sdk_dynamodb::error::DisplayErrorContext(e),
+            )),
         }
     }
 
@@ -410,8 +494,10 @@ impl StateStore for DynamoStateStore {
         match result {
             Ok(_) => Ok(true),
             Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(unavailable("DeleteItem", aws_sdk_dynamodb::error::DisplayErrorContext(e))),
+            Err(e) => Err(unavailable(
+                "DeleteItem",
+                aws_sdk_dynamodb::error::DisplayErrorContext(e),
+            )),
         }
     }
 }
-

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use chrono::Utc;
 use switchyard_core::ManualClock;
 use switchyard_store::{StateStore, conformance};
-use switchyard_store_dynamodb::{DynamoAuditStore, DynamoSettings, DynamoStateStore, connect, schema};
+use switchyard_store_dynamodb::{
+    DynamoAuditStore, DynamoSettings, DynamoStateStore, connect, schema,
+};
 
 /// The emulator endpoint `tests/run` exported, or `None` outside it. In CI a
 /// missing emulator is a failure, never a skip.
@@ -15,10 +17,14 @@ fn endpoint() -> Option<String> {
     match std::env::var("SWITCHYARD_DYNAMODB_ENDPOINT") {
         Ok(url) => Some(url),
         Err(_) if std::env::var_os("CI").is_some() => {
-            panic!("SWITCHYARD_DYNAMODB_ENDPOINT is not set: run the tests with tests/run, which starts the emulator")
+            panic!(
+                "SWITCHYARD_DYNAMODB_ENDPOINT is not set: run the tests with tests/run, which starts the emulator"
+            )
         }
         Err(_) => {
-            eprintln!("skipped: SWITCHYARD_DYNAMODB_ENDPOINT is not set (tests/run starts the emulator)");
+            eprintln!(
+                "skipped: SWITCHYARD_DYNAMODB_ENDPOINT is not set (tests/run starts the emulator)"
+            );
             None
         }
     }
@@ -34,8 +40,12 @@ async fn tables(endpoint: &str, test: &str) -> DynamoSettings {
         audit_table: format!("audit-{test}-{}", &suffix[..8]),
     };
     let client = connect(&settings, None).await;
-    schema::create_table(&client, "StateTable", &settings.state_table).await.expect("state table");
-    schema::create_table(&client, "AuditTable", &settings.audit_table).await.expect("audit table");
+    schema::create_table(&client, "StateTable", &settings.state_table)
+        .await
+        .expect("state table");
+    schema::create_table(&client, "AuditTable", &settings.audit_table)
+        .await
+        .expect("audit table");
     settings
 }
 
@@ -44,7 +54,11 @@ async fn dynamodb_state_store_conforms() {
     let Some(url) = endpoint() else { return };
     let settings = tables(&url, "conf").await;
     let clock = Arc::new(ManualClock::new(Utc::now()));
-    let store = DynamoStateStore::new(connect(&settings, None).await, &settings.state_table, clock.clone());
+    let store = DynamoStateStore::new(
+        connect(&settings, None).await,
+        &settings.state_table,
+        clock.clone(),
+    );
     conformance::state_store(&store, &clock, "ddb").await;
 }
 
@@ -53,7 +67,11 @@ async fn dynamodb_audit_store_conforms() {
     let Some(url) = endpoint() else { return };
     let settings = tables(&url, "audit").await;
     let clock = Arc::new(ManualClock::new(Utc::now()));
-    let store = DynamoAuditStore::new(connect(&settings, None).await, &settings.audit_table, clock.clone());
+    let store = DynamoAuditStore::new(
+        connect(&settings, None).await,
+        &settings.audit_table,
+        clock.clone(),
+    );
     conformance::audit_store(&store, &clock, "ddb").await;
 }
 
@@ -65,7 +83,11 @@ async fn dynamodb_is_atomic_across_independent_clients() {
     let mut clients: Vec<Arc<dyn StateStore>> = Vec::new();
     for _ in 0..8 {
         // Eight separate SDK clients and connection pools: eight "Lambda instances".
-        clients.push(Arc::new(DynamoStateStore::new(connect(&settings, None).await, &settings.state_table, clock.clone())));
+        clients.push(Arc::new(DynamoStateStore::new(
+            connect(&settings, None).await,
+            &settings.state_table,
+            clock.clone(),
+        )));
     }
     conformance::concurrent_claims(&clients, 200, "ddb").await;
     conformance::concurrent_counts(&clients, 100, 10, "ddb").await;
