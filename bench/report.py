@@ -85,3 +85,23 @@ A chain step costs {chain / 4 / dispatch:.1f}× a plain dispatch: every step rea
 conditionally rewrites the chain record (claim, then result), which is JSON-encoded with the
 origin action — the price of surviving a crash at any point between steps.
 """)
+
+trips = os.path.join(ROOT, "target", "round-trips.md")
+if os.path.exists(trips):
+    with open(trips) as f:
+        table = f.read().strip()
+    print(f"""
+## DynamoDB round trips per dispatch (`tests/dynamodb.rs`, on the emulator)
+
+Counted by an SDK interceptor on every HTTP request (retries included), with a quota
+policy in force and the per-process policy caches warm. Written by `tests/run` (the
+`round_trips_per_outcome` test); the budget for a gated dispatch is 2: one
+`TransactWriteItems` gate (quota counter + dedup claim or throttle window) before the
+provider call, one audit `PutItem` after it.
+
+{table}
+
+The quota and retention policies of a tenant are cached for 5 s per process; a refresh
+costs 2 reads (one `Query`, one `GetItem`), amortised over every dispatch in those 5 s.
+""")
+

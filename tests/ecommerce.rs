@@ -2,7 +2,9 @@
 //! inside and outside business hours (US/Eastern), on the shipped example.
 
 use serde_json::{Value, json};
-use switchyard_tests::{TestServer, at, outcome_kind, start_ecommerce};
+use switchyard_tests::{
+    Backend, TestServer, at, ecommerce_config, outcome_kind, start_ecommerce, start_on,
+};
 
 /// Monday 2026-01-05, 12:00 in New York.
 const MONDAY_NOON_ET: &str = "2026-01-05T17:00:00Z";
@@ -91,7 +93,18 @@ fn kinds(results: &[(&str, String, Value)], category: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn sample_orders_during_business_hours() {
-    let server = start_ecommerce(at(MONDAY_NOON_ET)).await;
+    business_hours_on(Backend::Memory).await;
+}
+
+#[tokio::test]
+async fn sample_orders_during_business_hours_on_dynamodb() {
+    business_hours_on(Backend::DynamoDb).await;
+}
+
+async fn business_hours_on(backend: Backend) {
+    let Some(server) = start_on(backend, ecommerce_config(), at(MONDAY_NOON_ET)).await else {
+        return;
+    };
     let results = send_all(&server).await;
     assert_eq!(kinds(&results, "standard"), ["Executed"; 3]);
     assert_eq!(kinds(&results, "high-value"), ["PendingApproval"; 2]);
@@ -161,8 +174,19 @@ async fn sample_orders_during_business_hours() {
 
 #[tokio::test]
 async fn sample_orders_outside_business_hours() {
+    after_hours_on(Backend::Memory).await;
+}
+
+#[tokio::test]
+async fn sample_orders_outside_business_hours_on_dynamodb() {
+    after_hours_on(Backend::DynamoDb).await;
+}
+
+async fn after_hours_on(backend: Backend) {
     for instant in [MONDAY_EVENING_ET, SATURDAY_NOON_ET] {
-        let server = start_ecommerce(at(instant)).await;
+        let Some(server) = start_on(backend, ecommerce_config(), at(instant)).await else {
+            return;
+        };
         let results = send_all(&server).await;
         // Security gates still decide first...
         assert_eq!(

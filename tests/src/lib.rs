@@ -32,10 +32,86 @@ pub fn repo_path(relative: &str) -> PathBuf {
         .join(relative)
 }
 
-/// Start a server for `config` at the instant `now`.
+/// Which state and audit adapters a test server runs on. The delay queue is
+/// the in-memory one either way (the test delivers due messages itself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Memory,
+    DynamoDb,
+}
+
+/// The emulator endpoint exported by `tests/run`. In CI its absence is a
+/// failure; elsewhere DynamoDB tests are skipped with a note.
+pub fn dynamodb_endpoint() -> Option<String> {
+    match std::env::var("SWITCHYARD_DYNAMODB_ENDPOINT") {
+        Ok(url) => Some(url),
+        Err(_) if std::env::var_os("CI").is_some() => {
+            panic!(
+                "SWITCHYARD_DYNAMODB_ENDPOINT is not set: run the tests with tests/run, which starts the emulator"
+            )
+        }
+        Err(_) => {
+            eprintln!(
+                "skipped: SWITCHYARD_DYNAMODB_ENDPOINT is not set (tests/run starts the emulator)"
+            );
+            None
+        }
+    }
+}
+
+/// Fresh DynamoDB tables on the emulator, and adapters on them.
+pub async fn dynamodb_ports(
+    endpoint: &str,
+    clock: Arc<ManualClock>,
+    round_trips: Option<switchyard_store_dynamodb::RoundTrips>,
+) -> (
+    Arc<dyn switchyard_store::StateStore>,
+    Arc<dyn switchyard_store::AuditStore>,
+) {
+    use switchyard_store_dynamodb::{
+        DynamoAuditStore, DynamoSettings, DynamoStateStore, connect, schema,
+    };
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    let settings = DynamoSettings {
+        region: "us-east-1".into(),
+        endpoint_url: Some(endpoint.to_string()),
+        state_table: format!("e2e-state-{}", &suffix[..12]),
+        audit_table: format!("e2e-audit-{}", &suffix[..12]),
+    };
+    let setup = connect(&settings, None).await;
+    schema::create_table(&setup, "StateTable", &settings.state_table)
+        .await
+        .expect("state table");
+    schema::create_table(&setup, "AuditTable", &settings.audit_table)
+        .await
+        .expect("audit table");
+    let client = connect(&settings, round_trips).await;
+    (
+        Arc::new(DynamoStateStore::new(
+            client.clone(),
+            &settings.state_table,
+            clock.clone(),
+        )),
+        Arc::new(DynamoAuditStore::new(client, &settings.audit_table, clock)),
+    )
+}
+
+/// Start a server for `config` at the instant `now`, on the memory adapters.
 pub async fn start(config: Config, now: DateTime<Utc>) -> TestServer {
+    start_on(Backend::Memory, config, now)
+        .await
+        .expect("memory backend")
+}
+
+/// Start a server on `backend`; `None` when DynamoDB is wanted but not available here.
+pub async fn start_on(backend: Backend, config: Config, now: DateTime<Utc>) -> Option<TestServer> {
     let clock = Arc::new(ManualClock::new(now));
-    let memory = MemoryPorts::new(clock.clone(), 100_000);
+    let mut memory = MemoryPorts::new(clock.clone(), 100_000);
+    if backend == Backend::DynamoDb {
+        let (state, audit) = dynamodb_ports(&dynamodb_endpoint()?, clock.clone(), None).await;
+        memory.ports.state = state;
+        memory.ports.audit = audit;
+    }
     let gateway =
         Arc::new(build_gateway(config, memory.ports.clone(), None).expect("gateway starts"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -46,20 +122,23 @@ pub async fn start(config: Config, now: DateTime<Utc>) -> TestServer {
     let server = tokio::spawn(async move {
         axum::serve(listener, app).await.expect("server runs");
     });
-    TestServer {
+    Some(TestServer {
         base: format!("http://{addr}"),
         clock,
         gateway,
         memory,
         http: reqwest::Client::new(),
         server,
-    }
+    })
 }
 
 /// The e-commerce example exactly as shipped in `rules/ecommerce`.
 pub async fn start_ecommerce(now: DateTime<Utc>) -> TestServer {
-    let config = Config::load(&repo_path("rules/ecommerce/gateway.toml")).expect("example config");
-    start(config, now).await
+    start(ecommerce_config(), now).await
+}
+
+pub fn ecommerce_config() -> Config {
+    Config::load(&repo_path("rules/ecommerce/gateway.toml")).expect("example config")
 }
 
 impl TestServer {

@@ -26,12 +26,6 @@ pub fn run(
     if let Some(port) = port {
         config.server.port = port;
     }
-    if config.state.backend != StateBackend::Memory {
-        anyhow::bail!(
-            "[state] backend = {:?} is not available in the local server yet; use \"memory\"",
-            config.state.backend
-        );
-    }
     if config.server.approval_secret.is_none() {
         tracing::warn!(
             "no [server] approval_secret configured: approval links are signed with a random per-process key and die with it"
@@ -49,7 +43,8 @@ async fn serve(
     source: Option<PathBuf>,
 ) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let memory = MemoryPorts::new(clock, config.audit.max_records);
+    let mut memory = MemoryPorts::new(clock.clone(), config.audit.max_records);
+    use_dynamodb(&config, &mut memory, clock).await?;
     let addr = format!("{}:{}", config.server.host, config.server.port);
     let sweep_every = Duration::from_secs(config.state.memory_sweep_interval_secs);
     let gateway =
@@ -80,6 +75,74 @@ async fn serve(
     worker.abort();
     reaper.abort();
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// `[state] backend = "dynamodb"` (and `[audit] backend = "dynamodb"`): the
+/// same adapters the Lambda functions use. Against an emulator
+/// (`endpoint_url`), the tables are created from `infra/template.yaml`.
+async fn use_dynamodb(
+    config: &Config,
+    memory: &mut MemoryPorts,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<()> {
+    use switchyard_config::AuditBackend;
+    use switchyard_store_dynamodb::{
+        DynamoAuditStore, DynamoSettings, DynamoStateStore, connect, schema,
+    };
+    let state = config.state.backend == StateBackend::Dynamodb;
+    let audit = config.audit.backend == AuditBackend::Dynamodb;
+    if !state && !audit {
+        return Ok(());
+    }
+    let defaults = DynamoSettings::default();
+    let settings = DynamoSettings {
+        region: config
+            .state
+            .region
+            .clone()
+            .or(config.audit.region.clone())
+            .unwrap_or(defaults.region),
+        endpoint_url: config
+            .state
+            .endpoint_url
+            .clone()
+            .or(config.audit.endpoint_url.clone()),
+        state_table: config
+            .state
+            .table_name
+            .clone()
+            .unwrap_or(defaults.state_table),
+        audit_table: config
+            .audit
+            .table_name
+            .clone()
+            .unwrap_or(defaults.audit_table),
+    };
+    let client = connect(&settings, None).await;
+    if settings.endpoint_url.is_some() {
+        for (logical, name, wanted) in [
+            ("StateTable", &settings.state_table, state),
+            ("AuditTable", &settings.audit_table, audit),
+        ] {
+            if wanted {
+                schema::create_table(&client, logical, name)
+                    .await
+                    .map_err(anyhow::Error::msg)?;
+            }
+        }
+    }
+    if state {
+        memory.ports.state = Arc::new(DynamoStateStore::new(
+            client.clone(),
+            &settings.state_table,
+            clock.clone(),
+        ));
+    }
+    if audit {
+        memory.ports.audit = Arc::new(DynamoAuditStore::new(client, &settings.audit_table, clock));
+    }
+    tracing::info!(state_table = %settings.state_table, audit_table = %settings.audit_table, endpoint = ?settings.endpoint_url, state, audit, "DynamoDB backend");
     Ok(())
 }
 

@@ -95,6 +95,10 @@ impl Action {
                     name,
                     "must be a non-empty string",
                 )),
+                Some(s) if s.chars().any(char::is_control) => Err(ActionValidationError::new(
+                    name,
+                    "must not contain control characters",
+                )),
                 Some(s) if s.len() > MAX_ROUTING_FIELD_LEN => Err(ActionValidationError::new(
                     name,
                     format!("longer than {MAX_ROUTING_FIELD_LEN} bytes"),
@@ -314,6 +318,12 @@ mod tests {
         )
         .expect_err("blank namespace");
         assert_eq!(err.field, "namespace");
+        let err = Action::from_json(
+            json!({"namespace":"ns","tenant":"a\u{1f}b","provider":"p","action_type":"a","payload":{}}),
+            now(),
+        )
+        .expect_err("control character");
+        assert_eq!(err.field, "tenant");
         let err = Action::from_json(json!([1, 2]), now()).expect_err("array");
         assert_eq!(err.field, "$");
     }

@@ -37,12 +37,7 @@ impl ApprovalSigner {
             Some(hex_key) => {
                 hex::decode(hex_key).map_err(|e| format!("approval_secret is not hex: {e}"))?
             }
-            None => {
-                tracing::warn!(
-                    "no [server] approval_secret configured: approval links are signed with a random per-process key"
-                );
-                (0..32).map(|_| rand::random::<u8>()).collect()
-            }
+            None => (0..32).map(|_| rand::random::<u8>()).collect(),
         };
         Ok(Self {
             key,
@@ -202,7 +197,7 @@ impl Gateway {
         let key = approval_key(&action.namespace, &action.tenant, &id);
         let keep_until = Some(expires_at + Duration::days(KEEP_AFTER_EXPIRY_DAYS));
         // The record exists before anyone can click a link.
-        self.put_json(&key, &record, keep_until).await?;
+        self.create_json(&key, &record, keep_until).await?;
         self.ports
             .queue
             .send(

@@ -209,6 +209,29 @@ impl Gateway {
         Ok(self.ports.audit.latest_for_action(action_id).await?)
     }
 
+    /// Create a record that must not exist yet (fresh ids): one conditional write.
+    pub(crate) async fn create_json<T: Serialize>(
+        &self,
+        key: &StateKey,
+        value: &T,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<(), GatewayError> {
+        let body =
+            serde_json::to_string(value).map_err(|e| GatewayError::Internal(e.to_string()))?;
+        match self
+            .ports
+            .state
+            .compare_and_swap(key, 0, &body, expires_at)
+            .await?
+        {
+            Some(_) => Ok(()),
+            None => Err(GatewayError::Internal(format!(
+                "record {} already exists",
+                key.display()
+            ))),
+        }
+    }
+
     pub(crate) async fn put_json<T: Serialize>(
         &self,
         key: &StateKey,

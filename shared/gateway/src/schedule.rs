@@ -44,7 +44,7 @@ impl Gateway {
         };
         let key = StateKey::new(&action.namespace, &action.tenant, SCHEDULED_KIND, &id);
         // Kept a day past due so a late or repeated release still finds it.
-        self.put_json(&key, &record, Some(scheduled_for + Duration::days(1)))
+        self.create_json(&key, &record, Some(scheduled_for + Duration::days(1)))
             .await?;
         self.ports
             .queue
