@@ -203,3 +203,117 @@ async fn unreachable_dynamodb_executes_nothing() {
         "retries are bounded"
     );
 }
+
+/// Eight gateway instances (separate SDK clients, as eight Lambda instances)
+/// on one set of tables.
+async fn instances(endpoint: &str, rules_yaml: Option<&str>) -> Vec<Arc<Gateway>> {
+    use switchyard_store_dynamodb::{DynamoAuditStore, schema};
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    let settings = DynamoSettings {
+        endpoint_url: Some(endpoint.to_string()),
+        state_table: format!("race-state-{}", &suffix[..12]),
+        audit_table: format!("race-audit-{}", &suffix[..12]),
+        ..DynamoSettings::default()
+    };
+    let setup = connect(&settings, None).await;
+    schema::create_table(&setup, "StateTable", &settings.state_table)
+        .await
+        .expect("table");
+    schema::create_table(&setup, "AuditTable", &settings.audit_table)
+        .await
+        .expect("table");
+    let mut out = Vec::new();
+    for _ in 0..8 {
+        let clock = Arc::new(ManualClock::new(at(MONDAY_NOON_ET)));
+        let client = connect(&settings, None).await;
+        let mut memory = MemoryPorts::new(clock.clone(), 1000);
+        memory.ports.state = Arc::new(DynamoStateStore::new(
+            client.clone(),
+            &settings.state_table,
+            clock.clone(),
+        ));
+        memory.ports.audit = Arc::new(DynamoAuditStore::new(client, &settings.audit_table, clock));
+        let mut config = ecommerce_config();
+        config.chains.on_executed.clear();
+        config.state_machines.clear();
+        let rules = rules_yaml.map(|y| switchyard_rules::load_str("race.yaml", y).expect("rules"));
+        out.push(Arc::new(
+            build_gateway(config, memory.ports.clone(), rules).expect("gateway"),
+        ));
+    }
+    out
+}
+
+/// Dispatch `count` actions across the instances at once; count outcomes by tag.
+async fn race(
+    gateways: &[Arc<Gateway>],
+    count: usize,
+    make: impl Fn(usize) -> Action,
+) -> std::collections::BTreeMap<String, usize> {
+    let start = Arc::new(tokio::sync::Barrier::new(count));
+    let mut tasks = Vec::new();
+    for i in 0..count {
+        let gateway = gateways[i % gateways.len()].clone();
+        let action = make(i);
+        let start = start.clone();
+        tasks.push(tokio::spawn(async move {
+            start.wait().await;
+            gateway
+                .dispatch(action, DispatchOptions::default())
+                .await
+                .expect("dispatch")
+                .tag()
+                .to_string()
+        }));
+    }
+    let mut tally = std::collections::BTreeMap::new();
+    for task in tasks {
+        *tally.entry(task.await.expect("task")).or_insert(0) += 1;
+    }
+    tally
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_dispatches_across_instances() {
+    let Some(endpoint) = dynamodb_endpoint() else {
+        return;
+    };
+    // 200 dispatches of one order (one dedup key), spread over 8 instances.
+    let gateways = instances(&endpoint, None).await;
+    let tally = race(&gateways, 200, |i| {
+        order(1, 100, "US").with_id(format!("dup-{i}"))
+    })
+    .await;
+    assert_eq!(tally.get("executed"), Some(&1), "{tally:?}");
+    assert_eq!(tally.get("deduplicated"), Some(&199), "{tally:?}");
+
+    // 100 against a throttle of 10 per window.
+    let throttle = "rules:\n  - name: ten-a-minute\n    condition:\n      field: action.tenant\n      eq: acme-store\n    action:\n      type: throttle\n      max_count: 10\n      window_seconds: 60\n";
+    let gateways = instances(&endpoint, Some(throttle)).await;
+    let tally = race(&gateways, 100, |i| order(1000 + i as u32, 100, "US")).await;
+    assert_eq!(tally.get("executed"), Some(&10), "{tally:?}");
+    assert_eq!(tally.get("throttled"), Some(&90), "{tally:?}");
+
+    // A quota of 25: exactly 25 of 60 pass, whichever instance they reach.
+    let gateways = instances(&endpoint, Some("rules: []\n")).await;
+    gateways[0]
+        .quotas
+        .create(QuotaPolicy {
+            id: "q-race".into(),
+            namespace: "ecommerce".into(),
+            tenant: "acme-store".into(),
+            provider: None,
+            max_actions: 25,
+            window: QuotaWindow::Hourly,
+            overage_behavior: OverageBehavior::Block,
+            enabled: true,
+            description: None,
+            created_at: at(MONDAY_NOON_ET),
+            updated_at: at(MONDAY_NOON_ET),
+        })
+        .await
+        .expect("quota");
+    let tally = race(&gateways, 60, |i| order(2000 + i as u32, 100, "US")).await;
+    assert_eq!(tally.get("executed"), Some(&25), "{tally:?}");
+    assert_eq!(tally.get("quota_exceeded"), Some(&35), "{tally:?}");
+}

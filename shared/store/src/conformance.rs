@@ -169,6 +169,20 @@ async fn gates(store: &dyn StateStore, clock: &ManualClock, run: &str) {
     );
     assert_eq!(store.counter(&window).await.expect("counter"), 3);
 
+    // Error case: more operations than one gate may hold is refused, not truncated.
+    let too_many: Vec<GateOp> = (0..crate::state::MAX_GATE_OPS + 1)
+        .map(|i| claim(&format!("many-{i}"), 30))
+        .collect();
+    assert!(matches!(
+        store.gate(&too_many).await,
+        Err(crate::StoreError::Invalid(_))
+    ));
+    assert_eq!(
+        store.gate(&[claim("many-0", 30)]).await.expect("gate"),
+        GateResult::Passed,
+        "nothing was applied"
+    );
+
     clock.advance(Span::seconds(61));
     assert_eq!(
         store.counter(&window).await.expect("counter"),
