@@ -39,6 +39,25 @@ fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata, R>(
     err.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException")
 }
 
+/// A conditional write's answer: applied (true), condition failed (false), or unavailable.
+fn conditional<T, E, R>(
+    result: Result<T, SdkError<E, R>>,
+    operation: &str,
+) -> Result<bool, StoreError>
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) if is_condition_failure(&e) => Ok(false),
+        Err(e) => Err(unavailable(
+            operation,
+            aws_sdk_dynamodb::error::DisplayErrorContext(e),
+        )),
+    }
+}
+
 fn expiry_attrs(item: &mut Item, expires_at: Option<DateTime<Utc>>) {
     if let Some(at) = expires_at {
         item.insert("exp_ms".into(), n(at.timestamp_millis()));
@@ -103,14 +122,7 @@ impl DynamoStateStore {
             .expression_attribute_values(":now", n(self.now_ms()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(unavailable(
-                "PutItem",
-                aws_sdk_dynamodb::error::DisplayErrorContext(e),
-            )),
-        }
+        conditional(result, "PutItem")
     }
 
     /// Update a live item: value, version + 1, expiry. `expected`: require that version.
@@ -469,14 +481,7 @@ impl StateStore for DynamoStateStore {
             .expression_attribute_values(":owner", s(owner))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(unavailable(
-                "PutItem",
-                aws_sdk_dynamodb::error::DisplayErrorContext(e),
-            )),
-        }
+        conditional(result, "PutItem")
     }
 
     async fn unlock(&self, name: &str, owner: &str) -> Result<bool, StoreError> {
@@ -491,13 +496,6 @@ impl StateStore for DynamoStateStore {
             .expression_attribute_values(":owner", s(owner))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(unavailable(
-                "DeleteItem",
-                aws_sdk_dynamodb::error::DisplayErrorContext(e),
-            )),
-        }
+        conditional(result, "DeleteItem")
     }
 }
