@@ -103,5 +103,8 @@ provider call, one audit `PutItem` after it.
 
 The quota and retention policies of a tenant are cached for 5 s per process; a refresh
 costs 2 reads (one `Query`, one `GetItem`), amortised over every dispatch in those 5 s.
+With `[circuit_breaker] enabled`, a provider's breaker state is read at most once a second
+per instance (one `GetItem`); a healthy provider's successes write nothing, failures and
+transitions are one conditional write each.
 """)
 

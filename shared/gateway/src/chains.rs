@@ -437,19 +437,13 @@ impl Gateway {
         };
         let action = self.step_action(&state, step_def, step);
         let started = self.ports.clock.now();
-        let result = self
-            .executor
-            .execute(&self.providers, &action.provider, &action, &action.id)
-            .await;
-        let (outcome, success, body) = match result {
-            Ok(response) => {
-                let body = response.body.clone();
-                (ActionOutcome::Executed(response), true, body)
+        // Through the provider's breaker; a fallback's answer is the step's answer.
+        let outcome = self.call_provider(&action, &action.provider).await;
+        let (success, body) = match &outcome {
+            ActionOutcome::Executed(response) | ActionOutcome::Rerouted { response, .. } => {
+                (true, response.body.clone())
             }
-            Err(failure) => {
-                let outcome = failure.into_outcome();
-                (outcome, false, Value::Null)
-            }
+            _ => (false, Value::Null),
         };
         let record = self.audit_record(
             AuditContext {
@@ -476,6 +470,9 @@ impl Gateway {
             step_state.status = StepStatus::Failed;
             step_state.error = match &outcome {
                 ActionOutcome::Failed { code, message, .. } => Some(format!("{code}: {message}")),
+                ActionOutcome::CircuitOpen { provider, .. } => Some(format!(
+                    "circuit open for '{provider}' and no usable fallback"
+                )),
                 other => Some(format!("unexpected outcome {}", other.tag())),
             };
             match step_def.on_failure {

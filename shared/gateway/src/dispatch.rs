@@ -238,13 +238,13 @@ impl Gateway {
     async fn apply(&self, decision: &Decision) -> Result<ActionOutcome, GatewayError> {
         let action = &decision.action;
         let Some(matched) = &decision.deciding else {
-            return Ok(self.execute(action, &action.provider).await);
+            return Ok(self.call_provider(action, &action.provider).await);
         };
         match &matched.action {
             RuleAction::Allow
             | RuleAction::Deduplicate { .. }
             | RuleAction::Throttle { .. }
-            | RuleAction::Modify { .. } => Ok(self.execute(action, &action.provider).await),
+            | RuleAction::Modify { .. } => Ok(self.call_provider(action, &action.provider).await),
             RuleAction::Deny | RuleAction::Suppress => Ok(ActionOutcome::Suppressed {
                 rule: matched.name.clone(),
             }),

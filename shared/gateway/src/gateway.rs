@@ -43,6 +43,7 @@ pub struct Gateway {
     pub(crate) external_url: String,
     pub quotas: Quotas,
     pub(crate) audit_ttls: crate::retention::AuditTtlCache,
+    pub(crate) breakers: crate::breaker::BreakerCache,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -100,6 +101,7 @@ impl Gateway {
             executor: Executor::new(&config.executor),
             quotas: Quotas::new(ports.state.clone(), ports.clock.clone()),
             audit_ttls: Default::default(),
+            breakers: Default::default(),
             rules: ArcSwap::from_pointee(RuleSet::empty(default_timezone)),
             rules_dir: Mutex::new(config.rules_directory()),
             config: Arc::new(config),

@@ -4,6 +4,7 @@
 
 mod approvals;
 mod audit;
+pub mod breaker;
 pub mod chains;
 mod decision;
 mod dispatch;

@@ -13,6 +13,23 @@ pub(crate) async fn health(State(state): State<AppState>) -> Json<Value> {
     }))
 }
 
+pub(crate) async fn circuit_breakers(
+    State(state): State<AppState>,
+) -> Result<Json<Value>, crate::ApiError> {
+    let breakers = state.gateway.circuit_breakers().await?;
+    Ok(Json(
+        json!({"count": breakers.len(), "circuit_breakers": breakers}),
+    ))
+}
+
+pub(crate) async fn provider_health(
+    State(state): State<AppState>,
+) -> Result<Json<Value>, crate::ApiError> {
+    Ok(Json(
+        json!({"providers": state.gateway.provider_health().await?}),
+    ))
+}
+
 pub(crate) async fn metrics(State(state): State<AppState>) -> Json<Value> {
     Json(json!(state.gateway.metrics()))
 }

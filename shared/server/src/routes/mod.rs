@@ -23,6 +23,8 @@ pub(crate) fn build(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health::health))
         .route("/metrics", get(health::metrics))
+        .route("/v1/circuit-breakers", get(health::circuit_breakers))
+        .route("/v1/providers/health", get(health::provider_health))
         .route("/v1/dispatch", post(dispatch::dispatch))
         .route("/v1/dispatch/batch", post(dispatch::dispatch_batch))
         .route("/v1/rules", get(rules::list))

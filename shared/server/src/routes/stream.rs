@@ -41,6 +41,8 @@ pub(crate) fn event_type(record: &AuditRecord) -> &'static str {
         } else {
             "chain_step_completed"
         }
+    } else if record.verdict == "circuit_breaker" {
+        "circuit_breaker_transition"
     } else if record.action_type == "group_notification" {
         "group_flushed"
     } else if record.outcome.starts_with("approval_") {

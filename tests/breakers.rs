@@ -1,0 +1,187 @@
+//! Circuit breakers with fallbacks against a real local HTTP server that
+//! fails on demand; recovery is driven by the injected clock.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::post;
+use serde_json::json;
+use switchyard_config::Config;
+use switchyard_tests::{at, outcome_kind, start};
+
+#[tokio::test]
+async fn breaker_opens_falls_back_and_recovers_with_one_probe() {
+    let healthy = Arc::new(AtomicBool::new(false));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let (h, c) = (healthy.clone(), calls.clone());
+    let router = Router::new().route(
+        "/pay",
+        post(move || {
+            let (h, c) = (h.clone(), c.clone());
+            async move {
+                c.fetch_add(1, Ordering::SeqCst);
+                if h.load(Ordering::SeqCst) {
+                    (StatusCode::OK, "{\"charged\": true}")
+                } else {
+                    (StatusCode::SERVICE_UNAVAILABLE, "{\"error\": \"down\"}")
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, router).await.expect("serve") });
+    let text = format!(
+        r#"
+[executor]
+max_retries = 0
+
+[[providers]]
+name = "payment-gateway"
+type = "webhook"
+url = "http://{addr}/pay"
+
+[[providers]]
+name = "compliance-queue"
+type = "log"
+
+[circuit_breaker]
+enabled = true
+failure_threshold = 3
+success_threshold = 1
+recovery_timeout_seconds = 30
+
+[circuit_breaker.providers.payment-gateway]
+failure_threshold = 2
+recovery_timeout_seconds = 60
+fallback_provider = "compliance-queue"
+"#
+    );
+    let server = start(
+        Config::parse("cb.toml", &text).expect("config"),
+        at("2026-01-05T17:00:00Z"),
+    )
+    .await;
+    let order = |n: u32| {
+        json!({"id": format!("o{n}"), "namespace": "shop", "tenant": "t", "provider": "payment-gateway",
+                                 "action_type": "charge", "payload": {"n": n}})
+    };
+    // Two failures open the breaker.
+    for n in 0..2 {
+        let (_, outcome) = server.post("/v1/dispatch", &order(n)).await;
+        assert_eq!(outcome_kind(&outcome), "Failed", "{outcome}");
+    }
+    let (_, breakers) = server.get("/v1/circuit-breakers").await;
+    let payment = breakers["circuit_breakers"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|b| b["provider"] == "payment-gateway")
+        .expect("breaker")
+        .clone();
+    assert_eq!(payment["state"], json!("open"));
+    // Open: the provider is not called; the fallback takes the order.
+    let before = calls.load(Ordering::SeqCst);
+    let (_, outcome) = server.post("/v1/dispatch", &order(2)).await;
+    assert_eq!(
+        outcome,
+        json!({"Rerouted": {"original_provider": "payment-gateway", "new_provider": "compliance-queue",
+                            "response": {"status": "success", "body": {"provider": "compliance-queue", "logged": true}, "headers": {}}}})
+    );
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        before,
+        "an open breaker does not call the provider"
+    );
+    let (_, health) = server.get("/v1/providers/health").await;
+    let entry = health["providers"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|p| p["provider"] == "payment-gateway")
+        .expect("entry")
+        .clone();
+    assert_eq!(
+        (
+            entry["healthy"].clone(),
+            entry["circuit_breaker_state"].clone()
+        ),
+        (json!(false), json!("open"))
+    );
+
+    // After the recovery timeout one probe goes through; it succeeds and closes the breaker.
+    healthy.store(true, Ordering::SeqCst);
+    server.clock.advance(chrono::Duration::seconds(61));
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await; // let the 1 s read cache lapse
+    let (_, outcome) = server.post("/v1/dispatch", &order(3)).await;
+    assert_eq!(outcome_kind(&outcome), "Executed", "{outcome}");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        before + 1,
+        "exactly one probe"
+    );
+    let (_, breakers) = server.get("/v1/circuit-breakers").await;
+    assert_eq!(
+        breakers["circuit_breakers"][1]["state"],
+        json!("closed"),
+        "{breakers}"
+    );
+    // Each transition is in the audit trail (and so on the stream).
+    let (_, transitions) = server
+        .get("/v1/audit?namespace=_system&action_type=circuit_breaker_transition")
+        .await;
+    let outcomes: Vec<&str> = transitions["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .rev()
+        .filter_map(|r| r["outcome"].as_str())
+        .collect();
+    assert_eq!(
+        outcomes,
+        ["circuit_open", "circuit_half_open", "circuit_closed"]
+    );
+}
+
+/// With every usable provider's breaker open and no fallback left: CircuitOpen.
+#[tokio::test]
+async fn all_open_is_circuit_open_with_the_chain_tried() {
+    let text = r#"
+[executor]
+max_retries = 0
+[[providers]]
+name = "a"
+type = "webhook"
+url = "http://127.0.0.1:9/a"
+timeout_seconds = 1
+[[providers]]
+name = "b"
+type = "webhook"
+url = "http://127.0.0.1:9/b"
+timeout_seconds = 1
+[circuit_breaker]
+enabled = true
+failure_threshold = 1
+[circuit_breaker.providers.a]
+fallback_provider = "b"
+[circuit_breaker.providers.b]
+fallback_provider = "a"
+"#;
+    let server = start(
+        Config::parse("cb.toml", text).expect("config"),
+        at("2026-01-05T17:00:00Z"),
+    )
+    .await;
+    let send = |p: &str| json!({"namespace": "n", "tenant": "t", "provider": p, "action_type": "x", "payload": {}});
+    server.post("/v1/dispatch", &send("a")).await; // opens a
+    server.post("/v1/dispatch", &send("b")).await; // opens b
+    let (_, outcome) = server.post("/v1/dispatch", &send("a")).await;
+    assert_eq!(
+        outcome,
+        json!({"CircuitOpen": {"provider": "a", "fallback_chain": ["b"]}})
+    );
+}
