@@ -44,8 +44,11 @@ pub fn build_gateway(
     rules: Option<Vec<switchyard_rules::Rule>>,
 ) -> Result<Gateway, String> {
     let timeout = std::time::Duration::from_secs(config.executor.timeout_seconds.max(1));
-    let providers =
-        switchyard_providers::ProviderRegistry::from_config(&config.providers, timeout, None)?;
+    let providers = switchyard_providers::ProviderRegistry::from_config(
+        &config.providers,
+        timeout,
+        Some(&switchyard_providers_aws::AwsProviders),
+    )?;
     match rules {
         Some(rules) => Gateway::with_rules(config, ports, providers, rules),
         None => Gateway::new(config, ports, providers),
