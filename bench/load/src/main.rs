@@ -1,0 +1,237 @@
+//! Drives `switchyard serve` with the seed 004 workload (orders paid,
+//! reserved and shipped by three services) and reports throughput and
+//! latency percentiles.
+//!
+//! It starts three stub services (payment, inventory, shipping) on loopback,
+//! writes a gateway configuration that reaches them through webhook providers
+//! (every executed order also runs the `fulfil-order` chain through all three),
+//! starts the given `switchyard` binary on a free port, and keeps
+//! `--concurrency` clients sending orders for `--seconds`. Only loopback
+//! addresses are used; the run is bounded in time.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use axum::Router;
+use axum::routing::post;
+use clap::Parser;
+use serde_json::json;
+use tokio::io::AsyncBufReadExt;
+
+#[derive(Parser)]
+struct Args {
+    /// The `switchyard` binary to run (build it with `cargo build --release -p switchyard`).
+    #[arg(long, default_value = "target/release/switchyard")]
+    binary: PathBuf,
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    #[arg(long, default_value_t = 20)]
+    seconds: u64,
+    /// Write the result table here (markdown).
+    #[arg(long, default_value = "target/load.md")]
+    out: PathBuf,
+}
+
+async fn stub(calls: Arc<AtomicU64>) -> anyhow::Result<String> {
+    let router = Router::new().route(
+        "/",
+        post(move || {
+            let calls = calls.clone();
+            async move {
+                calls.fetch_add(1, Ordering::Relaxed);
+                axum::Json(json!({"ok": true}))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    Ok(format!("http://{addr}/"))
+}
+
+fn config(payment: &str, inventory: &str, shipping: &str, rules: &std::path::Path) -> String {
+    format!(
+        r#"
+[server]
+max_concurrent_dispatch = 5000
+
+[rules]
+directory = "{rules}"
+
+[audit]
+max_records = 200000
+
+[executor]
+max_retries = 3
+timeout_seconds = 5
+
+[[providers]]
+name = "payment"
+type = "webhook"
+url = "{payment}"
+
+[[providers]]
+name = "inventory"
+type = "webhook"
+url = "{inventory}"
+
+[[providers]]
+name = "shipping"
+type = "webhook"
+url = "{shipping}"
+
+[circuit_breaker]
+enabled = true
+failure_threshold = 5
+recovery_timeout_seconds = 30
+
+[[chains.definitions]]
+name = "fulfil-order"
+timeout_seconds = 60
+
+[[chains.definitions.steps]]
+name = "reserve"
+provider = "inventory"
+action_type = "reserve_items"
+payload_template = {{ order_id = "{{{{origin.payload.order_id}}}}", items = "{{{{origin.payload.items}}}}" }}
+
+[[chains.definitions.steps]]
+name = "ship"
+provider = "shipping"
+action_type = "create_label"
+payload_template = {{ order_id = "{{{{origin.payload.order_id}}}}" }}
+
+[[chains.on_executed]]
+action_type = "place_order"
+chain = "fulfil-order"
+"#,
+        rules = rules.display()
+    )
+}
+
+const RULES: &str = r#"rules:
+  - name: dedup-orders
+    priority: 10
+    condition:
+      field: action.action_type
+      eq: place_order
+    action:
+      type: deduplicate
+      ttl_seconds: 600
+"#;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let work = std::env::temp_dir().join(format!("switchyard-load-{}", std::process::id()));
+    std::fs::create_dir_all(work.join("rules"))?;
+    std::fs::write(work.join("rules/orders.yaml"), RULES)?;
+    let counters: Vec<Arc<AtomicU64>> = (0..3).map(|_| Arc::new(AtomicU64::new(0))).collect();
+    let payment = stub(counters[0].clone()).await?;
+    let inventory = stub(counters[1].clone()).await?;
+    let shipping = stub(counters[2].clone()).await?;
+    std::fs::write(
+        work.join("gateway.toml"),
+        config(&payment, &inventory, &shipping, &work.join("rules")),
+    )?;
+
+    let mut child = tokio::process::Command::new(&args.binary)
+        .args(["--log-format", "json", "serve", "--port", "0", "--config"])
+        .arg(work.join("gateway.toml"))
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("cannot start {}", args.binary.display()))?;
+    let stdout = child.stdout.take().context("no stdout")?;
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let base = loop {
+        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+            .await??
+            .context("server exited")?;
+        if let Some(url) = line.strip_prefix("Listening on ") {
+            break url.trim().to_string();
+        }
+    };
+
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.concurrency)
+        .build()?;
+    let sequence = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs(args.seconds);
+    let mut tasks = Vec::new();
+    for _ in 0..args.concurrency {
+        let (http, base, sequence) = (http.clone(), base.clone(), sequence.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut errors = 0u64;
+            while Instant::now() < deadline {
+                let n = sequence.fetch_add(1, Ordering::Relaxed);
+                let order = json!({
+                    "namespace": "shop", "tenant": "acme", "provider": "payment", "action_type": "place_order",
+                    "dedup_key": format!("order-{n}"),
+                    "payload": {"order_id": format!("ORD-{n}"), "amount_cents": 4999, "items": [{"sku": "A-1", "qty": 1}]}
+                });
+                let started = Instant::now();
+                let ok = match http.post(format!("{base}/v1/dispatch")).json(&order).send().await {
+                    Ok(r) => r.status().is_success() && r.text().await.is_ok_and(|t| t.contains("Executed")),
+                    Err(_) => false,
+                };
+                latencies.push(started.elapsed());
+                if !ok {
+                    errors += 1;
+                }
+            }
+            (latencies, errors)
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    for task in tasks {
+        let (l, e) = task.await?;
+        latencies.extend(l);
+        errors += e;
+    }
+    // Let the chains finish, then read the gateway's own counters.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let metrics: serde_json::Value = http
+        .get(format!("{base}/metrics"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    drop(child);
+
+    latencies.sort_unstable();
+    let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
+    let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1000.0);
+    let throughput = latencies.len() as f64 / args.seconds as f64;
+    let table = format!(
+        "| measure | value |\n|---|---|\n| concurrency | {} clients for {} s |\n| orders sent | {} ({} not `Executed`) |\n| throughput | **{:.0} orders/s** |\n| P50 / P95 / P99 | {} / **{}** / {} |\n| max | {} |\n| stub calls: payment / inventory / shipping | {} / {} / {} |\n| chains completed (gateway metrics) | {} |\n",
+        args.concurrency,
+        args.seconds,
+        latencies.len(),
+        errors,
+        throughput,
+        ms(pct(0.50)),
+        ms(pct(0.95)),
+        ms(pct(0.99)),
+        ms(*latencies.last().unwrap_or(&Duration::ZERO)),
+        counters[0].load(Ordering::Relaxed),
+        counters[1].load(Ordering::Relaxed),
+        counters[2].load(Ordering::Relaxed),
+        metrics["chains_completed"],
+    );
+    println!("{table}");
+    if let Some(dir) = args.out.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::File::create(&args.out)?.write_all(table.as_bytes())?;
+    std::fs::remove_dir_all(&work).ok();
+    Ok(())
+}
