@@ -248,11 +248,22 @@ impl Gateway {
             RuleAction::Deny | RuleAction::Suppress => Ok(ActionOutcome::Suppressed {
                 rule: matched.name.clone(),
             }),
+            // Through the target's breaker (seed 003: alerts rerouted to a
+            // dead SNS topic fall back to local-fallback), unlike Acteon's code.
             RuleAction::Reroute { target_provider } => {
-                Ok(match self.execute(action, target_provider).await {
+                Ok(match self.call_provider(action, target_provider).await {
                     ActionOutcome::Executed(response) => ActionOutcome::Rerouted {
                         original_provider: action.provider.clone(),
                         new_provider: target_provider.clone(),
+                        response,
+                    },
+                    ActionOutcome::Rerouted {
+                        new_provider,
+                        response,
+                        ..
+                    } => ActionOutcome::Rerouted {
+                        original_provider: action.provider.clone(),
+                        new_provider,
                         response,
                     },
                     other => other,
