@@ -185,3 +185,159 @@ fallback_provider = "a"
         json!({"CircuitOpen": {"provider": "a", "fallback_chain": ["b"]}})
     );
 }
+
+/// A stub service that fails when `fails(n)` for its n-th call; it answers
+/// after `delay` (to hold probes in flight).
+async fn flaky(
+    fails: fn(u64) -> bool,
+    delay: std::time::Duration,
+    healthy: Arc<AtomicBool>,
+) -> (String, Arc<AtomicUsize>) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let router = Router::new().route(
+        "/",
+        post(move || {
+            let (counter, healthy) = (counter.clone(), healthy.clone());
+            async move {
+                let n = counter.fetch_add(1, Ordering::SeqCst) as u64;
+                tokio::time::sleep(delay).await;
+                if !healthy.load(Ordering::SeqCst) && fails(n) {
+                    (StatusCode::SERVICE_UNAVAILABLE, "{}")
+                } else {
+                    (StatusCode::OK, "{}")
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, router).await.expect("serve") });
+    (format!("http://{addr}/"), calls)
+}
+
+fn error_rate_config(url: &str, max_probes: u32) -> Config {
+    let text = format!(
+        r#"
+[executor]
+max_retries = 0
+[[providers]]
+name = "payment"
+type = "webhook"
+url = "{url}"
+[[providers]]
+name = "backup"
+type = "log"
+[circuit_breaker]
+enabled = true
+mode = "error_rate"
+error_rate_threshold_percent = 50
+minimum_requests = 10
+window_seconds = 60
+window_size = 20
+success_threshold = 2
+half_open_max_probes = {max_probes}
+recovery_timeout_seconds = 30
+[circuit_breaker.providers.payment]
+fallback_provider = "backup"
+"#
+    );
+    Config::parse("rate.toml", &text).expect("config")
+}
+
+fn charge(n: usize) -> serde_json::Value {
+    json!({"id": format!("c{n}"), "namespace": "shop", "tenant": "t", "provider": "payment", "action_type": "charge", "payload": {}})
+}
+
+/// Seed 004's model: the error rate over a sliding window decides, not a run
+/// of failures. 40% failures never open; 60% open once the minimum number of
+/// requests is in the window.
+#[tokio::test]
+async fn error_rate_window_opens_above_the_threshold_only() {
+    let never = Arc::new(AtomicBool::new(false));
+    // 2 of every 5 calls fail (40%), never three in a row.
+    let (forty, _) = flaky(
+        |n| n % 5 == 1 || n % 5 == 3,
+        std::time::Duration::ZERO,
+        never.clone(),
+    )
+    .await;
+    let server = start(error_rate_config(&forty, 1), at("2026-01-05T10:00:00Z")).await;
+    for n in 0..40 {
+        let (_, outcome) = server.post("/v1/dispatch", &charge(n)).await;
+        assert_ne!(
+            outcome_kind(&outcome),
+            "Rerouted",
+            "40% stays under the 50% threshold (call {n})"
+        );
+    }
+    // 3 of every 5 fail (60%): opens when 10 requests are in the window.
+    let (sixty, calls) = flaky(|n| n % 5 < 3, std::time::Duration::ZERO, never.clone()).await;
+    let server = start(error_rate_config(&sixty, 1), at("2026-01-05T10:00:00Z")).await;
+    let mut kinds = Vec::new();
+    for n in 0..15 {
+        let (_, outcome) = server.post("/v1/dispatch", &charge(n)).await;
+        kinds.push(outcome_kind(&outcome));
+    }
+    assert!(kinds[..10].iter().all(|k| k != "Rerouted"), "{kinds:?}");
+    assert!(kinds[10..].iter().all(|k| k == "Rerouted"), "{kinds:?}");
+    assert_eq!(calls.load(Ordering::SeqCst), 10, "open after the 10th call");
+}
+
+/// Half-open admits at most N probes at once; the rest go to the fallback.
+#[tokio::test]
+async fn half_open_admits_at_most_n_probes() {
+    let healthy = Arc::new(AtomicBool::new(false));
+    let (url, calls) = flaky(
+        |_| true,
+        std::time::Duration::from_millis(300),
+        healthy.clone(),
+    )
+    .await;
+    let server = Arc::new(start(error_rate_config(&url, 2), at("2026-01-05T10:00:00Z")).await);
+    for n in 0..10 {
+        server.post("/v1/dispatch", &charge(n)).await;
+    }
+    let (_, breakers) = server.get("/v1/circuit-breakers").await;
+    assert_eq!(
+        breakers["circuit_breakers"][1]["state"],
+        json!("open"),
+        "{breakers}"
+    );
+    healthy.store(true, Ordering::SeqCst);
+    server.clock.advance(chrono::Duration::seconds(31));
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await; // the 1 s read cache
+    let before = calls.load(Ordering::SeqCst);
+    // Five at once: two probes reach the (slow) service, three go to the backup.
+    let mut tasks = Vec::new();
+    for n in 100..105 {
+        let server = server.clone();
+        tasks.push(tokio::spawn(async move {
+            outcome_kind(&server.post("/v1/dispatch", &charge(n)).await.1)
+        }));
+    }
+    let mut executed = 0;
+    let mut rerouted = 0;
+    for task in tasks {
+        match task.await.expect("task").as_str() {
+            "Executed" => executed += 1,
+            "Rerouted" => rerouted += 1,
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!((executed, rerouted), (2, 3));
+    assert_eq!(
+        calls.load(Ordering::SeqCst) - before,
+        2,
+        "exactly two probes reached the service"
+    );
+    // Two successful probes (success_threshold = 2) closed it.
+    let (_, breakers) = server.get("/v1/circuit-breakers").await;
+    assert_eq!(
+        breakers["circuit_breakers"][1]["state"],
+        json!("closed"),
+        "{breakers}"
+    );
+}

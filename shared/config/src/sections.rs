@@ -233,7 +233,24 @@ pub struct CircuitBreakerConfig {
     pub failure_threshold: u32,
     pub success_threshold: u32,
     pub recovery_timeout_seconds: u64,
+    /// What opens a breaker: consecutive failures (Acteon) or an error rate
+    /// over a sliding window (seed 004).
+    pub mode: BreakerMode,
+    pub error_rate_threshold_percent: u32,
+    pub window_seconds: u64,
+    pub window_size: usize,
+    pub minimum_requests: usize,
+    /// How many probes may be in flight while half-open.
+    pub half_open_max_probes: u32,
     pub providers: BTreeMap<String, BreakerOverride>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BreakerMode {
+    #[default]
+    Consecutive,
+    ErrorRate,
 }
 
 impl Default for CircuitBreakerConfig {
@@ -243,6 +260,12 @@ impl Default for CircuitBreakerConfig {
             failure_threshold: 5,
             success_threshold: 2,
             recovery_timeout_seconds: 60,
+            mode: BreakerMode::Consecutive,
+            error_rate_threshold_percent: 50,
+            window_seconds: 60,
+            window_size: 100,
+            minimum_requests: 10,
+            half_open_max_probes: 1,
             providers: BTreeMap::new(),
         }
     }
@@ -255,6 +278,12 @@ pub struct BreakerOverride {
     pub success_threshold: Option<u32>,
     pub recovery_timeout_seconds: Option<u64>,
     pub fallback_provider: Option<String>,
+    pub mode: Option<BreakerMode>,
+    pub error_rate_threshold_percent: Option<u32>,
+    pub window_seconds: Option<u64>,
+    pub window_size: Option<usize>,
+    pub minimum_requests: Option<usize>,
+    pub half_open_max_probes: Option<u32>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -18,6 +18,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use switchyard_config::BreakerMode;
 use switchyard_core::{Action, ActionOutcome};
 use switchyard_store::StateKey;
 
@@ -44,6 +45,9 @@ pub struct BreakerState {
     pub consecutive_successes: u32,
     pub opened_at: Option<DateTime<Utc>>,
     pub probe_until: Option<DateTime<Utc>>,
+    /// Probes in flight while half-open (at most `half_open_max_probes`).
+    #[serde(default)]
+    pub probes: u32,
     pub last_error: Option<String>,
     pub updated_at: Option<DateTime<Utc>>,
 }
@@ -56,6 +60,7 @@ impl Default for BreakerState {
             consecutive_successes: 0,
             opened_at: None,
             probe_until: None,
+            probes: 0,
             last_error: None,
             updated_at: None,
         }
@@ -69,10 +74,40 @@ pub struct BreakerSettings {
     pub success_threshold: u32,
     pub recovery_timeout: chrono::Duration,
     pub fallback: Option<String>,
+    pub mode: BreakerMode,
+    pub error_rate_threshold_percent: u32,
+    pub window: chrono::Duration,
+    pub window_size: usize,
+    pub minimum_requests: usize,
+    pub half_open_max_probes: u32,
 }
 
+impl BreakerSettings {
+    /// Settings for a provider reached only as a fallback, without a breaker of its own.
+    fn never_opens() -> Self {
+        Self {
+            failure_threshold: u32::MAX,
+            success_threshold: 1,
+            recovery_timeout: chrono::Duration::zero(),
+            fallback: None,
+            mode: BreakerMode::Consecutive,
+            error_rate_threshold_percent: 100,
+            window: chrono::Duration::zero(),
+            window_size: 1,
+            minimum_requests: usize::MAX,
+            half_open_max_probes: 1,
+        }
+    }
+}
+
+/// Cached breaker states: provider → (read at, state, version).
+type CachedStates = HashMap<String, (std::time::Instant, BreakerState, u64)>;
+/// Recent call results per provider, for the error-rate mode: this instance's
+/// own sample of the provider's health (the resulting state is shared).
+type Samples = HashMap<String, std::collections::VecDeque<(DateTime<Utc>, bool)>>;
+
 #[derive(Default)]
-pub(crate) struct BreakerCache(Mutex<HashMap<String, (std::time::Instant, BreakerState, u64)>>);
+pub(crate) struct BreakerCache(Mutex<CachedStates>, Mutex<Samples>);
 
 enum Permit {
     Call,
@@ -106,6 +141,28 @@ impl Gateway {
                     .unwrap_or(config.recovery_timeout_seconds) as i64,
             ),
             fallback: over.and_then(|o| o.fallback_provider.clone()),
+            mode: over.and_then(|o| o.mode).unwrap_or(config.mode),
+            error_rate_threshold_percent: over
+                .and_then(|o| o.error_rate_threshold_percent)
+                .unwrap_or(config.error_rate_threshold_percent)
+                .clamp(1, 100),
+            window: chrono::Duration::seconds(
+                over.and_then(|o| o.window_seconds)
+                    .unwrap_or(config.window_seconds)
+                    .max(1) as i64,
+            ),
+            window_size: over
+                .and_then(|o| o.window_size)
+                .unwrap_or(config.window_size)
+                .max(1),
+            minimum_requests: over
+                .and_then(|o| o.minimum_requests)
+                .unwrap_or(config.minimum_requests)
+                .max(1),
+            half_open_max_probes: over
+                .and_then(|o| o.half_open_max_probes)
+                .unwrap_or(config.half_open_max_probes)
+                .max(1),
         })
     }
 
@@ -235,6 +292,7 @@ impl Gateway {
                     let probe = BreakerState {
                         phase: BreakerPhase::HalfOpen,
                         consecutive_successes: 0,
+                        probes: 1,
                         probe_until: Some(now + chrono::Duration::seconds(PROBE_SLOT)),
                         ..state.clone()
                     };
@@ -247,10 +305,17 @@ impl Gateway {
                     }
                 }
                 BreakerPhase::HalfOpen => {
-                    if state.probe_until.is_some_and(|until| until > now) {
+                    // Probes whose slot ran out (their caller crashed) no longer count.
+                    let in_flight = if state.probe_until.is_some_and(|until| until > now) {
+                        state.probes
+                    } else {
+                        0
+                    };
+                    if in_flight >= settings.half_open_max_probes {
                         return Ok(Permit::Refused);
                     }
                     let probe = BreakerState {
+                        probes: in_flight + 1,
                         probe_until: Some(now + chrono::Duration::seconds(PROBE_SLOT)),
                         ..state.clone()
                     };
@@ -261,6 +326,37 @@ impl Gateway {
             }
         }
         Ok(Permit::Refused)
+    }
+
+    /// Whether this instance's recent sample crosses the error-rate threshold.
+    fn error_rate_exceeded(
+        &self,
+        provider: &str,
+        settings: &BreakerSettings,
+        success: bool,
+    ) -> bool {
+        let now = self.ports.clock.now();
+        let mut samples = self.breakers.1.lock().unwrap_or_else(|p| p.into_inner());
+        let window = samples.entry(provider.to_string()).or_default();
+        window.push_back((now, success));
+        while window.len() > settings.window_size
+            || window
+                .front()
+                .is_some_and(|(at, _)| *at + settings.window <= now)
+        {
+            window.pop_front();
+        }
+        let failures = window.iter().filter(|(_, ok)| !ok).count();
+        window.len() >= settings.minimum_requests
+            && failures * 100 >= settings.error_rate_threshold_percent as usize * window.len()
+    }
+
+    fn forget_samples(&self, provider: &str) {
+        self.breakers
+            .1
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(provider);
     }
 
     async fn record(
@@ -274,32 +370,48 @@ impl Gateway {
         if !success && !retryable {
             return Ok(()); // A permanent error says nothing about the provider's health.
         }
-        for _ in 0..4 {
-            let (state, version) = self.load_breaker(provider, false).await?;
-            if success && state.phase == BreakerPhase::Closed && state.consecutive_failures == 0 {
+        let (cached, _) = self.load_breaker(provider, false).await?;
+        let trips_now = match (settings.mode, cached.phase) {
+            (BreakerMode::ErrorRate, BreakerPhase::Closed) => {
+                if !self.error_rate_exceeded(provider, settings, success) {
+                    return Ok(()); // Below the threshold: nothing to write.
+                }
+                true
+            }
+            (BreakerMode::Consecutive, BreakerPhase::Closed)
+                if success && cached.consecutive_failures == 0 =>
+            {
                 return Ok(()); // Healthy: nothing to write.
             }
-            let (state, version) = if version == 0 {
-                (state, version)
-            } else {
-                self.load_breaker(provider, true).await?
-            };
+            _ => false,
+        };
+        for _ in 0..4 {
+            let (state, version) = self.load_breaker(provider, true).await?;
             let now = self.ports.clock.now();
+            let open = |failures: u32| BreakerState {
+                phase: BreakerPhase::Open,
+                consecutive_failures: failures,
+                consecutive_successes: 0,
+                opened_at: Some(now),
+                probe_until: None,
+                probes: 0,
+                last_error: error.clone(),
+                updated_at: state.updated_at,
+            };
             let next = match (state.phase, success) {
+                (BreakerPhase::Closed, _) if trips_now => {
+                    open(state.consecutive_failures + u32::from(!success))
+                }
                 (BreakerPhase::Closed, true) => BreakerState {
                     consecutive_failures: 0,
                     ..state.clone()
                 },
                 (BreakerPhase::Closed, false) => {
                     let failures = state.consecutive_failures + 1;
-                    if failures >= settings.failure_threshold {
-                        BreakerState {
-                            phase: BreakerPhase::Open,
-                            consecutive_failures: failures,
-                            opened_at: Some(now),
-                            last_error: error.clone(),
-                            ..state.clone()
-                        }
+                    if settings.mode == BreakerMode::Consecutive
+                        && failures >= settings.failure_threshold
+                    {
+                        open(failures)
                     } else {
                         BreakerState {
                             consecutive_failures: failures,
@@ -315,23 +427,22 @@ impl Gateway {
                     } else {
                         BreakerState {
                             consecutive_successes: successes,
-                            probe_until: None,
+                            probes: state.probes.saturating_sub(1),
                             ..state.clone()
                         }
                     }
                 }
-                (BreakerPhase::HalfOpen, false) | (BreakerPhase::Open, false) => BreakerState {
-                    phase: BreakerPhase::Open,
-                    opened_at: Some(now),
-                    probe_until: None,
-                    consecutive_successes: 0,
-                    consecutive_failures: state.consecutive_failures + 1,
-                    last_error: error.clone(),
-                    ..state.clone()
-                },
+                (BreakerPhase::HalfOpen | BreakerPhase::Open, false) => {
+                    open(state.consecutive_failures + 1)
+                }
                 (BreakerPhase::Open, true) => return Ok(()),
             };
+            let transition = next.phase != state.phase;
             if self.save_breaker(provider, &state, next, version).await? {
+                if transition {
+                    // A fresh sample after every transition.
+                    self.forget_samples(provider);
+                }
                 return Ok(());
             }
         }
@@ -394,12 +505,9 @@ impl Gateway {
                 .filter(|f| !tried.contains(f) && f != provider);
             match next {
                 Some(fallback) => {
-                    settings = self.breaker_settings(&fallback).unwrap_or(BreakerSettings {
-                        failure_threshold: u32::MAX,
-                        success_threshold: 1,
-                        recovery_timeout: chrono::Duration::zero(),
-                        fallback: None,
-                    });
+                    settings = self
+                        .breaker_settings(&fallback)
+                        .unwrap_or_else(BreakerSettings::never_opens);
                     current = fallback;
                 }
                 None => {
