@@ -611,3 +611,34 @@ fallback_provider = "local-fallback"
         .clone();
     assert_eq!(fanout["state"], json!("closed"));
 }
+
+/// `aws_role_arn`: credentials come from STS AssumeRole (the emulator's STS
+/// here), then the provider works with them.
+#[tokio::test]
+async fn assume_role_credentials_reach_the_service() {
+    let Some(endpoint) = emulator() else { return };
+    let sqs = client!(aws_sdk_sqs, &endpoint);
+    let (queue_url, _) = queue(&sqs, &format!("assumed-{}", suffix()), false).await;
+    let text = format!(
+        r#"
+[executor]
+max_retries = 0
+[[providers]]
+name = "jobs"
+type = "aws-sqs"
+aws_endpoint_url = "{endpoint}"
+aws_role_arn = "arn:aws:iam::123456789012:role/switchyard-dispatch"
+aws_session_name = "switchyard-test"
+aws_external_id = "ext-42"
+queue_url = "{queue_url}"
+"#
+    );
+    let server = start(
+        Config::parse("role.toml", &text).expect("config"),
+        at("2026-01-05T10:00:00Z"),
+    )
+    .await;
+    let outcome = send(&server, json!({"namespace": "n", "tenant": "t", "provider": "jobs", "action_type": "x", "payload": {"message_body": "via role"}})).await;
+    assert_eq!(outcome_kind(&outcome), "Executed", "{outcome}");
+    assert_eq!(drain(&endpoint, &queue_url, 1).await, ["via role"]);
+}

@@ -21,12 +21,13 @@ impl AwsSettings {
             .or_else(|| std::env::var("AWS_REGION").ok())
             .unwrap_or_else(|| "us-east-1".into());
         let credentials = match (&config.aws_endpoint_url, &config.aws_role_arn) {
-            // Emulators accept any credentials; a role still goes through STS.
+            // Emulators accept any credentials; a role still goes through (the emulator's) STS.
             (Some(_), None) => SharedCredentialsProvider::new(Credentials::new(
                 "test", "test", None, None, "emulator",
             )),
             _ => SharedCredentialsProvider::new(LazyCredentials {
                 region: region.clone(),
+                endpoint_url: config.aws_endpoint_url.clone(),
                 role_arn: config.aws_role_arn.clone(),
                 session_name: config.aws_session_name.clone(),
                 external_id: config.aws_external_id.clone(),
@@ -46,6 +47,7 @@ impl AwsSettings {
 #[derive(Debug)]
 struct LazyCredentials {
     region: String,
+    endpoint_url: Option<String>,
     role_arn: Option<String>,
     session_name: Option<String>,
     external_id: Option<String>,
@@ -54,21 +56,31 @@ struct LazyCredentials {
 
 impl LazyCredentials {
     async fn resolve(&self) -> SharedCredentialsProvider {
-        let base = aws_config::default_provider::credentials::default_provider().await;
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(self.region.clone()));
+        if let Some(url) = &self.endpoint_url {
+            // Against an emulator, its STS with dummy base credentials.
+            loader = loader
+                .endpoint_url(url)
+                .credentials_provider(Credentials::new("test", "test", None, None, "emulator"));
+        }
+        let base = loader.load().await;
         let Some(role) = &self.role_arn else {
-            return SharedCredentialsProvider::new(base);
+            return base.credentials_provider().unwrap_or_else(|| {
+                SharedCredentialsProvider::new(Credentials::new("", "", None, None, "none"))
+            });
         };
         let mut builder = aws_config::sts::AssumeRoleProvider::builder(role.clone())
+            .configure(&base)
             .session_name(
                 self.session_name
                     .clone()
                     .unwrap_or_else(|| "switchyard".into()),
-            )
-            .region(aws_config::Region::new(self.region.clone()));
+            );
         if let Some(id) = &self.external_id {
             builder = builder.external_id(id.clone());
         }
-        SharedCredentialsProvider::new(builder.build_from_provider(base).await)
+        SharedCredentialsProvider::new(builder.build().await)
     }
 }
 
