@@ -259,6 +259,26 @@ async fn iot_routes_reach_sns_eventbridge_and_sqs() {
     assert_eq!(metrics.len(), 1);
     let body: Value = serde_json::from_str(&metrics[0]).expect("body JSON");
     assert_eq!(body["version"], json!("2.2"));
+    // The rest of seed 003's table, on the AWS configuration.
+    let reading =
+        |id: &str, payload: Value| event(id, "telemetry-normalizer", "sensor_reading", payload);
+    let normal = send(&server, reading("n1", json!({"device_id": "dev-4", "sensor_type": "temperature", "value": 21, "environment": "production"}))).await;
+    assert_eq!(
+        normal["ChainStarted"]["chain_name"],
+        json!("telemetry-processing"),
+        "{normal}"
+    );
+    let humidity = send(&server, reading("h1", json!({"device_id": "dev-5", "sensor_type": "humidity", "value": 40, "floor": 2, "environment": "production"}))).await;
+    assert_eq!(outcome_kind(&humidity), "Grouped");
+    let energy = send(&server, reading("e1", json!({"device_id": "dev-6", "sensor_type": "energy", "value": 120, "environment": "production"}))).await;
+    assert_eq!(outcome_kind(&energy), "Scheduled");
+    let duplicate = send(&server, reading("n1", json!({"device_id": "dev-4", "sensor_type": "temperature", "value": 21, "environment": "production"}))).await;
+    assert_eq!(duplicate, json!("Deduplicated"));
+    let test_device = send(&server, reading("x1", json!({"device_id": "dev-7", "sensor_type": "temperature", "value": 21, "environment": "test"}))).await;
+    assert_eq!(
+        test_device,
+        json!({"Suppressed": {"rule": "suppress-test-devices"}})
+    );
     // Unsigned firmware never leaves the gateway.
     let outcome = send(
         &server,
