@@ -58,9 +58,12 @@ impl Gateway {
             if due.is_empty() {
                 return handled;
             }
-            for message in due {
+            // A batch is handled concurrently (handlers wait on providers and
+            // the store); one chain never has two steps due at once.
+            let results = futures_util::future::join_all(due.iter().map(|m| self.handle(m))).await;
+            for (message, result) in due.into_iter().zip(results) {
                 handled += 1;
-                let retry = match self.handle(&message).await {
+                let retry = match result {
                     Ok(Handled::Done) => None,
                     Ok(Handled::RetryLater(after)) => Some(after),
                     Err(GatewayError::Invalid { message: why, .. }) => {
