@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use serde_json::json;
 use switchyard_config::Config;
-use switchyard_tests::{at, outcome_kind, start};
+use switchyard_tests::{at, outcome_kind, start, stub_service};
 
 #[tokio::test]
 async fn breaker_opens_falls_back_and_recovers_with_one_probe() {
@@ -186,36 +186,14 @@ fallback_provider = "a"
     );
 }
 
-/// A stub service that fails when `fails(n)` for its n-th call; it answers
-/// after `delay` (to hold probes in flight).
+/// A service failing its n-th call when `fails(n)` (unless `healthy`), answering after `delay`.
 async fn flaky(
     fails: fn(u64) -> bool,
     delay: std::time::Duration,
     healthy: Arc<AtomicBool>,
-) -> (String, Arc<AtomicUsize>) {
-    let calls = Arc::new(AtomicUsize::new(0));
-    let counter = calls.clone();
-    let router = Router::new().route(
-        "/",
-        post(move || {
-            let (counter, healthy) = (counter.clone(), healthy.clone());
-            async move {
-                let n = counter.fetch_add(1, Ordering::SeqCst) as u64;
-                tokio::time::sleep(delay).await;
-                if !healthy.load(Ordering::SeqCst) && fails(n) {
-                    (StatusCode::SERVICE_UNAVAILABLE, "{}")
-                } else {
-                    (StatusCode::OK, "{}")
-                }
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, router).await.expect("serve") });
-    (format!("http://{addr}/"), calls)
+) -> (String, Arc<std::sync::atomic::AtomicU64>) {
+    let stub = stub_service(move |n| healthy.load(Ordering::SeqCst) || !fails(n), delay).await;
+    (stub.url, stub.calls)
 }
 
 fn error_rate_config(url: &str, max_probes: u32) -> Config {

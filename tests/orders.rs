@@ -6,40 +6,18 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use axum::Router;
-use axum::http::StatusCode;
-use axum::routing::post;
 use serde_json::json;
 use switchyard_config::Config;
-use switchyard_tests::{at, outcome_kind, start};
+use switchyard_tests::{at, outcome_kind, start, stub_service};
 
-/// A service answering 503 when `failing(n)` for its n-th call (or when `down`).
+/// A service failing its n-th call when `failing(n)`, or every call while `down`.
 async fn service(failing: fn(u64) -> bool, down: Arc<AtomicBool>) -> (String, Arc<AtomicU64>) {
-    let calls = Arc::new(AtomicU64::new(0));
-    let counter = calls.clone();
-    let router = Router::new().route(
-        "/",
-        post(move || {
-            let (counter, down) = (counter.clone(), down.clone());
-            async move {
-                let n = counter.fetch_add(1, Ordering::SeqCst);
-                if down.load(Ordering::SeqCst) || failing(n) {
-                    (
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "{\"error\": \"unavailable\"}",
-                    )
-                } else {
-                    (StatusCode::OK, "{\"ok\": true}")
-                }
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, router).await.expect("serve") });
-    (format!("http://{addr}/"), calls)
+    let stub = stub_service(
+        move |n| !down.load(Ordering::SeqCst) && !failing(n),
+        std::time::Duration::ZERO,
+    )
+    .await;
+    (stub.url, stub.calls)
 }
 
 fn config(payment: &str, inventory: &str, shipping: &str) -> Config {

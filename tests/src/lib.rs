@@ -221,3 +221,47 @@ pub fn outcome_kind(outcome: &Value) -> String {
 pub fn at(ts: &str) -> DateTime<Utc> {
     ts.parse().expect("timestamp")
 }
+
+/// A stub HTTP service on loopback: the n-th POST (from 0) answers 200
+/// `{"ok": true}` when `succeeds(n)`, else 503; each answer after `delay`.
+pub struct StubService {
+    pub url: String,
+    pub calls: Arc<std::sync::atomic::AtomicU64>,
+}
+
+pub async fn stub_service(
+    succeeds: impl Fn(u64) -> bool + Send + Sync + 'static,
+    delay: std::time::Duration,
+) -> StubService {
+    use std::sync::atomic::Ordering;
+    let calls = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counter = calls.clone();
+    let succeeds = Arc::new(succeeds);
+    let router = axum::Router::new().route(
+        "/",
+        axum::routing::post(move || {
+            let (counter, succeeds) = (counter.clone(), succeeds.clone());
+            async move {
+                let n = counter.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(delay).await;
+                if succeeds(n) {
+                    (axum::http::StatusCode::OK, "{\"ok\": true}")
+                } else {
+                    (
+                        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                        "{\"error\": \"unavailable\"}",
+                    )
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, router).await.expect("serve") });
+    StubService {
+        url: format!("http://{addr}/"),
+        calls,
+    }
+}
