@@ -33,6 +33,7 @@ struct Resources {
     events_bus: String,
     events_queue: String,
     metrics_queue: String,
+    dead_letter_queue: String,
     fifo_queue: String,
     bucket: String,
 }
@@ -118,7 +119,18 @@ async fn setup(endpoint: &str) -> Resources {
         .send()
         .await
         .expect("targets");
+    // The metrics queue redrives to its DLQ after one failed receive.
+    let (dead_letter_queue, dlq_arn) = queue(&sqs, &format!("telemetry-dlq-{id}"), false).await;
     let (metrics_queue, _) = queue(&sqs, &format!("telemetry-metrics-{id}"), false).await;
+    sqs.set_queue_attributes()
+        .queue_url(&metrics_queue)
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy,
+            json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 1}).to_string(),
+        )
+        .send()
+        .await
+        .expect("redrive policy");
     let (fifo_queue, _) = queue(&sqs, &format!("orders-{id}.fifo"), true).await;
     let bucket = format!("archive-{id}");
     s3.create_bucket()
@@ -132,6 +144,7 @@ async fn setup(endpoint: &str) -> Resources {
         events_bus,
         events_queue,
         metrics_queue,
+        dead_letter_queue,
         fifo_queue,
         bucket,
     }
@@ -255,10 +268,40 @@ async fn iot_routes_reach_sns_eventbridge_and_sqs() {
         json!("metrics-queue"),
         "{outcome}"
     );
-    let metrics = drain(&endpoint, &r.metrics_queue, 1).await;
-    assert_eq!(metrics.len(), 1);
-    let body: Value = serde_json::from_str(&metrics[0]).expect("body JSON");
+    // A consumer that cannot process it (receives, never deletes): after
+    // maxReceiveCount the queue moves it to the DLQ.
+    let sqs = client!(aws_sdk_sqs, &endpoint);
+    let mut body = String::new();
+    for _ in 0..20 {
+        let out = sqs
+            .receive_message()
+            .queue_url(&r.metrics_queue)
+            .visibility_timeout(0)
+            .send()
+            .await
+            .expect("receive");
+        if let Some(message) = out.messages().first() {
+            body = message.body().unwrap_or_default().to_string();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let body: Value = serde_json::from_str(&body).expect("body JSON");
     assert_eq!(body["version"], json!("2.2"));
+    let _ = sqs
+        .receive_message()
+        .queue_url(&r.metrics_queue)
+        .visibility_timeout(0)
+        .send()
+        .await
+        .expect("receive");
+    let dead = drain(&endpoint, &r.dead_letter_queue, 1).await;
+    assert_eq!(
+        dead.len(),
+        1,
+        "the unprocessed firmware message is in the DLQ"
+    );
+    assert!(dead[0].contains("\"version\":\"2.2\""), "{}", dead[0]);
     // The rest of seed 003's table, on the AWS configuration.
     let reading =
         |id: &str, payload: Value| event(id, "telemetry-normalizer", "sensor_reading", payload);
