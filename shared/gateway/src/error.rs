@@ -8,9 +8,6 @@ pub enum GatewayError {
     /// A dependency is unavailable; nothing was executed, the client may retry.
     #[error("temporarily unavailable: {0}")]
     Unavailable(String),
-    /// A rule asked for something this gateway cannot do.
-    #[error("{0}")]
-    Unsupported(String),
     #[error("internal error: {0}")]
     Internal(String),
 }

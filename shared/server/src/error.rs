@@ -90,9 +90,6 @@ impl From<GatewayError> for ApiError {
                     format!("temporarily unavailable, nothing was executed: {message}"),
                 )
             },
-            GatewayError::Unsupported(message) => {
-                ApiError::new(StatusCode::NOT_IMPLEMENTED, "UNSUPPORTED", message)
-            }
             GatewayError::Internal(message) => {
                 tracing::error!(error = %message, "internal error");
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", message)
