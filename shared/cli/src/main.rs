@@ -1,6 +1,5 @@
 //! `switchyard`: the local entry point.
 
-mod bundled;
 mod logging;
 mod rules_cmd;
 mod serve;

@@ -9,7 +9,7 @@ use switchyard_core::{Clock, SystemClock};
 use switchyard_gateway::MemoryPorts;
 use switchyard_server::{AppState, build_gateway, router};
 
-use crate::bundled;
+use switchyard_server::example;
 
 pub fn run(
     config_path: Option<PathBuf>,
@@ -18,7 +18,10 @@ pub fn run(
 ) -> anyhow::Result<()> {
     let (mut config, rules) = match &config_path {
         Some(path) => (Config::load(path)?, None),
-        None => (bundled::config()?, Some(bundled::rules()?)),
+        None => (
+            example::config().map_err(anyhow::Error::msg)?,
+            Some(example::rules().map_err(anyhow::Error::msg)?),
+        ),
     };
     if let Some(host) = host {
         config.server.host = host;

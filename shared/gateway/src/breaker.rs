@@ -520,6 +520,49 @@ impl Gateway {
         }
     }
 
+    /// The reaper's pass: an open breaker whose recovery timeout has passed
+    /// becomes half-open (the next call probes at once, and the API shows it),
+    /// and probe slots whose callers died are released. Returns how many
+    /// breakers changed. Every change is a compare-and-swap; losing a race to
+    /// a live call is fine (that call moved the breaker on).
+    pub(crate) async fn recover_breakers(&self) -> Result<u64, GatewayError> {
+        let mut changed = 0;
+        for name in self.providers.names() {
+            let Some(settings) = self.breaker_settings(&name) else {
+                continue;
+            };
+            let (state, version) = self.load_breaker(&name, true).await?;
+            let now = self.ports.clock.now();
+            let recovered = match state.phase {
+                BreakerPhase::Open
+                    if state.opened_at.unwrap_or(now) + settings.recovery_timeout <= now =>
+                {
+                    BreakerState {
+                        phase: BreakerPhase::HalfOpen,
+                        consecutive_successes: 0,
+                        probes: 0,
+                        probe_until: None,
+                        ..state.clone()
+                    }
+                }
+                BreakerPhase::HalfOpen
+                    if state.probes > 0 && state.probe_until.is_none_or(|until| until <= now) =>
+                {
+                    BreakerState {
+                        probes: 0,
+                        probe_until: None,
+                        ..state.clone()
+                    }
+                }
+                _ => continue,
+            };
+            if self.save_breaker(&name, &state, recovered, version).await? {
+                changed += 1;
+            }
+        }
+        Ok(changed)
+    }
+
     /// `GET /v1/circuit-breakers`: every configured provider's breaker.
     pub async fn circuit_breakers(&self) -> Result<Vec<Value>, GatewayError> {
         let mut out = Vec::new();

@@ -165,12 +165,18 @@ impl Gateway {
         if !dir.is_dir() {
             return Err(ReloadError::DirectoryNotFound(dir.display().to_string()));
         }
-        let rules = switchyard_rules::load_dir(&dir)?;
+        let count = self.replace_rules(switchyard_rules::load_dir(&dir)?)?;
+        *self.rules_dir.lock().unwrap_or_else(|p| p.into_inner()) = Some(dir);
+        Ok(count)
+    }
+
+    /// Swap in `rules` (from anywhere: files, S3) atomically, after the same
+    /// checks as a start-up load. On any error the previous set keeps serving.
+    pub fn replace_rules(&self, rules: Vec<Rule>) -> Result<usize, ReloadError> {
         let set = RuleSet::new(rules, self.default_timezone)?;
         self.check_references(&set)?;
         let count = set.len();
         self.rules.store(Arc::new(set));
-        *self.rules_dir.lock().unwrap_or_else(|p| p.into_inner()) = Some(dir);
         Ok(count)
     }
 

@@ -2,6 +2,7 @@
 //! on a TCP listener and the `dispatch` Lambda wraps the very same router.
 
 mod error;
+pub mod example;
 mod extract;
 mod routes;
 

@@ -1,5 +1,5 @@
-//! The e-commerce example, compiled into the binary so that `switchyard serve`
-//! works from any directory.
+//! The e-commerce example, compiled in: what `switchyard serve` runs without
+//! a configuration and what the Lambda functions run without `RULES_S3_URI`.
 
 use switchyard_config::Config;
 use switchyard_rules::Rule;
@@ -20,17 +20,18 @@ const RULE_FILES: [(&str, &str); 3] = [
     ),
 ];
 
-pub fn config() -> anyhow::Result<Config> {
-    let mut config = Config::parse("rules/ecommerce/gateway.toml (bundled)", CONFIG)?;
+pub fn config() -> Result<Config, String> {
+    let mut config = Config::parse("rules/ecommerce/gateway.toml (bundled)", CONFIG)
+        .map_err(|e| e.to_string())?;
     // The rules come from the binary, not from a directory.
     config.rules.directory = None;
     Ok(config)
 }
 
-pub fn rules() -> anyhow::Result<Vec<Rule>> {
+pub fn rules() -> Result<Vec<Rule>, String> {
     let mut rules = Vec::new();
     for (name, text) in RULE_FILES {
-        rules.extend(switchyard_rules::load_str(name, text)?);
+        rules.extend(switchyard_rules::load_str(name, text).map_err(|e| e.to_string())?);
     }
     Ok(rules)
 }

@@ -1,0 +1,21 @@
+//! `chain-step`: an SQS batch of chain steps → one step each, partial batch
+//! failures back to the event source mapping.
+
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    switchyard_lambda::logging::init();
+    let runtime = switchyard_lambda::init()
+        .await
+        .inspect_err(switchyard_lambda::logging::init_failed)?;
+    let runtime = &runtime;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        let max_receive_count = runtime.settings.chain_max_receive_count;
+        Ok::<SqsBatchResponse, Error>(
+            switchyard_lambda::sqs::handle_batch(runtime, event.payload, max_receive_count).await,
+        )
+    }))
+    .await
+}

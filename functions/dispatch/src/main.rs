@@ -1,0 +1,13 @@
+//! `dispatch`: API Gateway (HTTP API v2, REST API) and function URL events →
+//! the same axum router `switchyard serve` serves.
+
+use std::sync::Arc;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    switchyard_lambda::logging::init();
+    let runtime = switchyard_lambda::init()
+        .await
+        .inspect_err(switchyard_lambda::logging::init_failed)?;
+    lambda_http::run(switchyard_lambda::dispatch::app(Arc::new(runtime))).await
+}

@@ -1,0 +1,20 @@
+//! `reaper`: the minute's maintenance pass, fired by an EventBridge Scheduler
+//! `rate(1 minute)` schedule. Its input is ignored.
+
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    switchyard_lambda::logging::init();
+    let runtime = switchyard_lambda::init()
+        .await
+        .inspect_err(switchyard_lambda::logging::init_failed)?;
+    let gateway = &runtime.gateway;
+    lambda_runtime::run(service_fn(move |_: LambdaEvent<Value>| async move {
+        let report = gateway.reap().await?;
+        tracing::info!(?report, "reaper pass");
+        Ok::<Value, Error>(serde_json::to_value(report)?)
+    }))
+    .await
+}

@@ -1,0 +1,20 @@
+//! `scheduler`: delayed messages from the delay queue (SQS batch) or from an
+//! EventBridge Scheduler one-time schedule (one message).
+
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde_json::Value;
+use switchyard_lambda::scheduler::{SchedulerEvent, handle};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    switchyard_lambda::logging::init();
+    let runtime = switchyard_lambda::init()
+        .await
+        .inspect_err(switchyard_lambda::logging::init_failed)?;
+    let runtime = &runtime;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let event = SchedulerEvent::parse(event.payload)?;
+        handle(runtime, event).await.map_err(Error::from)
+    }))
+    .await
+}

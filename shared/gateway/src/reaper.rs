@@ -1,0 +1,32 @@
+//! The periodic maintenance pass (the `reaper` function, every minute; the
+//! local server runs the retention part on its own timer).
+//!
+//! Not here, on purpose: chain, approval and event timeouts are delayed
+//! messages of their own (they fire without a sweep), and expired leases,
+//! dedup keys and windows need no deleting: every conditional write already
+//! treats an expired item as absent, and DynamoDB's TTL removes it.
+
+use serde::Serialize;
+
+use crate::error::GatewayError;
+use crate::gateway::Gateway;
+use crate::retention::RetentionReport;
+
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct ReapReport {
+    pub retention: RetentionReport,
+    /// Breakers moved from open to half-open, or freed of dead probes.
+    pub breakers_recovered: u64,
+}
+
+impl Gateway {
+    /// One maintenance pass: retention deletes, then circuit-breaker recovery.
+    pub async fn reap(&self) -> Result<ReapReport, GatewayError> {
+        let retention = self.run_retention().await?;
+        let breakers_recovered = self.recover_breakers().await?;
+        Ok(ReapReport {
+            retention,
+            breakers_recovered,
+        })
+    }
+}

@@ -1,0 +1,148 @@
+//! Start-up: once per execution environment (cold start), never per request.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use aws_config::{BehaviorVersion, SdkConfig};
+use switchyard_config::Config;
+use switchyard_core::{Clock, SystemClock};
+use switchyard_gateway::{Gateway, GatewayPorts};
+use switchyard_queue_aws::AwsDelayQueue;
+use switchyard_store_dynamodb::{DynamoAuditStore, DynamoStateStore};
+
+use crate::rules_source::{self, RulesWatcher};
+use crate::settings::Settings;
+
+/// One function instance's gateway and what keeps its rules fresh.
+pub struct Runtime {
+    pub gateway: Arc<Gateway>,
+    pub settings: Settings,
+    rules: Option<RulesWatcher>,
+}
+
+impl Runtime {
+    /// Reload the rules from S3 when they changed (at most every
+    /// `RULES_REFRESH_SECONDS`); a no-op with bundled rules.
+    pub async fn refresh_rules(&self) -> Option<usize> {
+        match &self.rules {
+            Some(watcher) => watcher.refresh_if_due(&self.gateway).await,
+            None => None,
+        }
+    }
+}
+
+/// Start from the environment with the default AWS configuration (the
+/// function's role; `AWS_ENDPOINT_URL` points every client at an emulator).
+pub async fn init() -> anyhow::Result<Runtime> {
+    let settings = Settings::from_env().map_err(anyhow::Error::msg)?;
+    let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    init_with(settings, &sdk, Arc::new(SystemClock)).await
+}
+
+/// Start with explicit settings, SDK configuration and clock (tests).
+pub async fn init_with(
+    settings: Settings,
+    sdk: &SdkConfig,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Runtime> {
+    let emulated = sdk.endpoint_url().is_some();
+    let (mut config, rules, watcher) = match &settings.rules {
+        None => (
+            switchyard_server::example::config().map_err(anyhow::Error::msg)?,
+            switchyard_server::example::rules().map_err(anyhow::Error::msg)?,
+            None,
+        ),
+        Some(at) => {
+            let s3 = aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(sdk)
+                    .force_path_style(emulated)
+                    .build(),
+            );
+            let listing = rules_source::list(&s3, at).await?;
+            let files = rules_source::fetch(&s3, at, listing).await?;
+            let config = match &files.config {
+                Some((uri, text)) => Config::parse(uri, text)?,
+                None => switchyard_server::example::config().map_err(anyhow::Error::msg)?,
+            };
+            let watcher = RulesWatcher::new(s3, at.clone(), settings.rules_refresh, files.listing);
+            (config, files.rules, Some(watcher))
+        }
+    };
+    // Rules come from the bundle or S3, never from a directory in the package.
+    config.rules.directory = None;
+    if let Some(url) = &settings.external_url {
+        config.server.external_url = Some(url.clone());
+    }
+    if let Some(name) = &settings.approval_secret_parameter {
+        config.server.approval_secret = Some(approval_secret(sdk, name).await?);
+    }
+    if config.server.approval_secret.is_none() {
+        anyhow::bail!(
+            "APPROVAL_SECRET_PARAMETER is not set and the configuration has no [server] approval_secret: \
+             approval links signed by one instance would not verify on another"
+        );
+    }
+
+    let dynamodb = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(sdk)
+            .retry_config(
+                aws_sdk_dynamodb::config::retry::RetryConfig::standard().with_max_attempts(4),
+            )
+            .build(),
+    );
+    let queue = AwsDelayQueue::new(
+        aws_sdk_sqs::Client::new(sdk),
+        aws_sdk_scheduler::Client::new(sdk),
+        settings.queues.clone(),
+        clock.clone(),
+    );
+    let ports = GatewayPorts {
+        state: Arc::new(DynamoStateStore::new(
+            dynamodb.clone(),
+            &settings.state_table,
+            clock.clone(),
+        )),
+        audit: Arc::new(DynamoAuditStore::new(
+            dynamodb,
+            &settings.audit_table,
+            clock.clone(),
+        )),
+        queue: Arc::new(queue),
+        clock,
+    };
+    let gateway = switchyard_server::build_gateway(config, ports, Some(rules))
+        .map_err(anyhow::Error::msg)
+        .context("gateway configuration")?;
+    tracing::info!(
+        rules = gateway.rules().len(),
+        source = %settings.rules.as_ref().map_or("bundled e-commerce example".to_string(), ToString::to_string),
+        state_table = %settings.state_table,
+        "gateway ready"
+    );
+    Ok(Runtime {
+        gateway: Arc::new(gateway),
+        settings,
+        rules: watcher,
+    })
+}
+
+async fn approval_secret(sdk: &SdkConfig, name: &str) -> anyhow::Result<String> {
+    let answer = aws_sdk_ssm::Client::new(sdk)
+        .get_parameter()
+        .name(name)
+        .with_decryption(true)
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "approval secret: SSM GetParameter {name}: {}",
+                aws_sdk_ssm::error::DisplayErrorContext(e)
+            )
+        })?;
+    answer
+        .parameter()
+        .and_then(|p| p.value())
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+        .ok_or_else(|| anyhow::anyhow!("approval secret: SSM parameter {name} is empty"))
+}

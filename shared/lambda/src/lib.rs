@@ -1,0 +1,21 @@
+//! What the four Lambda functions share. A function crate only turns its
+//! event into a call of this crate and the answer back into its response.
+//!
+//! - [`settings`]: the environment the template gives every function.
+//! - [`init`]: one gateway per execution environment, on DynamoDB, SQS and
+//!   EventBridge Scheduler, with the rules bundled or from S3.
+//! - [`sqs`]: a batch of delayed messages → partial batch failures.
+//! - [`scheduler`]: the scheduler function's two event shapes.
+//! - [`dispatch`]: the HTTP API (the local server's router).
+
+pub mod dispatch;
+pub mod init;
+pub mod logging;
+mod rules_source;
+pub mod scheduler;
+pub mod settings;
+pub mod sqs;
+
+pub use init::{Runtime, init, init_with};
+pub use rules_source::S3Location;
+pub use settings::Settings;

@@ -1,0 +1,147 @@
+//! The environment every function receives from `infra/template.yaml`.
+
+use std::time::Duration;
+
+use switchyard_queue_aws::QueueSettings;
+
+use crate::rules_source::S3Location;
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub state_table: String,
+    pub audit_table: String,
+    pub queues: QueueSettings,
+    /// Rule files (and optionally `gateway.toml`) in S3; `None` = bundled example.
+    pub rules: Option<S3Location>,
+    /// How often, at most, the rule files' ETags are compared.
+    pub rules_refresh: Duration,
+    /// SSM SecureString holding the approval-link key.
+    pub approval_secret_parameter: Option<String>,
+    /// Public base URL for approval links (the API's URL or a custom domain).
+    pub external_url: Option<String>,
+    /// The chain queue's `maxReceiveCount`: the delivery that fails for the
+    /// last time records the failure in the audit trail.
+    pub chain_max_receive_count: u32,
+    /// The same for the delay queue.
+    pub delay_max_receive_count: u32,
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Self, String> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Read settings through `get` (the environment, or a map in tests).
+    /// Every missing or malformed variable is named in one error.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let optional = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+        let mut problems = Vec::new();
+        let mut required = |name: &str| {
+            optional(name).unwrap_or_else(|| {
+                problems.push(format!("{name} is not set"));
+                String::new()
+            })
+        };
+        let state_table = required("STATE_TABLE");
+        let audit_table = required("AUDIT_TABLE");
+        let queues = QueueSettings {
+            chain_queue_url: required("CHAIN_QUEUE_URL"),
+            delay_queue_url: required("DELAY_QUEUE_URL"),
+            schedule_group: required("SCHEDULE_GROUP"),
+            schedule_target_arn: required("SCHEDULER_TARGET_ARN"),
+            schedule_role_arn: required("SCHEDULER_ROLE_ARN"),
+            schedule_dead_letter_arn: optional("SCHEDULER_DLQ_ARN"),
+        };
+        let number = |name: &str, default: u64, problems: &mut Vec<String>| match optional(name) {
+            None => default,
+            Some(v) => v.trim().parse::<u64>().unwrap_or_else(|_| {
+                problems.push(format!("{name}={v:?} is not a whole number"));
+                default
+            }),
+        };
+        let rules_refresh = Duration::from_secs(number("RULES_REFRESH_SECONDS", 60, &mut problems));
+        let chain_max_receive_count =
+            u32::try_from(number("CHAIN_MAX_RECEIVE_COUNT", 5, &mut problems)).unwrap_or(5);
+        let delay_max_receive_count =
+            u32::try_from(number("DELAY_MAX_RECEIVE_COUNT", 5, &mut problems)).unwrap_or(5);
+        let rules = match optional("RULES_S3_URI") {
+            None => None,
+            Some(uri) => match uri.parse::<S3Location>() {
+                Ok(location) => Some(location),
+                Err(e) => {
+                    problems.push(format!("RULES_S3_URI: {e}"));
+                    None
+                }
+            },
+        };
+        if !problems.is_empty() {
+            return Err(format!(
+                "function environment incomplete: {}",
+                problems.join("; ")
+            ));
+        }
+        Ok(Self {
+            state_table,
+            audit_table,
+            queues,
+            rules,
+            rules_refresh,
+            approval_secret_parameter: optional("APPROVAL_SECRET_PARAMETER"),
+            external_url: optional("EXTERNAL_URL"),
+            chain_max_receive_count,
+            delay_max_receive_count,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn complete() -> HashMap<&'static str, &'static str> {
+        HashMap::from([
+            ("STATE_TABLE", "s"),
+            ("AUDIT_TABLE", "a"),
+            ("CHAIN_QUEUE_URL", "https://q/chain"),
+            ("DELAY_QUEUE_URL", "https://q/delay"),
+            ("SCHEDULE_GROUP", "g"),
+            ("SCHEDULER_TARGET_ARN", "arn:fn"),
+            ("SCHEDULER_ROLE_ARN", "arn:role"),
+            ("RULES_S3_URI", ""),
+        ])
+    }
+
+    #[test]
+    fn reads_a_complete_environment_with_defaults() {
+        let env = complete();
+        let s = Settings::from_lookup(|k| env.get(k).map(|v| v.to_string())).expect("settings");
+        assert_eq!(s.state_table, "s");
+        assert!(
+            s.rules.is_none(),
+            "an empty RULES_S3_URI means bundled rules"
+        );
+        assert_eq!(s.rules_refresh, Duration::from_secs(60));
+        assert_eq!(s.chain_max_receive_count, 5);
+        assert_eq!(s.queues.schedule_dead_letter_arn, None);
+    }
+
+    #[test]
+    fn names_every_missing_or_bad_variable() {
+        let mut env = complete();
+        env.remove("STATE_TABLE");
+        env.remove("SCHEDULE_GROUP");
+        env.insert("RULES_REFRESH_SECONDS", "soon");
+        env.insert("RULES_S3_URI", "https://bucket/rules");
+        let err =
+            Settings::from_lookup(|k| env.get(k).map(|v| v.to_string())).expect_err("incomplete");
+        for needle in [
+            "STATE_TABLE is not set",
+            "SCHEDULE_GROUP is not set",
+            "RULES_REFRESH_SECONDS=\"soon\"",
+            "RULES_S3_URI",
+        ] {
+            assert!(err.contains(needle), "{needle} missing from: {err}");
+        }
+    }
+}
