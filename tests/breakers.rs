@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::post;
-use serde_json::json;
+use serde_json::{Value, json};
 use switchyard_config::Config;
 use switchyard_tests::{at, outcome_kind, start, stub_service};
 
@@ -317,5 +317,54 @@ async fn half_open_admits_at_most_n_probes() {
         breakers["circuit_breakers"][1]["state"],
         json!("closed"),
         "{breakers}"
+    );
+}
+
+/// The reaper moves an open breaker past its recovery timeout to half-open,
+/// visible in the API before any call probes; the next call then probes.
+#[tokio::test]
+async fn the_reaper_recovers_open_breakers_and_dead_probes() {
+    let healthy = Arc::new(AtomicBool::new(false));
+    let (url, calls) = flaky(|_| true, std::time::Duration::ZERO, healthy.clone()).await;
+    let server = start(error_rate_config(&url, 1), at("2026-01-05T10:00:00Z")).await;
+    for n in 0..10 {
+        server.post("/v1/dispatch", &charge(n)).await;
+    }
+    let state = |b: &Value| b["circuit_breakers"][1]["state"].clone();
+    assert_eq!(
+        state(&server.get("/v1/circuit-breakers").await.1),
+        json!("open")
+    );
+
+    // Before the recovery timeout the reaper leaves it open.
+    let report = server.gateway.reap().await.expect("reap");
+    assert_eq!(report.breakers_recovered, 0);
+    server.clock.advance(chrono::Duration::seconds(31));
+    let report = server.gateway.reap().await.expect("reap");
+    assert_eq!(report.breakers_recovered, 1, "{report:?}");
+    assert_eq!(
+        state(&server.get("/v1/circuit-breakers").await.1),
+        json!("half_open")
+    );
+    // A second pass finds nothing to do.
+    assert_eq!(
+        server
+            .gateway
+            .reap()
+            .await
+            .expect("reap")
+            .breakers_recovered,
+        0
+    );
+
+    // The next call probes the recovered service at once.
+    healthy.store(true, Ordering::SeqCst);
+    let before = calls.load(Ordering::SeqCst);
+    let (_, outcome) = server.post("/v1/dispatch", &charge(100)).await;
+    assert_eq!(outcome_kind(&outcome), "Executed", "{outcome}");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        before + 1,
+        "the next call probes"
     );
 }

@@ -1,6 +1,8 @@
 //! Harness for end-to-end tests: the same router `switchyard serve` runs,
 //! listening on a free loopback port, with a clock the test moves by hand.
 
+pub mod serverless;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
