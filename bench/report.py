@@ -125,3 +125,27 @@ P95 < 500 ms.
 
 {table}
 """)
+
+
+lam = os.path.join(ROOT, "target", "lambda-bench.md")
+if os.path.exists(lam):
+    with open(lam) as f:
+        table = f.read().strip()
+    print(f"""
+## Lambda functions (`bench/lambda.py`, against the emulator)
+
+Sizes are the release arm64 bootstraps `infra/build-functions` builds (stripped, zip at
+deflate level 9). Cold starts use the x86-64 release build of the same code (this machine
+cannot run arm64) under a minimal Lambda Runtime API served by the script: the clock starts
+when the process is spawned and stops when the first response (`GET /health` through
+`lambda_http`) reaches the Runtime API, so it covers SDK configuration, the SSM read of the
+approval key, the S3 read and compile of the rules, and the router. The emulator answers
+from loopback: S3 and SSM in AWS add their own latency (tens of ms) to the S3 row.
+Request counts come from a proxy between the functions and the emulator; write and read
+units are estimated from the request sizes (audit items also count their index copies;
+transactions count double). Durations are measured here against the emulator, whose
+latency is not DynamoDB's: in AWS expect a few ms per round trip, still well under a cent
+per million at these volumes; the cost is dominated by per-request prices.
+
+{table}
+""")

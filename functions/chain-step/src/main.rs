@@ -6,10 +6,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    switchyard_lambda::logging::init();
-    let runtime = switchyard_lambda::init()
-        .await
-        .inspect_err(switchyard_lambda::logging::init_failed)?;
+    let runtime = switchyard_lambda::start().await?;
     let runtime = &runtime;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         let max_receive_count = runtime.settings.chain_max_receive_count;

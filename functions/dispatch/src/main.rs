@@ -5,9 +5,6 @@ use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    switchyard_lambda::logging::init();
-    let runtime = switchyard_lambda::init()
-        .await
-        .inspect_err(switchyard_lambda::logging::init_failed)?;
+    let runtime = switchyard_lambda::start().await?;
     lambda_http::run(switchyard_lambda::dispatch::app(Arc::new(runtime))).await
 }

@@ -6,10 +6,7 @@ use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    switchyard_lambda::logging::init();
-    let runtime = switchyard_lambda::init()
-        .await
-        .inspect_err(switchyard_lambda::logging::init_failed)?;
+    let runtime = switchyard_lambda::start().await?;
     let gateway = &runtime.gateway;
     lambda_runtime::run(service_fn(move |_: LambdaEvent<Value>| async move {
         let report = gateway.reap().await?;

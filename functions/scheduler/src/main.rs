@@ -7,10 +7,7 @@ use switchyard_lambda::scheduler::{SchedulerEvent, handle};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    switchyard_lambda::logging::init();
-    let runtime = switchyard_lambda::init()
-        .await
-        .inspect_err(switchyard_lambda::logging::init_failed)?;
+    let runtime = switchyard_lambda::start().await?;
     let runtime = &runtime;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let event = SchedulerEvent::parse(event.payload)?;

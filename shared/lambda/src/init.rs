@@ -31,6 +31,13 @@ impl Runtime {
     }
 }
 
+/// What every function's `main` does first: JSON logs, then [`init`], with
+/// a failed start-up logged before the runtime reports it.
+pub async fn start() -> anyhow::Result<Runtime> {
+    crate::logging::init();
+    init().await.inspect_err(crate::logging::init_failed)
+}
+
 /// Start from the environment with the default AWS configuration (the
 /// function's role; `AWS_ENDPOINT_URL` points every client at an emulator).
 pub async fn init() -> anyhow::Result<Runtime> {

@@ -16,6 +16,6 @@ pub mod scheduler;
 pub mod settings;
 pub mod sqs;
 
-pub use init::{Runtime, init, init_with};
+pub use init::{Runtime, init, init_with, start};
 pub use rules_source::S3Location;
 pub use settings::Settings;
