@@ -68,8 +68,13 @@ def ensure_secret(ssm, name: str) -> None:
     except ClientError as err:
         if err.response["Error"]["Code"] != "ParameterNotFound":
             raise
-        ssm.put_parameter(Name=name, Type="SecureString", Value=secrets.token_hex(32))
-        log(f"  created SecureString {name}")
+        try:
+            ssm.put_parameter(Name=name, Type="SecureString", Value=secrets.token_hex(32))
+            log(f"  created SecureString {name}")
+        except ClientError as race:
+            # Another deploy (tests deploy stacks in parallel) created it first.
+            if race.response["Error"]["Code"] != "ParameterAlreadyExists":
+                raise
 
 
 def deploy(cfn, stack: str, body: str, parameters: dict) -> None:
