@@ -1,8 +1,8 @@
 """Lambda figures for BENCHMARKS.md, written to target/lambda-bench.md.
 
 1. Sizes: each release arm64 bootstrap (infra/build-functions) and its zip.
-2. Cold start of `dispatch` (x86-64 release build of the same code, since this
-   machine cannot run arm64): from process start to the first request served,
+2. Cold start of `dispatch` (the same `lambda` profile built for x86-64, since
+   this machine cannot run arm64): from process start to the first request served,
    under a minimal Lambda Runtime API served here (the runtime polls
    /invocation/next, answers /invocation/{id}/response), with the bundled 6
    rules and with 1,000 rules read from S3; then resident memory at idle.
@@ -11,8 +11,9 @@
    request sizes for write units), and the invocation durations measured here;
    with AWS list prices this gives the cost model.
 
-Needs the emulator (localstack/start) and `cargo build --release -p dispatch
--p chain-step` plus infra/build-functions (bench/run does all of it).
+Needs the emulator (localstack/start), `cargo build --profile lambda --target
+x86_64-unknown-linux-gnu -p dispatch -p chain-step` and infra/build-functions
+(bench/run does all of it).
 """
 import io
 import json
@@ -327,7 +328,8 @@ def http_event(method, path, body=None):
 def main():
     report = {}
     report["sizes"] = sizes()
-    release = os.path.join(ROOT, "target", "release")
+    # The size-optimised profile the arm64 bootstraps use, built for this machine.
+    release = os.path.join(ROOT, "target", "x86_64-unknown-linux-gnu", "lambda")
     proxy = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
     threading.Thread(target=proxy.serve_forever, daemon=True).start()
     proxy_url = f"http://127.0.0.1:{proxy.server_address[1]}"
@@ -337,12 +339,13 @@ def main():
     upload(bucket, {"r1000/generated.yaml": generated_rules(1000),
                     "cost/gateway.toml": COST_CONFIG, "cost/rules.yaml": COST_RULES})
 
-    # Cold starts: process start → first /health served.
-    api = RuntimeApi()
+    # Cold starts: process start → first /health served. One Runtime API per
+    # process: a killed process's pending /next must not swallow the next event.
     cold = {}
     for label, uri in [("bundled e-commerce, 6 rules", ""), ("1,000 rules from S3", f"s3://{bucket}/r1000/")]:
         times, rss = [], []
         for _ in range(7):
+            api = RuntimeApi()
             start = time.perf_counter()
             proc = spawn(os.path.join(release, "dispatch"), api, function_env(outputs, proxy_url, uri))
             _, response = api.invoke(http_event("GET", "/health"))
@@ -357,6 +360,7 @@ def main():
 
     # Work per dispatch: 200 orders, each executed and starting a 4-step chain.
     env = function_env(outputs, proxy_url, f"s3://{bucket}/cost/")
+    api = RuntimeApi()
     dispatch = spawn(os.path.join(release, "dispatch"), api, env)
     api.invoke(http_event("GET", "/health"))
     orders = 200
@@ -374,6 +378,7 @@ def main():
 
     # The chains: the chain-step function fed the way the SQS event source
     # mapping feeds it (receive ≤ 10, invoke, delete what succeeded).
+    api = RuntimeApi()
     chain_step = spawn(os.path.join(release, "chain-step"), api, env)
     sqs = client("sqs")
     COUNTS.reset()

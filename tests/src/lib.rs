@@ -202,7 +202,7 @@ impl TestServer {
     }
 }
 
-async fn read(response: reqwest::Response) -> (u16, Value) {
+pub(crate) async fn read(response: reqwest::Response) -> (u16, Value) {
     let status = response.status().as_u16();
     let text = response.text().await.expect("body");
     let body = serde_json::from_str(&text)

@@ -261,21 +261,12 @@ impl Functions {
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
-        let r = self
-            .client
-            .post(self.url(path))
-            .json(body)
-            .send()
-            .await
-            .expect("post");
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
+        let request = self.client.post(self.url(path)).json(body);
+        crate::read(request.send().await.expect("post")).await
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let r = self.client.get(self.url(path)).send().await.expect("get");
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
+        crate::read(self.client.get(self.url(path)).send().await.expect("get")).await
     }
 
     pub fn queue_url(&self, source: Source) -> &str {
