@@ -67,6 +67,47 @@ def sizes():
     return rows
 
 
+# Where a bootstrap's bytes go: symbol sizes of the unstripped x86-64 build of
+# the same profile, grouped by the crate a symbol's path starts with
+# (monomorphised generics count towards the crate that defines them).
+CRATE_GROUPS = [
+    ("AWS SDK service clients (`aws_sdk_*`)", lambda c: c.startswith("aws_sdk_")),
+    ("AWS SDK runtime (`aws_smithy_*`, `aws_config`, `aws_runtime`, `aws_sigv4`, …)",
+     lambda c: c.startswith(("aws_smithy", "aws_config", "aws_runtime", "aws_sigv4", "aws_credential", "aws_types"))),
+    ("TLS (`rustls`, aws-lc, `webpki`)", lambda c: c in ("rustls", "aws_lc_rs", "aws_lc", "webpki", "rustls_pki_types", "rustls_native_certs")),
+    ("HTTP (`hyper*`, `h2`, `http*`, `reqwest`, `tower*`, `axum*`)",
+     lambda c: c.startswith(("hyper", "h2", "http", "reqwest", "tower", "axum", "lambda_http"))),
+    ("Switchyard crates", lambda c: c.startswith("switchyard") or c in FUNCTION_CRATES),
+    ("YAML, TOML, JSON (`serde*`, `granit_parser`, `toml*`, `encoding_rs`)",
+     lambda c: c.startswith(("serde", "granit", "toml", "encoding_rs", "winnow"))),
+    ("regex", lambda c: c.startswith(("regex", "aho_corasick", "memchr"))),
+    ("Rust std, core, alloc and generics they instantiate", lambda c: c in ("core", "alloc", "std", "hashbrown")),
+]
+FUNCTION_CRATES = ("dispatch", "chain_step", "scheduler", "reaper")
+
+
+def crate_sizes(binary):
+    import re
+    import shutil
+    if not os.path.exists(binary) or not shutil.which("nm"):
+        return None
+    out = subprocess.run(["nm", "-S", "--size-sort", "-C", binary], capture_output=True, text=True).stdout
+    by_group = {name: 0 for name, _ in CRATE_GROUPS}
+    by_group["other crates and C code"] = 0
+    total = 0
+    for line in out.splitlines():
+        parts = line.split(" ", 3)
+        if len(parts) < 4:
+            continue
+        size = int(parts[1], 16)
+        total += size
+        found = re.search(r"([A-Za-z_][A-Za-z0-9_]*)::", parts[3])
+        crate = found.group(1) if found else ("aws_lc" if "aws_lc" in parts[3] else "")
+        group = next((name for name, test in CRATE_GROUPS if test(crate)), "other crates and C code")
+        by_group[group] += size
+    return total, sorted(by_group.items(), key=lambda kv: -kv[1])
+
+
 # ------------------------------------------------------ counting proxy
 class Counts:
     def __init__(self):
@@ -328,8 +369,11 @@ def http_event(method, path, body=None):
 def main():
     report = {}
     report["sizes"] = sizes()
-    # The size-optimised profile the arm64 bootstraps use, built for this machine.
+    # The size-optimised profile the arm64 bootstraps use, built for this
+    # machine (unstripped: symbols are not loaded, so they do not change the
+    # cold start, and they tell where the bytes go).
     release = os.path.join(ROOT, "target", "x86_64-unknown-linux-gnu", "lambda")
+    report["crates"] = crate_sizes(os.path.join(release, "dispatch"))
     proxy = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
     threading.Thread(target=proxy.serve_forever, daemon=True).start()
     proxy_url = f"http://127.0.0.1:{proxy.server_address[1]}"
@@ -422,13 +466,19 @@ def write(report):
     if report["sizes"]:
         out.append("| function | bootstrap | zip | target |\n|---|---|---|---|")
         for name, raw, zipped in report["sizes"]:
-            out.append(f"| `{name}` | {raw / 2**20:.1f} MB | {zipped / 2**20:.1f} MB | ≤ 8 MB / ≤ 3 MB |")
+            out.append(f"| `{name}` | {raw / 2**20:.1f} MiB | {zipped / 2**20:.1f} MiB | ≤ 8 MB / ≤ 3 MB |")
     else:
         out.append("(no arm64 build found: run infra/build-functions)")
+    if report["crates"]:
+        total, groups = report["crates"]
+        out.append(f"\n**Where `dispatch`'s code goes** (symbol sizes of the same profile built for x86-64, {total / 2**20:.1f} MiB of symbols in all):\n")
+        out.append("| crates | size | share |\n|---|---|---|")
+        for name, size in groups:
+            out.append(f"| {name} | {size / 2**20:.2f} MiB | {size / total:.0%} |")
     out.append("\n**Cold start of `dispatch`** (process start → first request served; median of 7, min in brackets) and resident memory at idle:\n")
     out.append("| rules | init → first response | RSS idle |\n|---|---|---|")
     for label, (median, best, rss) in report["cold"].items():
-        out.append(f"| {label} | {median:.1f} ms ({best:.1f}) | {rss:.1f} MB |")
+        out.append(f"| {label} | {median:.1f} ms ({best:.1f}) | {rss:.1f} MiB |")
 
     orders, ops, wru, rru, dispatch_ms = report["dispatch"]
     _, steps, invocations, chain_ops, chain_wru, chain_rru, chain_ms, mapping = report["chains"]

@@ -8,6 +8,7 @@ use switchyard_config::Config;
 use switchyard_core::{Clock, SystemClock};
 use switchyard_gateway::{Gateway, GatewayPorts};
 use switchyard_queue_aws::AwsDelayQueue;
+use switchyard_rules::Rule;
 use switchyard_store_dynamodb::{DynamoAuditStore, DynamoStateStore};
 
 use crate::rules_source::{self, RulesWatcher};
@@ -52,36 +53,23 @@ pub async fn init_with(
     sdk: &SdkConfig,
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<Runtime> {
-    let emulated = sdk.endpoint_url().is_some();
-    let (mut config, rules, watcher) = match &settings.rules {
-        None => (
-            switchyard_server::example::config().map_err(anyhow::Error::msg)?,
-            switchyard_server::example::rules().map_err(anyhow::Error::msg)?,
-            None,
-        ),
-        Some(at) => {
-            let s3 = aws_sdk_s3::Client::from_conf(
-                aws_sdk_s3::config::Builder::from(sdk)
-                    .force_path_style(emulated)
-                    .build(),
-            );
-            let listing = rules_source::list(&s3, at).await?;
-            let files = rules_source::fetch(&s3, at, listing).await?;
-            let config = match &files.config {
-                Some((uri, text)) => Config::parse(uri, text)?,
-                None => switchyard_server::example::config().map_err(anyhow::Error::msg)?,
-            };
-            let watcher = RulesWatcher::new(s3, at.clone(), settings.rules_refresh, files.listing);
-            (config, files.rules, Some(watcher))
+    // The rules and the approval key come from different services: read
+    // both at once so a cold start pays one round trip, not two.
+    let secret = async {
+        match &settings.approval_secret_parameter {
+            Some(name) => approval_secret(sdk, name).await.map(Some),
+            None => Ok(None),
         }
     };
+    let ((mut config, rules, watcher), secret) =
+        tokio::try_join!(load_rules(&settings, sdk), secret)?;
     // Rules come from the bundle or S3, never from a directory in the package.
     config.rules.directory = None;
     if let Some(url) = &settings.external_url {
         config.server.external_url = Some(url.clone());
     }
-    if let Some(name) = &settings.approval_secret_parameter {
-        config.server.approval_secret = Some(approval_secret(sdk, name).await?);
+    if secret.is_some() {
+        config.server.approval_secret = secret;
     }
     if config.server.approval_secret.is_none() {
         anyhow::bail!(
@@ -131,6 +119,32 @@ pub async fn init_with(
         settings,
         rules: watcher,
     })
+}
+
+type LoadedRules = (Config, Vec<Rule>, Option<RulesWatcher>);
+
+/// The configuration and rules: bundled, or every file under `RULES_S3_URI`.
+async fn load_rules(settings: &Settings, sdk: &SdkConfig) -> anyhow::Result<LoadedRules> {
+    let Some(at) = &settings.rules else {
+        return Ok((
+            switchyard_server::example::config().map_err(anyhow::Error::msg)?,
+            switchyard_server::example::rules().map_err(anyhow::Error::msg)?,
+            None,
+        ));
+    };
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(sdk.endpoint_url().is_some())
+            .build(),
+    );
+    let listing = rules_source::list(&s3, at).await?;
+    let files = rules_source::fetch(&s3, at, listing).await?;
+    let config = match &files.config {
+        Some((uri, text)) => Config::parse(uri, text)?,
+        None => switchyard_server::example::config().map_err(anyhow::Error::msg)?,
+    };
+    let watcher = RulesWatcher::new(s3, at.clone(), settings.rules_refresh, files.listing);
+    Ok((config, files.rules, Some(watcher)))
 }
 
 async fn approval_secret(sdk: &SdkConfig, name: &str) -> anyhow::Result<String> {

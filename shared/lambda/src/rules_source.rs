@@ -117,17 +117,21 @@ async fn get_text(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> anyhow::R
     String::from_utf8(bytes.to_vec()).with_context(|| format!("s3://{bucket}/{key} is not UTF-8"))
 }
 
-/// Fetch and parse every file of `listing` (rule errors name the S3 URI,
-/// line and column).
+/// Fetch every file of `listing` at once (a cold start waits for one S3
+/// round trip, not one per file), then parse them in key order so rule
+/// order, and so priority ties, do not depend on which answer came first.
+/// Rule errors name the S3 URI, line and column.
 pub(crate) async fn fetch(
     s3: &aws_sdk_s3::Client,
     at: &S3Location,
     listing: Listing,
 ) -> anyhow::Result<RuleFiles> {
+    let texts =
+        futures_util::future::try_join_all(listing.keys().map(|key| get_text(s3, &at.bucket, key)))
+            .await?;
     let mut config = None;
     let mut rules = Vec::new();
-    for key in listing.keys() {
-        let text = get_text(s3, &at.bucket, key).await?;
+    for (key, text) in listing.keys().zip(texts) {
         let uri = format!("s3://{}/{key}", at.bucket);
         if key.ends_with(CONFIG_FILE) {
             config = Some((uri, text));

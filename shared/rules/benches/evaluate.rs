@@ -88,6 +88,44 @@ fn bench(c: &mut Criterion) {
     group.bench_function("ecommerce_6_rules", |b| b.iter(|| decide(&small)));
     group.bench_function("generated_1000_rules", |b| b.iter(|| decide(&large)));
     group.finish();
+
+    // Start-up cost (a Lambda cold start pays it): YAML parse, compile and
+    // index, from the same text the functions read from S3.
+    let ecommerce_text: Vec<(String, String)> = ecommerce_files();
+    let generated_text = generated_rules(994);
+    let load = |extra: Option<&str>| {
+        let mut rules = Vec::new();
+        for (name, text) in &ecommerce_text {
+            rules.extend(load_str(name, black_box(text)).expect("ecommerce"));
+        }
+        if let Some(text) = extra {
+            rules.extend(load_str("generated.yaml", black_box(text)).expect("generated"));
+        }
+        RuleSet::new(rules, tz).expect("set")
+    };
+    let mut group = c.benchmark_group("rule_loading");
+    group.bench_function("ecommerce_6_rules", |b| b.iter(|| load(None)));
+    group.bench_function("generated_1000_rules", |b| {
+        b.iter(|| load(Some(&generated_text)))
+    });
+    group.finish();
+}
+
+fn ecommerce_files() -> Vec<(String, String)> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../rules/ecommerce");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("rules dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).expect("read");
+            (p.display().to_string(), text)
+        })
+        .collect()
 }
 
 criterion_group!(benches, bench);
