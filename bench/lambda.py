@@ -11,15 +11,17 @@
    request sizes for write units), and the invocation durations measured here;
    with AWS list prices this gives the cost model.
 
-Needs the emulator (localstack/start), `cargo build --profile lambda --target
-x86_64-unknown-linux-gnu -p dispatch -p chain-step` and infra/build-functions
-(bench/run does all of it).
+Needs the emulator (localstack/start), infra/build-functions and the x86-64
+`lambda` builds of dispatch and chain-step, unstripped and non-PIE (bench/run
+does all of it).
 """
 import io
 import json
 import math
 import os
 import queue
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -70,6 +72,7 @@ def sizes():
 # Where a bootstrap's bytes go: symbol sizes of the unstripped x86-64 build of
 # the same profile, grouped by the crate a symbol's path starts with
 # (monomorphised generics count towards the crate that defines them).
+FUNCTION_CRATES = ("dispatch", "chain_step", "scheduler", "reaper")
 CRATE_GROUPS = [
     ("AWS SDK service clients (`aws_sdk_*`)", lambda c: c.startswith("aws_sdk_")),
     ("AWS SDK runtime (`aws_smithy_*`, `aws_config`, `aws_runtime`, `aws_sigv4`, …)",
@@ -83,12 +86,9 @@ CRATE_GROUPS = [
     ("regex", lambda c: c.startswith(("regex", "aho_corasick", "memchr"))),
     ("Rust std, core, alloc and generics they instantiate", lambda c: c in ("core", "alloc", "std", "hashbrown")),
 ]
-FUNCTION_CRATES = ("dispatch", "chain_step", "scheduler", "reaper")
 
 
 def crate_sizes(binary):
-    import re
-    import shutil
     if not os.path.exists(binary) or not shutil.which("nm"):
         return None
     out = subprocess.run(["nm", "-S", "--size-sort", "-C", binary], capture_output=True, text=True).stdout
@@ -372,8 +372,8 @@ def main():
     # The size-optimised profile the arm64 bootstraps use, built for this
     # machine (unstripped: symbols are not loaded, so they do not change the
     # cold start, and they tell where the bytes go).
-    release = os.path.join(ROOT, "target", "x86_64-unknown-linux-gnu", "lambda")
-    report["crates"] = crate_sizes(os.path.join(release, "dispatch"))
+    host_build = os.path.join(ROOT, "target", "x86_64-unknown-linux-gnu", "lambda")
+    report["crates"] = crate_sizes(os.path.join(host_build, "dispatch"))
     proxy = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
     threading.Thread(target=proxy.serve_forever, daemon=True).start()
     proxy_url = f"http://127.0.0.1:{proxy.server_address[1]}"
@@ -391,7 +391,7 @@ def main():
         for _ in range(7):
             api = RuntimeApi()
             start = time.perf_counter()
-            proc = spawn(os.path.join(release, "dispatch"), api, function_env(outputs, proxy_url, uri))
+            proc = spawn(os.path.join(host_build, "dispatch"), api, function_env(outputs, proxy_url, uri))
             _, response = api.invoke(http_event("GET", "/health"))
             times.append(time.perf_counter() - start)
             assert response["statusCode"] == 200, response
@@ -405,7 +405,7 @@ def main():
     # Work per dispatch: 200 orders, each executed and starting a 4-step chain.
     env = function_env(outputs, proxy_url, f"s3://{bucket}/cost/")
     api = RuntimeApi()
-    dispatch = spawn(os.path.join(release, "dispatch"), api, env)
+    dispatch = spawn(os.path.join(host_build, "dispatch"), api, env)
     api.invoke(http_event("GET", "/health"))
     orders = 200
     COUNTS.reset()
@@ -423,7 +423,7 @@ def main():
     # The chains: the chain-step function fed the way the SQS event source
     # mapping feeds it (receive ≤ 10, invoke, delete what succeeded).
     api = RuntimeApi()
-    chain_step = spawn(os.path.join(release, "chain-step"), api, env)
+    chain_step = spawn(os.path.join(host_build, "chain-step"), api, env)
     sqs = client("sqs")
     COUNTS.reset()
     mapping_requests = 0
