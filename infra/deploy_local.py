@@ -12,6 +12,7 @@ emulator's endpoint:
 Then it says which resources the emulator accepted without building them.
 """
 import argparse
+import hashlib
 import io
 import json
 import os
@@ -75,6 +76,26 @@ def ensure_secret(ssm, name: str) -> None:
             # Another deploy (tests deploy stacks in parallel) created it first.
             if race.response["Error"]["Code"] != "ParameterAlreadyExists":
                 raise
+
+
+def ensure_admin_key(ssm, name: str) -> None:
+    """The first admin key: its SHA-256 in SSM, the key itself shown once."""
+    try:
+        ssm.get_parameter(Name=name)
+        return
+    except ClientError as err:
+        if err.response["Error"]["Code"] != "ParameterNotFound":
+            raise
+    key = "syk_admin_" + secrets.token_hex(32)
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    try:
+        ssm.put_parameter(Name=name, Type="SecureString", Value=digest)
+    except ClientError as race:
+        if race.response["Error"]["Code"] == "ParameterAlreadyExists":
+            return
+        raise
+    log(f"  created SecureString {name} (SHA-256 of a new admin key)")
+    log(f"  admin API key, shown once, keep it: {key}")
 
 
 def deploy(cfn, stack: str, body: str, parameters: dict) -> None:
@@ -178,6 +199,8 @@ def main() -> None:
     secret = template["Parameters"]["ApprovalSecretParameter"]["Default"]
     log(f"deploying {args.stack} to {args.endpoint}")
     ensure_secret(client("ssm"), secret)
+    admin_key_hash = template["Parameters"]["AdminKeyHashParameter"]["Default"]
+    ensure_admin_key(client("ssm"), admin_key_hash)
     template = package(template, client("s3"), f"{args.stack}-artifacts")
     # CloudFormation applies the SAM transform server-side on AWS; emulators
     # do not, so translate here with the same library (aws-sam-translator).
@@ -191,6 +214,7 @@ def main() -> None:
     outputs["_endpoint"] = args.endpoint
     outputs["_region"] = args.region
     outputs["ApprovalSecretParameter"] = secret
+    outputs["AdminKeyHashParameter"] = admin_key_hash
     fill_gaps(client, args.stack, outputs, args.keep_event_sources)
     text = json.dumps(outputs, indent=2, sort_keys=True)
     if args.outputs:

@@ -1,6 +1,7 @@
 //! Harness for end-to-end tests: the same router `switchyard serve` runs,
 //! listening on a free loopback port, with a clock the test moves by hand.
 
+pub mod auth;
 pub mod serverless;
 
 use std::path::PathBuf;
@@ -114,24 +115,30 @@ pub async fn start_on(backend: Backend, config: Config, now: DateTime<Utc>) -> O
         memory.ports.state = state;
         memory.ports.audit = audit;
     }
+    Some(serve(config, clock, memory).await)
+}
+
+/// Serve `config` on the given adapters (two servers on one store are two
+/// gateway instances).
+pub async fn serve(config: Config, clock: Arc<ManualClock>, memory: MemoryPorts) -> TestServer {
     let gateway =
         Arc::new(build_gateway(config, memory.ports.clone(), None).expect("gateway starts"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind a free port");
     let addr = listener.local_addr().expect("address");
-    let app = router(AppState::new(gateway.clone()));
+    let app = router(AppState::new(gateway.clone()).expect("security settings"));
     let server = tokio::spawn(async move {
         axum::serve(listener, app).await.expect("server runs");
     });
-    Some(TestServer {
+    TestServer {
         base: format!("http://{addr}"),
         clock,
         gateway,
         memory,
         http: reqwest::Client::new(),
         server,
-    })
+    }
 }
 
 /// The e-commerce example exactly as shipped in `rules/ecommerce`.

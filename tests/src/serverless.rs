@@ -160,6 +160,10 @@ impl Stack {
             ("CHAIN_MAX_RECEIVE_COUNT", chain_max.to_string()),
             ("DELAY_MAX_RECEIVE_COUNT", delay_max.to_string()),
             ("EXTERNAL_URL", external_url.to_string()),
+            // These tests exercise the serverless topology, not identity:
+            // the dispatch function serves without keys on purpose here
+            // (tests/auth.rs covers authentication on the same router).
+            ("ALLOW_ANONYMOUS", "true".to_string()),
         ]);
         Settings::from_lookup(|k| env.get(k).cloned()).expect("complete settings")
     }
@@ -206,7 +210,7 @@ pub async fn start_functions(
         )
     };
     let dispatch = start().await;
-    let app = switchyard_lambda::dispatch::app(dispatch);
+    let app = switchyard_lambda::dispatch::app(dispatch).expect("dispatch starts");
     tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
     let (chain_step, scheduler, reaper) = (start().await, start().await, start().await);
     Functions {

@@ -6,5 +6,7 @@ use std::sync::Arc;
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     let runtime = switchyard_lambda::start().await?;
-    lambda_http::run(switchyard_lambda::dispatch::app(Arc::new(runtime))).await
+    let app = switchyard_lambda::dispatch::app(Arc::new(runtime))
+        .inspect_err(switchyard_lambda::logging::init_failed)?;
+    lambda_http::run(app).await
 }

@@ -36,6 +36,11 @@ enum Command {
         /// Override [server] port (0 picks a free port).
         #[arg(long)]
         port: Option<u16>,
+        /// Serve without authentication on a non-loopback address (anyone
+        /// who reaches it is an admin). Without it, a gateway with auth
+        /// disabled listens on loopback only.
+        #[arg(long)]
+        allow_anonymous: bool,
     },
     /// Check and dry-run rule files.
     Rules {
@@ -84,7 +89,17 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     logging::init(cli.log_format);
     let result = match cli.command {
-        Command::Serve { config, host, port } => serve::run(config, host, port),
+        Command::Serve {
+            config,
+            host,
+            port,
+            allow_anonymous,
+        } => serve::run(serve::ServeArgs {
+            config_path: config,
+            host,
+            port,
+            allow_anonymous,
+        }),
         Command::Rules { command } => match command {
             RulesCommand::Check { dir, config } => rules_cmd::check(&dir, config.as_deref()),
             RulesCommand::Test {

@@ -11,11 +11,51 @@ use switchyard_server::{AppState, build_gateway, router};
 
 use switchyard_server::example;
 
-pub fn run(
-    config_path: Option<PathBuf>,
-    host: Option<String>,
-    port: Option<u16>,
-) -> anyhow::Result<()> {
+pub struct ServeArgs {
+    pub config_path: Option<PathBuf>,
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub allow_anonymous: bool,
+}
+
+/// A host that only this machine can reach.
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Auth disabled means every caller is an admin: only loopback may see that,
+/// unless the operator says otherwise out loud.
+fn check_exposure(config: &Config, allow_anonymous: bool) -> anyhow::Result<()> {
+    if config.auth.enabled || is_loopback(&config.server.host) {
+        return Ok(());
+    }
+    if !allow_anonymous {
+        anyhow::bail!(
+            "refusing to listen on {} with [auth] disabled: anyone who reaches it could change rules, \
+             quotas and keys and read every tenant's audit. Enable [auth] (see README \"Identity\"), \
+             listen on 127.0.0.1, or pass --allow-anonymous",
+            config.server.host
+        );
+    }
+    tracing::warn!(
+        host = %config.server.host,
+        "--allow-anonymous: serving WITHOUT authentication on a non-loopback address; every caller is an admin"
+    );
+    Ok(())
+}
+
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let ServeArgs {
+        config_path,
+        host,
+        port,
+        allow_anonymous,
+    } = args;
     let (mut config, rules) = match &config_path {
         Some(path) => (Config::load(path)?, None),
         None => (
@@ -29,6 +69,7 @@ pub fn run(
     if let Some(port) = port {
         config.server.port = port;
     }
+    check_exposure(&config, allow_anonymous)?;
     if config.server.approval_secret.is_none() {
         tracing::warn!(
             "no [server] approval_secret configured: approval links are signed with a random per-process key and die with it"
@@ -70,7 +111,17 @@ async fn serve(
     let sweeper = tokio::spawn(sweep(memory.clone(), sweep_every));
     let worker = tokio::spawn(work(gateway.clone(), memory.clone()));
     let reaper = tokio::spawn(reap(gateway.clone()));
-    let app = router(AppState::new(gateway));
+    let state = AppState::new(gateway).map_err(anyhow::Error::msg)?;
+    if state.security.enabled() {
+        tracing::info!(
+            "authentication enabled: every route but /health, /metrics, login and signed approval links needs a key"
+        );
+    } else {
+        tracing::warn!(
+            "authentication disabled: every caller is an anonymous admin (loopback only)"
+        );
+    }
+    let app = router(state);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
@@ -213,5 +264,34 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = terminate => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_hosts() {
+        for host in ["127.0.0.1", "127.8.0.1", "localhost", "::1", "[::1]"] {
+            assert!(is_loopback(host), "{host}");
+        }
+        for host in ["0.0.0.0", "::", "10.0.0.1", "example.com"] {
+            assert!(!is_loopback(host), "{host}");
+        }
+    }
+
+    #[test]
+    fn auth_off_stays_on_loopback_unless_allowed() {
+        let mut config = Config::default();
+        config.server.host = "0.0.0.0".into();
+        let err = check_exposure(&config, false).expect_err("refused");
+        assert!(err.to_string().contains("--allow-anonymous"), "{err}");
+        assert!(check_exposure(&config, true).is_ok());
+        config.auth.enabled = true;
+        assert!(check_exposure(&config, false).is_ok());
+        config.auth.enabled = false;
+        config.server.host = "127.0.0.1".into();
+        assert!(check_exposure(&config, false).is_ok());
     }
 }

@@ -5,12 +5,14 @@
 mod chains;
 mod providers;
 mod sections;
+mod security;
 
 use std::path::{Path, PathBuf};
 
 pub use chains::{BranchConfig, ChainDefinition, ChainStepConfig, StepFailurePolicy};
 pub use providers::{PROVIDER_TYPES, ProviderConfig};
 pub use sections::*;
+pub use security::*;
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -27,6 +29,8 @@ pub struct Config {
     pub background: BackgroundConfig,
     pub quotas: QuotasConfig,
     pub state_machines: Vec<StateMachineConfig>,
+    pub auth: AuthConfig,
+    pub rate_limit: RateLimitConfig,
     /// Where the file was read from: relative paths in it resolve against its folder.
     #[serde(skip)]
     pub base_dir: Option<PathBuf>,
@@ -105,6 +109,8 @@ impl Config {
         }
         self.state.validate()?;
         self.audit.validate()?;
+        self.auth.validate()?;
+        self.rate_limit.validate()?;
         Ok(())
     }
 
@@ -125,6 +131,11 @@ impl Config {
         Some(dir.clone())
     }
 
+    /// A path named in the file, resolved against the file's folder.
+    pub fn resolve_path(&self, path: &Path) -> PathBuf {
+        resolve(self.base_dir.as_deref(), path)
+    }
+
     pub fn provider(&self, name: &str) -> Option<&ProviderConfig> {
         self.providers.iter().find(|p| p.name == name)
     }
@@ -140,3 +151,11 @@ impl Config {
 
 #[cfg(test)]
 mod tests;
+
+/// `path` if absolute, else relative to `base` (the config file's folder).
+pub(crate) fn resolve(base: Option<&Path>, path: &Path) -> PathBuf {
+    match base {
+        Some(base) if path.is_relative() => base.join(path),
+        _ => path.to_path_buf(),
+    }
+}

@@ -15,8 +15,15 @@ pub struct ServerConfig {
     pub port: u16,
     /// Base of approval links; defaults to `http://{host}:{port}`.
     pub external_url: Option<String>,
-    /// Hex-encoded HMAC key for approval links.
+    /// Hex-encoded HMAC key for approval links (the current one).
     pub approval_secret: Option<String>,
+    /// The current key's id, carried in links as `kid`.
+    pub approval_key_id: String,
+    /// Earlier keys by id: links they signed still verify (key rotation).
+    pub approval_previous_secrets: BTreeMap<String, String>,
+    /// Whether a dispatch answer carries the signed approve/reject links.
+    /// Default: only when auth is disabled (Acteon's scripts read them).
+    pub approval_links_in_response: Option<bool>,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
     /// Most actions in one `POST /v1/dispatch/batch`.
@@ -33,6 +40,9 @@ impl Default for ServerConfig {
             port: 8080,
             external_url: None,
             approval_secret: None,
+            approval_key_id: "k1".into(),
+            approval_previous_secrets: BTreeMap::new(),
+            approval_links_in_response: None,
             max_body_bytes: 256 * 1024,
             max_batch_size: 1000,
             max_concurrent_dispatch: 5000,
@@ -44,20 +54,38 @@ impl Default for ServerConfig {
 
 impl ServerConfig {
     pub(crate) fn validate(&self) -> Result<(), String> {
-        if let Some(secret) = &self.approval_secret {
-            let bytes = hex::decode(secret)
-                .map_err(|e| format!("[server] approval_secret: not a hex string ({e})"))?;
-            if bytes.len() < 16 {
-                return Err(
-                    "[server] approval_secret: use at least 16 bytes (32 hex characters)".into(),
-                );
-            }
+        let previous = self
+            .approval_previous_secrets
+            .iter()
+            .map(|(kid, secret)| (format!("[server] approval_previous_secrets.{kid}"), secret));
+        for (at, secret) in self
+            .approval_secret
+            .iter()
+            .map(|s| ("[server] approval_secret".to_string(), s))
+            .chain(previous)
+        {
+            check_approval_secret(&at, secret)?;
+        }
+        if self
+            .approval_previous_secrets
+            .contains_key(&self.approval_key_id)
+        {
+            return Err(format!(
+                "[server] approval_previous_secrets: '{}' is the current approval_key_id",
+                self.approval_key_id
+            ));
         }
         if self.max_body_bytes == 0 || self.max_batch_size == 0 || self.max_concurrent_dispatch == 0
         {
             return Err("[server] max_body_bytes, max_batch_size and max_concurrent_dispatch must be at least 1".into());
         }
         Ok(())
+    }
+
+    /// Dispatch answers carry signed links when configured so, else when
+    /// nobody has to authenticate anyway.
+    pub fn approval_links_in_response(&self, auth_enabled: bool) -> bool {
+        self.approval_links_in_response.unwrap_or(!auth_enabled)
     }
 
     pub fn external_url(&self) -> String {
@@ -67,6 +95,15 @@ impl ServerConfig {
             .trim_end_matches('/')
             .to_string()
     }
+}
+
+/// A signing key: hex, at least 16 bytes.
+pub fn check_approval_secret(at: &str, secret: &str) -> Result<(), String> {
+    let bytes = hex::decode(secret).map_err(|e| format!("{at}: not a hex string ({e})"))?;
+    if bytes.len() < 16 {
+        return Err(format!("{at}: use at least 16 bytes (32 hex characters)"));
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]

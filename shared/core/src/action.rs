@@ -56,6 +56,19 @@ impl ActionValidationError {
 
 const MAX_ROUTING_FIELD_LEN: usize = 256;
 
+/// Names starting with this are Switchyard's own partitions (stored API keys).
+pub const RESERVED_PREFIX: char = '~';
+
+fn reserved(name: &str, value: String) -> Result<String, ActionValidationError> {
+    if value.starts_with(RESERVED_PREFIX) {
+        return Err(ActionValidationError::new(
+            name,
+            format!("names starting with '{RESERVED_PREFIX}' are reserved"),
+        ));
+    }
+    Ok(value)
+}
+
 impl Action {
     /// Parse and validate a client's JSON action. Unknown top-level fields are
     /// ignored (Acteon clients send extra ones); `id` and `created_at` default to a
@@ -106,8 +119,8 @@ impl Action {
                 Some(s) => Ok(s),
             }
         };
-        let namespace = required("namespace", wire.namespace)?;
-        let tenant = required("tenant", wire.tenant)?;
+        let namespace = reserved("namespace", required("namespace", wire.namespace)?)?;
+        let tenant = reserved("tenant", required("tenant", wire.tenant)?)?;
         let provider = required("provider", wire.provider)?;
         let action_type = required("action_type", wire.action_type)?;
         let payload = wire

@@ -41,6 +41,38 @@ pub struct AuditRecord {
     pub auth_method: String,
 }
 
+/// Who caused a record: the audit's `caller_id` and `auth_method`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Caller {
+    pub id: String,
+    pub auth_method: String,
+}
+
+impl Caller {
+    pub fn new(id: impl Into<String>, auth_method: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            auth_method: auth_method.into(),
+        }
+    }
+
+    /// Work the gateway does on its own (released schedules, chain steps…).
+    pub fn system() -> Self {
+        Self::new("switchyard", "system")
+    }
+
+    /// Auth disabled (Acteon's default): nobody in particular.
+    pub fn anonymous() -> Self {
+        Self::new("anonymous", "anonymous")
+    }
+}
+
+impl Default for Caller {
+    fn default() -> Self {
+        Self::anonymous()
+    }
+}
+
 /// Filters of `GET /v1/audit`. Every filter is an exact match.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditQuery {

@@ -10,7 +10,7 @@ pub mod outcome;
 pub mod provider;
 
 pub use action::{Action, ActionValidationError};
-pub use audit::{AuditPage, AuditQuery, AuditRecord};
+pub use audit::{AuditPage, AuditQuery, AuditRecord, Caller};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use outcome::{ActionOutcome, ProviderResponse, ResponseStatus};
 pub use provider::{Provider, ProviderError, ProviderRequest};

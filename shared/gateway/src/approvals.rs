@@ -2,88 +2,14 @@
 //! notification, and an expiry message on the delay queue.
 
 use chrono::{DateTime, Duration, Utc};
-use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sha2::Sha256;
-use switchyard_core::{Action, ActionOutcome};
+use switchyard_core::{Action, ActionOutcome, Caller};
 use switchyard_store::{DelayedMessage, StateKey};
 
+pub use crate::approval_signer::{ApprovalSigner, LinkPurpose};
 use crate::error::GatewayError;
 use crate::gateway::Gateway;
-
-type HmacSha256 = Hmac<Sha256>;
-
-/// Signs and verifies approval links (HMAC-SHA256, constant-time verification).
-#[derive(Clone)]
-pub struct ApprovalSigner {
-    key: Vec<u8>,
-    pub kid: String,
-}
-
-impl std::fmt::Debug for ApprovalSigner {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ApprovalSigner")
-            .field("kid", &self.kid)
-            .finish_non_exhaustive()
-    }
-}
-
-impl ApprovalSigner {
-    /// From the configured hex secret; without one, a random per-process key
-    /// (links then die with the process: fine locally, wrong for Lambda).
-    pub fn from_hex(secret: Option<&str>) -> Result<Self, String> {
-        let key = match secret {
-            Some(hex_key) => {
-                hex::decode(hex_key).map_err(|e| format!("approval_secret is not hex: {e}"))?
-            }
-            None => (0..32).map(|_| rand::random::<u8>()).collect(),
-        };
-        Ok(Self {
-            key,
-            kid: "k0".into(),
-        })
-    }
-
-    fn mac(&self, namespace: &str, tenant: &str, id: &str, expires_at: i64) -> HmacSha256 {
-        // Length-prefixed fields: no two different tuples share a message.
-        let message = format!(
-            "{}:{namespace}\n{}:{tenant}\n{}:{id}\n{expires_at}",
-            namespace.len(),
-            tenant.len(),
-            id.len()
-        );
-        let mut mac = HmacSha256::new_from_slice(&self.key).expect("HMAC takes keys of any length");
-        mac.update(message.as_bytes());
-        mac
-    }
-
-    pub fn sign(&self, namespace: &str, tenant: &str, id: &str, expires_at: i64) -> String {
-        hex::encode(
-            self.mac(namespace, tenant, id, expires_at)
-                .finalize()
-                .into_bytes(),
-        )
-    }
-
-    /// Constant-time check of a hex signature.
-    pub fn verify(
-        &self,
-        namespace: &str,
-        tenant: &str,
-        id: &str,
-        expires_at: i64,
-        signature: &str,
-    ) -> bool {
-        match hex::decode(signature) {
-            Ok(bytes) => self
-                .mac(namespace, tenant, id, expires_at)
-                .verify_slice(&bytes)
-                .is_ok(),
-            Err(_) => false,
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -110,6 +36,12 @@ pub struct ApprovalRecord {
     #[serde(default)]
     pub decided_at: Option<DateTime<Utc>>,
     pub notification_sent: bool,
+    /// Who dispatched the action: that caller may not approve it.
+    #[serde(default)]
+    pub requested_by: Option<String>,
+    /// Who decided (a link holder, or an authenticated approver).
+    #[serde(default)]
+    pub decided_by: Option<String>,
 }
 
 pub const APPROVAL_KIND: &str = "approval";
@@ -133,6 +65,15 @@ fn segment(s: &str) -> String {
     out
 }
 
+/// What the approval rule asks for.
+pub(crate) struct ApprovalRequest<'a> {
+    pub rule: &'a str,
+    pub rule_priority: i32,
+    pub notify_provider: &'a str,
+    pub timeout_seconds: u64,
+    pub message: Option<&'a str>,
+}
+
 impl Gateway {
     pub(crate) fn approval_url(
         &self,
@@ -140,28 +81,33 @@ impl Gateway {
         tenant: &str,
         id: &str,
         expires_at: i64,
-        decision: &str,
+        purpose: LinkPurpose,
     ) -> String {
-        let sig = self.signer.sign(namespace, tenant, id, expires_at);
+        let sig = self.signer.sign(namespace, tenant, id, expires_at, purpose);
         format!(
-            "{}/v1/approvals/{}/{}/{}/{decision}?sig={sig}&expires_at={expires_at}&kid={}",
+            "{}/v1/approvals/{}/{}/{}/{}?sig={sig}&expires_at={expires_at}&kid={}",
             self.external_url,
             segment(namespace),
             segment(tenant),
             segment(id),
-            self.signer.kid
+            purpose.as_str(),
+            self.signer.kid()
         )
     }
 
     pub(crate) async fn request_approval(
         &self,
         action: &Action,
-        rule: &str,
-        rule_priority: i32,
-        notify_provider: &str,
-        timeout_seconds: u64,
-        message: Option<&str>,
+        request: ApprovalRequest<'_>,
+        caller: &Caller,
     ) -> Result<ActionOutcome, GatewayError> {
+        let ApprovalRequest {
+            rule,
+            rule_priority,
+            notify_provider,
+            timeout_seconds,
+            message,
+        } = request;
         let now = self.ports.clock.now();
         let id = uuid::Uuid::new_v4().to_string();
         let expires_at = now + Duration::seconds(timeout_seconds as i64);
@@ -171,14 +117,14 @@ impl Gateway {
             &action.tenant,
             &id,
             expires_unix,
-            "approve",
+            LinkPurpose::Approve,
         );
         let reject_url = self.approval_url(
             &action.namespace,
             &action.tenant,
             &id,
             expires_unix,
-            "reject",
+            LinkPurpose::Reject,
         );
         let mut record = ApprovalRecord {
             id: id.clone(),
@@ -193,6 +139,8 @@ impl Gateway {
             expires_at,
             decided_at: None,
             notification_sent: false,
+            requested_by: Some(caller.id.clone()),
+            decided_by: None,
         };
         let key = approval_key(&action.namespace, &action.tenant, &id);
         let keep_until = Some(expires_at + Duration::days(KEEP_AFTER_EXPIRY_DAYS));
@@ -257,41 +205,6 @@ impl Gateway {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn signatures_verify_and_bind_every_field() {
-        let signer =
-            ApprovalSigner::from_hex(Some("00112233445566778899aabbccddeeff")).expect("key");
-        let sig = signer.sign("ns", "t", "id-1", 1_700_000_000);
-        assert!(signer.verify("ns", "t", "id-1", 1_700_000_000, &sig));
-        assert!(
-            !signer.verify("ns", "t", "id-1", 1_700_000_001, &sig),
-            "expiry is signed"
-        );
-        assert!(
-            !signer.verify("ns", "t", "id-2", 1_700_000_000, &sig),
-            "id is signed"
-        );
-        assert!(
-            !signer.verify("n", "st", "id-1", 1_700_000_000, &sig),
-            "field boundaries are signed"
-        );
-        assert!(
-            !signer.verify("ns", "t", "id-1", 1_700_000_000, "zz"),
-            "garbage is refused"
-        );
-        let other =
-            ApprovalSigner::from_hex(Some("ffeeddccbbaa99887766554433221100")).expect("key");
-        assert!(
-            !other.verify("ns", "t", "id-1", 1_700_000_000, &sig),
-            "other keys fail"
-        );
-    }
-}
-
 /// Approve or reject.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ApprovalDecision {
@@ -299,10 +212,29 @@ pub enum ApprovalDecision {
     Reject,
 }
 
+/// What authorizes a decision: a signed link, or an authenticated caller
+/// (whose grants the HTTP layer has checked).
+#[derive(Debug, Clone, Copy)]
+pub enum Decider<'a> {
+    Link(&'a ApprovalLink),
+    Caller(&'a Caller),
+}
+
+impl ApprovalDecision {
+    fn purpose(self) -> LinkPurpose {
+        match self {
+            ApprovalDecision::Approve => LinkPurpose::Approve,
+            ApprovalDecision::Reject => LinkPurpose::Reject,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ApprovalError {
     #[error("invalid approval signature")]
     BadSignature,
+    #[error("the caller that dispatched this action cannot decide its approval")]
+    SelfApproval,
     #[error("approval link expired")]
     Expired,
     #[error("approval not found")]
@@ -348,29 +280,50 @@ impl ApprovalRecord {
             "decided_at": self.decided_at,
             "message": self.message,
             "notification_sent": self.notification_sent,
+            "requested_by": self.requested_by,
+            "decided_by": self.decided_by,
         })
     }
 }
 
 impl Gateway {
     /// Check a link: the signature first (constant time), then its expiry.
-    async fn verified_record(
+    /// Check a link signed for one of `purposes`.
+    fn check_link(
         &self,
         namespace: &str,
         tenant: &str,
         id: &str,
         link: &ApprovalLink,
-    ) -> Result<(StateKey, ApprovalRecord, u64), ApprovalError> {
-        if link
-            .kid
-            .as_deref()
-            .is_some_and(|kid| kid != self.signer.kid)
-            || !self
-                .signer
-                .verify(namespace, tenant, id, link.expires_at, &link.sig)
-        {
-            return Err(ApprovalError::BadSignature);
+        purposes: &[LinkPurpose],
+    ) -> Result<(), ApprovalError> {
+        let valid = purposes.iter().any(|purpose| {
+            self.signer.verify(
+                namespace,
+                tenant,
+                id,
+                link.expires_at,
+                *purpose,
+                link.kid.as_deref(),
+                &link.sig,
+            )
+        });
+        if valid {
+            Ok(())
+        } else {
+            Err(ApprovalError::BadSignature)
         }
+    }
+
+    /// The record, read after its link was checked (or without a link, for
+    /// an authenticated caller: `expires_at` then comes from the record).
+    async fn load_record(
+        &self,
+        namespace: &str,
+        tenant: &str,
+        id: &str,
+        link_expiry: Option<i64>,
+    ) -> Result<(StateKey, ApprovalRecord, u64), ApprovalError> {
         let key = approval_key(namespace, tenant, id);
         let stored = self
             .ports
@@ -379,11 +332,13 @@ impl Gateway {
             .await
             .map_err(GatewayError::from)?;
         let Some(stored) = stored else {
-            return Err(if self.ports.clock.now().timestamp() > link.expires_at {
-                ApprovalError::Expired
-            } else {
-                ApprovalError::NotFound
-            });
+            return Err(
+                if link_expiry.is_some_and(|at| self.ports.clock.now().timestamp() > at) {
+                    ApprovalError::Expired
+                } else {
+                    ApprovalError::NotFound
+                },
+            );
         };
         let record: ApprovalRecord = crate::handlers::decode(&key, &stored.value)?;
         Ok((key, record, stored.version))
@@ -396,11 +351,36 @@ impl Gateway {
         namespace: &str,
         tenant: &str,
         id: &str,
-        link: &ApprovalLink,
+        by: Decider<'_>,
         decision: ApprovalDecision,
     ) -> Result<serde_json::Value, ApprovalError> {
-        let (key, mut record, version) = self.verified_record(namespace, tenant, id, link).await?;
+        let link_expiry = match by {
+            Decider::Link(link) => {
+                self.check_link(namespace, tenant, id, link, &[decision.purpose()])?;
+                Some(link.expires_at)
+            }
+            Decider::Caller(_) => None,
+        };
+        let (key, mut record, version) =
+            self.load_record(namespace, tenant, id, link_expiry).await?;
         let now = self.ports.clock.now();
+        let decider = match by {
+            Decider::Link(_) => Caller::new("approval-link", "approval_link"),
+            Decider::Caller(caller) => caller.clone(),
+        };
+        if let Decider::Caller(caller) = by
+            && record.requested_by.as_deref() == Some(caller.id.as_str())
+            && caller.auth_method != "anonymous"
+        {
+            self.audit_final(
+                &record,
+                "approval_refused",
+                json!({"approval_id": id, "reason": "self_approval", "decision": decision.purpose().as_str()}),
+                &decider,
+            )
+            .await;
+            return Err(ApprovalError::SelfApproval);
+        }
         if record.status == ApprovalStatus::Expired {
             return Err(ApprovalError::Expired);
         }
@@ -417,6 +397,7 @@ impl Gateway {
             ApprovalDecision::Reject => ApprovalStatus::Rejected,
         };
         record.decided_at = Some(now);
+        record.decided_by = Some(decider.id.clone());
         let body =
             serde_json::to_string(&record).map_err(|e| GatewayError::Internal(e.to_string()))?;
         let keep_until = Some(record.expires_at + Duration::days(KEEP_AFTER_EXPIRY_DAYS));
@@ -429,7 +410,10 @@ impl Gateway {
             .is_none()
         {
             // Someone decided between our read and our write.
-            let current = self.verified_record(namespace, tenant, id, link).await?.1;
+            let current = self
+                .load_record(namespace, tenant, id, link_expiry)
+                .await?
+                .1;
             return Err(ApprovalError::AlreadyDecided(
                 status_name(current.status).into(),
             ));
@@ -446,13 +430,14 @@ impl Gateway {
                             priority: record.rule_priority,
                         },
                         details,
+                        &decider,
                     )
                     .await?;
                 Ok(json!({"id": id, "status": "approved", "outcome": outcome}))
             }
             ApprovalDecision::Reject => {
                 crate::metrics::Metrics::bump(&self.metrics.approvals_rejected);
-                self.audit_final(&record, "approval_rejected", details)
+                self.audit_final(&record, "approval_rejected", details, &decider)
                     .await;
                 Ok(json!({"id": id, "status": "rejected"}))
             }
@@ -464,10 +449,23 @@ impl Gateway {
         namespace: &str,
         tenant: &str,
         id: &str,
-        link: &ApprovalLink,
+        link: Option<&ApprovalLink>,
     ) -> Result<serde_json::Value, ApprovalError> {
+        let expiry = match link {
+            Some(link) => {
+                self.check_link(
+                    namespace,
+                    tenant,
+                    id,
+                    link,
+                    &[LinkPurpose::Approve, LinkPurpose::Reject],
+                )?;
+                Some(link.expires_at)
+            }
+            None => None,
+        };
         Ok(self
-            .verified_record(namespace, tenant, id, link)
+            .load_record(namespace, tenant, id, expiry)
             .await?
             .1
             .view())
@@ -521,6 +519,7 @@ impl Gateway {
                 &record,
                 "approval_expired",
                 json!({"approval_id": record.id}),
+                &Caller::system(),
             )
             .await;
         }
@@ -533,6 +532,7 @@ impl Gateway {
         record: &ApprovalRecord,
         outcome: &str,
         details: serde_json::Value,
+        caller: &Caller,
     ) {
         let now = self.ports.clock.now();
         let mut audit = self.audit_record(
@@ -549,6 +549,8 @@ impl Gateway {
         );
         audit.outcome = outcome.to_string();
         audit.outcome_details = json!({"approval_id": record.id});
+        audit.caller_id = caller.id.clone();
+        audit.auth_method = caller.auth_method.clone();
         self.write_audit(audit).await;
     }
 }

@@ -61,8 +61,9 @@ impl Gateway {
                 .audit
                 .ttl_seconds
                 .map(|ttl| ctx.dispatched_at + Duration::seconds(ttl as i64)),
-            caller_id: String::new(),
-            auth_method: "anonymous".into(),
+            // Work of the gateway's own unless the caller is set after.
+            caller_id: "switchyard".into(),
+            auth_method: "system".into(),
         }
     }
 
@@ -90,5 +91,48 @@ pub(crate) fn gates_details(passed_through: &[String]) -> Value {
         json!({})
     } else {
         json!({ "gates": passed_through })
+    }
+}
+
+/// Where changes that concern no tenant (rules, keys) are audited: a
+/// partition no tenant can name, readable by unrestricted callers only.
+pub const ADMIN_NAMESPACE: &str = "~switchyard";
+pub const ADMIN_TENANT: &str = "~admin";
+
+impl Gateway {
+    /// Audit an administrative change (rule toggles, reloads, quota,
+    /// retention, recurring and key changes) with the caller who made it.
+    pub async fn audit_admin(
+        &self,
+        caller: &switchyard_core::Caller,
+        scope: Option<(&str, &str)>,
+        change: &str,
+        details: Value,
+    ) {
+        let now = self.ports.clock.now();
+        let (namespace, tenant) = scope.unwrap_or((ADMIN_NAMESPACE, ADMIN_TENANT));
+        let record = AuditRecord {
+            id: uuid::Uuid::now_v7().to_string(),
+            action_id: uuid::Uuid::new_v4().to_string(),
+            chain_id: None,
+            namespace: namespace.to_string(),
+            tenant: tenant.to_string(),
+            provider: "switchyard".into(),
+            action_type: change.to_string(),
+            verdict: "admin".into(),
+            matched_rule: None,
+            outcome: "admin_change".into(),
+            action_payload: None,
+            verdict_details: details,
+            outcome_details: json!({}),
+            metadata: Default::default(),
+            dispatched_at: now,
+            completed_at: now,
+            duration_ms: 0,
+            expires_at: None,
+            caller_id: caller.id.clone(),
+            auth_method: caller.auth_method.clone(),
+        };
+        self.write_audit(record).await;
     }
 }

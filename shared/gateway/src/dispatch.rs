@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use switchyard_core::{Action, ActionOutcome};
+use switchyard_core::{Action, ActionOutcome, Caller};
 use switchyard_rules::RuleAction;
 use switchyard_store::{GateOp, GateResult};
 
@@ -33,10 +33,12 @@ pub(crate) enum Resume<'a> {
     },
 }
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct DispatchOptions {
     /// Evaluate only: no state, no provider call, no audit.
     pub dry_run: bool,
+    /// Who dispatched (the audit's `caller_id`; an approval's requester).
+    pub caller: Caller,
 }
 
 /// Why the gate refused, mapped back to an outcome.
@@ -82,7 +84,7 @@ impl Gateway {
             self.metrics.record(&outcome);
             return Ok(outcome);
         }
-        self.run_pipeline(action, Resume::FromStart, json!({}))
+        self.run_pipeline(action, Resume::FromStart, json!({}), &options.caller)
             .await
     }
 
@@ -94,6 +96,7 @@ impl Gateway {
         original: Action,
         resume: Resume<'_>,
         mut details: serde_json::Value,
+        caller: &Caller,
     ) -> Result<ActionOutcome, GatewayError> {
         let dispatched_at = self.ports.clock.now();
         let rules = self.rules.load_full();
@@ -123,7 +126,7 @@ impl Gateway {
             .await?
         {
             Some(refused) => refused,
-            None => self.apply(&decision).await?,
+            None => self.apply(&decision, caller).await?,
         };
         self.metrics.record(&outcome);
         let provider = match &outcome {
@@ -135,7 +138,7 @@ impl Gateway {
         {
             map.extend(gates);
         }
-        let record = self.audit_record(
+        let mut record = self.audit_record(
             AuditContext {
                 action: &original,
                 provider,
@@ -147,6 +150,8 @@ impl Gateway {
             },
             &outcome,
         );
+        record.caller_id = caller.id.clone();
+        record.auth_method = caller.auth_method.clone();
         self.write_audit(record).await;
         self.after_outcome(&decision.action, &outcome).await;
         Ok(outcome)
@@ -235,7 +240,11 @@ impl Gateway {
     }
 
     /// Carry out the verdict once the gate has passed.
-    async fn apply(&self, decision: &Decision) -> Result<ActionOutcome, GatewayError> {
+    async fn apply(
+        &self,
+        decision: &Decision,
+        caller: &Caller,
+    ) -> Result<ActionOutcome, GatewayError> {
         let action = &decision.action;
         let Some(matched) = &decision.deciding else {
             return Ok(self.call_provider(action, &action.provider).await);
@@ -280,11 +289,14 @@ impl Gateway {
             } => {
                 self.request_approval(
                     action,
-                    &matched.name,
-                    matched.priority,
-                    notify_provider,
-                    *timeout_seconds,
-                    message.as_deref(),
+                    crate::approvals::ApprovalRequest {
+                        rule: &matched.name,
+                        rule_priority: matched.priority,
+                        notify_provider,
+                        timeout_seconds: *timeout_seconds,
+                        message: message.as_deref(),
+                    },
+                    caller,
                 )
                 .await
             }

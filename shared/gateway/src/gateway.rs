@@ -94,7 +94,7 @@ impl Gateway {
                 ));
             }
         }
-        let signer = ApprovalSigner::from_hex(config.server.approval_secret.as_deref())?;
+        let signer = ApprovalSigner::from_config(&config.server)?;
         let gateway = Gateway {
             external_url: config.server.external_url(),
             redactor: Redactor::from_config(&config.audit.redact),

@@ -118,6 +118,7 @@ impl Gateway {
                 priority: scheduled.rule_priority,
             },
             json!({"released_from": r.id, "scheduled_for": scheduled.scheduled_for}),
+            &switchyard_core::Caller::system(),
         )
         .await?;
         self.ports.state.delete(&key).await?;

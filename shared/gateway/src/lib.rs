@@ -2,6 +2,7 @@
 //! and the providers. It knows no AWS or HTTP type; it talks to the storage,
 //! delay-queue, provider and clock ports.
 
+mod approval_signer;
 mod approvals;
 mod audit;
 pub mod breaker;
@@ -27,7 +28,10 @@ pub mod retention;
 mod schedule;
 mod template;
 
-pub use approvals::{ApprovalDecision, ApprovalError, ApprovalLink, ApprovalSigner};
+pub use approvals::{
+    ApprovalDecision, ApprovalError, ApprovalLink, ApprovalSigner, Decider, LinkPurpose,
+};
+pub use audit::{ADMIN_NAMESPACE, ADMIN_TENANT};
 pub use dead_letter::DEAD_LETTER_PROVIDER;
 pub use dispatch::DispatchOptions;
 pub use error::GatewayError;

@@ -242,6 +242,7 @@ impl Gateway {
             action,
             Resume::FromStart,
             json!({"recurring_id": recurring.id, "fire_at": b.fire_at}),
+            &switchyard_core::Caller::system(),
         )
         .await?;
         Ok(Handled::Done)

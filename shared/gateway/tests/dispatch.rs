@@ -469,7 +469,13 @@ async fn dry_run_has_no_side_effects() {
     for _ in 0..2 {
         let outcome = h
             .gateway
-            .dispatch(action.clone(), DispatchOptions { dry_run: true })
+            .dispatch(
+                action.clone(),
+                DispatchOptions {
+                    dry_run: true,
+                    ..DispatchOptions::default()
+                },
+            )
             .await
             .expect("dry run");
         assert_eq!(

@@ -18,6 +18,8 @@ use crate::settings::Settings;
 pub struct Runtime {
     pub gateway: Arc<Gateway>,
     pub settings: Settings,
+    /// The first admin key's hash, from `ADMIN_KEY_HASH_PARAMETER`.
+    pub admin_key_hash: Option<String>,
     rules: Option<RulesWatcher>,
 }
 
@@ -57,12 +59,31 @@ pub async fn init_with(
     // both at once so a cold start pays one round trip, not two.
     let secret = async {
         match &settings.approval_secret_parameter {
-            Some(name) => approval_secret(sdk, name).await.map(Some),
+            Some(name) => secure_parameter(sdk, "approval secret", name)
+                .await
+                .map(Some),
             None => Ok(None),
         }
     };
-    let ((mut config, rules, watcher), secret) =
-        tokio::try_join!(load_rules(&settings, sdk), secret)?;
+    let admin_key_hash = async {
+        match &settings.admin_key_hash_parameter {
+            Some(name) => secure_parameter(sdk, "admin key hash", name)
+                .await
+                .map(Some),
+            None => Ok(None),
+        }
+    };
+    let ((mut config, rules, watcher), secret, admin_key_hash) =
+        tokio::try_join!(load_rules(&settings, sdk), secret, admin_key_hash)?;
+    if admin_key_hash.is_some() {
+        config.auth.enabled = true;
+    }
+    if config.auth.config_path.is_some() {
+        anyhow::bail!(
+            "[auth] config_path is not read on Lambda: create keys with POST /v1/auth/keys \
+             and give the first admin key through ADMIN_KEY_HASH_PARAMETER"
+        );
+    }
     // Rules come from the bundle or S3, never from a directory in the package.
     config.rules.directory = None;
     if let Some(url) = &settings.external_url {
@@ -117,6 +138,7 @@ pub async fn init_with(
     Ok(Runtime {
         gateway: Arc::new(gateway),
         settings,
+        admin_key_hash,
         rules: watcher,
     })
 }
@@ -147,7 +169,8 @@ async fn load_rules(settings: &Settings, sdk: &SdkConfig) -> anyhow::Result<Load
     Ok((config, files.rules, Some(watcher)))
 }
 
-async fn approval_secret(sdk: &SdkConfig, name: &str) -> anyhow::Result<String> {
+/// A SecureString parameter's value (`what` names it in errors).
+async fn secure_parameter(sdk: &SdkConfig, what: &str, name: &str) -> anyhow::Result<String> {
     let answer = aws_sdk_ssm::Client::new(sdk)
         .get_parameter()
         .name(name)
@@ -156,7 +179,7 @@ async fn approval_secret(sdk: &SdkConfig, name: &str) -> anyhow::Result<String> 
         .await
         .map_err(|e| {
             anyhow::anyhow!(
-                "approval secret: SSM GetParameter {name}: {}",
+                "{what}: SSM GetParameter {name}: {}",
                 aws_sdk_ssm::error::DisplayErrorContext(e)
             )
         })?;
@@ -165,5 +188,5 @@ async fn approval_secret(sdk: &SdkConfig, name: &str) -> anyhow::Result<String> 
         .and_then(|p| p.value())
         .filter(|v| !v.is_empty())
         .map(str::to_string)
-        .ok_or_else(|| anyhow::anyhow!("approval secret: SSM parameter {name} is empty"))
+        .ok_or_else(|| anyhow::anyhow!("{what}: SSM parameter {name} is empty"))
 }

@@ -19,6 +19,12 @@ pub struct Settings {
     pub approval_secret_parameter: Option<String>,
     /// Public base URL for approval links (the API's URL or a custom domain).
     pub external_url: Option<String>,
+    /// SSM SecureString holding the first admin key's SHA-256 (hex): turns
+    /// authentication on. The raw key never reaches AWS.
+    pub admin_key_hash_parameter: Option<String>,
+    /// `ALLOW_ANONYMOUS=true` (stack parameter `AllowAnonymous`): let the
+    /// dispatch function serve with authentication disabled.
+    pub allow_anonymous: bool,
     /// The chain queue's `maxReceiveCount`: the delivery that fails for the
     /// last time records the failure in the audit trail.
     pub chain_max_receive_count: u32,
@@ -64,6 +70,14 @@ impl Settings {
             u32::try_from(number("CHAIN_MAX_RECEIVE_COUNT", 5, &mut problems)).unwrap_or(5);
         let delay_max_receive_count =
             u32::try_from(number("DELAY_MAX_RECEIVE_COUNT", 5, &mut problems)).unwrap_or(5);
+        let allow_anonymous = match optional("ALLOW_ANONYMOUS").as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => {
+                problems.push(format!("ALLOW_ANONYMOUS={other:?} is not true or false"));
+                false
+            }
+        };
         let rules = match optional("RULES_S3_URI") {
             None => None,
             Some(uri) => match uri.parse::<S3Location>() {
@@ -88,6 +102,8 @@ impl Settings {
             rules_refresh,
             approval_secret_parameter: optional("APPROVAL_SECRET_PARAMETER"),
             external_url: optional("EXTERNAL_URL"),
+            admin_key_hash_parameter: optional("ADMIN_KEY_HASH_PARAMETER"),
+            allow_anonymous,
             chain_max_receive_count,
             delay_max_receive_count,
         })

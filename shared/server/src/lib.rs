@@ -1,10 +1,13 @@
 //! The HTTP API. [`router`] is the one entry point: the local server serves it
 //! on a TCP listener and the `dispatch` Lambda wraps the very same router.
 
+pub mod access;
+mod auth;
 mod error;
 pub mod example;
 mod extract;
 mod routes;
+mod security;
 
 use std::sync::Arc;
 
@@ -12,21 +15,32 @@ use axum::Router;
 use switchyard_gateway::Gateway;
 use tokio::sync::Semaphore;
 
+pub use auth::Authed;
 pub use error::ApiError;
+pub use security::Security;
 
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
     pub gateway: Arc<Gateway>,
+    pub security: Arc<Security>,
     /// Bounds concurrent dispatches (`[server] max_concurrent_dispatch`).
     dispatch_permits: Arc<Semaphore>,
 }
 
 impl AppState {
-    pub fn new(gateway: Arc<Gateway>) -> Self {
+    /// With the security the gateway's configuration asks for (`[auth]`,
+    /// `[rate_limit]`): fails when the auth file cannot be read.
+    pub fn new(gateway: Arc<Gateway>) -> Result<Self, String> {
+        let security = Security::from_gateway(&gateway)?;
+        Ok(Self::with_security(gateway, security.shared()))
+    }
+
+    pub fn with_security(gateway: Arc<Gateway>, security: Arc<Security>) -> Self {
         let permits = gateway.config().server.max_concurrent_dispatch;
         Self {
             gateway,
+            security,
             dispatch_permits: Arc::new(Semaphore::new(permits)),
         }
     }

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use switchyard_core::AuditQuery;
 
 use crate::AppState;
+use crate::auth::Authed;
 use crate::error::ApiError;
 
 #[derive(Debug, Default, Deserialize)]
@@ -24,8 +25,36 @@ pub(crate) struct AuditParams {
     offset: Option<usize>,
 }
 
+/// Narrow a query to what the caller may read: a dimension the query leaves
+/// open is pinned to the caller's one value for it; a tenant-restricted
+/// caller with several tenants must name one.
+fn scope_query(authed: &Authed, query: &mut AuditQuery) -> Result<(), ApiError> {
+    if authed.0.is_unrestricted() {
+        return Ok(());
+    }
+    let principal = &authed.0;
+    if query.tenant.is_none() {
+        query.tenant = principal.only_value(|g| &g.tenants).map(str::to_string);
+    }
+    if query.namespace.is_none() {
+        query.namespace = principal.only_value(|g| &g.namespaces).map(str::to_string);
+    }
+    match (&query.namespace, &query.tenant) {
+        (Some(namespace), Some(tenant)) => authed.tenant(namespace, tenant),
+        _ => Err(ApiError::invalid_field(
+            if query.tenant.is_none() {
+                "tenant"
+            } else {
+                "namespace"
+            },
+            "this key is granted several tenants or namespaces: name one (namespace=…&tenant=…)",
+        )),
+    }
+}
+
 pub(crate) async fn query(
     State(state): State<AppState>,
+    authed: Authed,
     params: Result<Query<AuditParams>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Query(p) =
@@ -37,7 +66,7 @@ pub(crate) async fn query(
             format!("must be between 1 and {}", AuditQuery::MAX_LIMIT),
         ));
     }
-    let query = AuditQuery {
+    let mut query = AuditQuery {
         namespace: p.namespace,
         tenant: p.tenant,
         provider: p.provider,
@@ -50,17 +79,36 @@ pub(crate) async fn query(
         limit,
         offset: p.offset.unwrap_or(0),
     };
-    let page = state.gateway.audit_query(&query).await?;
+    scope_query(&authed, &mut query)?;
+    let mut page = state.gateway.audit_query(&query).await?;
+    // Grants may also limit providers and action types.
+    let before = page.records.len();
+    page.records
+        .retain(|r| authed.sees_action(&r.namespace, &r.tenant, &r.provider, &r.action_type));
+    page.total = page
+        .total
+        .saturating_sub((before - page.records.len()) as u64);
     Ok(Json(json!(page)))
 }
 
 pub(crate) async fn get(
     State(state): State<AppState>,
+    authed: Authed,
     Path(action_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     match state.gateway.audit_for_action(&action_id).await? {
-        Some(record) => Ok(Json(json!(record))),
-        None => Err(ApiError::not_found(format!(
+        // Another tenant's record reads as absent.
+        Some(record)
+            if authed.sees_action(
+                &record.namespace,
+                &record.tenant,
+                &record.provider,
+                &record.action_type,
+            ) =>
+        {
+            Ok(Json(json!(record)))
+        }
+        _ => Err(ApiError::not_found(format!(
             "no audit record for action '{action_id}'"
         ))),
     }

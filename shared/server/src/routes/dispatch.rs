@@ -9,6 +9,7 @@ use switchyard_gateway::DispatchOptions;
 use tokio::sync::OwnedSemaphorePermit;
 
 use crate::AppState;
+use crate::auth::{Authed, rate_limited};
 use crate::error::ApiError;
 use crate::extract::JsonBody;
 
@@ -21,10 +22,14 @@ pub(crate) struct DispatchParams {
 
 fn params(
     query: Result<Query<DispatchParams>, QueryRejection>,
+    authed: &Authed,
 ) -> Result<DispatchOptions, ApiError> {
     let Query(p) =
         query.map_err(|e| ApiError::bad_request(format!("query string: {}", e.body_text())))?;
-    Ok(DispatchOptions { dry_run: p.dry_run })
+    Ok(DispatchOptions {
+        dry_run: p.dry_run,
+        caller: authed.caller(),
+    })
 }
 
 fn permits(state: &AppState, n: u32) -> Result<OwnedSemaphorePermit, ApiError> {
@@ -42,21 +47,51 @@ fn permits(state: &AppState, n: u32) -> Result<OwnedSemaphorePermit, ApiError> {
         })
 }
 
-fn parse_action(state: &AppState, value: Value) -> Result<Action, ApiError> {
+/// Parse an action, then check the caller's grants and its tenant's rate.
+fn admit_action(state: &AppState, authed: &Authed, value: Value) -> Result<Action, ApiError> {
     let now = state.gateway.clock().now();
-    Action::from_json(value, now).map_err(|e| ApiError::invalid_field(e.field, e.message))
+    let action =
+        Action::from_json(value, now).map_err(|e| ApiError::invalid_field(e.field, e.message))?;
+    authed.action(
+        &action.namespace,
+        &action.tenant,
+        &action.provider,
+        &action.action_type,
+    )?;
+    if let Some(limiter) = &state.security.limiter
+        && let Err(wait) = limiter.check_tenant(&action.tenant)
+    {
+        return Err(rate_limited(wait, &format!("tenant '{}'", action.tenant)));
+    }
+    Ok(action)
+}
+
+/// The outcome as JSON; without the signed approval links unless
+/// configured to show them (they then reach the approver only).
+fn outcome_json(state: &AppState, outcome: &switchyard_core::ActionOutcome) -> Value {
+    let mut value = json!(outcome);
+    if !state.security.links_in_response
+        && let Some(pending) = value
+            .get_mut("PendingApproval")
+            .and_then(Value::as_object_mut)
+    {
+        pending.remove("approve_url");
+        pending.remove("reject_url");
+    }
+    value
 }
 
 pub(crate) async fn dispatch(
     State(state): State<AppState>,
+    authed: Authed,
     query: Result<Query<DispatchParams>, QueryRejection>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
-    let options = params(query)?;
-    let action = parse_action(&state, body)?;
+    let options = params(query, &authed)?;
+    let action = admit_action(&state, &authed, body)?;
     let _permit = permits(&state, 1)?;
     let outcome = state.gateway.dispatch(action, options).await?;
-    Ok(Json(json!(outcome)))
+    Ok(Json(outcome_json(&state, &outcome)))
 }
 
 /// Up to this many items of a batch run at once.
@@ -64,10 +99,11 @@ const BATCH_CONCURRENCY: usize = 32;
 
 pub(crate) async fn dispatch_batch(
     State(state): State<AppState>,
+    authed: Authed,
     query: Result<Query<DispatchParams>, QueryRejection>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
-    let options = params(query)?;
+    let options = params(query, &authed)?;
     let Value::Array(items) = body else {
         return Err(ApiError::invalid_field(
             "$",
@@ -93,12 +129,16 @@ pub(crate) async fn dispatch_batch(
                 break;
             };
             let state = state.clone();
+            let authed = authed.clone();
+            let options = options.clone();
             pending.spawn(async move {
-                let result = match parse_action(&state, item) {
+                // Each item is authorized on its own: a 403 item, the rest proceed.
+                let result = match admit_action(&state, &authed, item) {
                     Ok(action) => state
                         .gateway
                         .dispatch(action, options)
                         .await
+                        .map(|outcome| outcome_json(&state, &outcome))
                         .map_err(ApiError::from),
                     Err(e) => Err(e.with_prefix(&format!("[{index}]"))),
                 };
@@ -112,7 +152,7 @@ pub(crate) async fn dispatch_batch(
             ApiError::from(switchyard_gateway::GatewayError::Internal(e.to_string()))
         })?;
         results[index] = match result {
-            Ok(outcome) => json!(outcome),
+            Ok(outcome) => outcome,
             Err(error) => error.body(),
         };
     }

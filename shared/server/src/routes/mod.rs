@@ -1,4 +1,5 @@
 mod audit;
+mod auth;
 mod dispatch;
 mod health;
 mod orchestration;
@@ -12,7 +13,7 @@ use std::any::Any;
 use axum::Router;
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
@@ -23,6 +24,9 @@ pub(crate) fn build(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health::health))
         .route("/metrics", get(health::metrics))
+        .route("/v1/auth/login", post(auth::login))
+        .route("/v1/auth/keys", get(auth::list_keys).post(auth::create_key))
+        .route("/v1/auth/keys/{id}", delete(auth::revoke_key))
         .route("/v1/circuit-breakers", get(health::circuit_breakers))
         .route("/v1/providers/health", get(health::provider_health))
         .route("/v1/dispatch", post(dispatch::dispatch))
@@ -95,6 +99,11 @@ pub(crate) fn build(state: AppState) -> Router {
             "/v1/recurring/{id}/resume",
             post(policies::resume_recurring),
         )
+        // Runs on matched routes only, where the route's pattern is known.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::authorize,
+        ))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(CatchPanicLayer::custom(panic_response))

@@ -8,10 +8,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use switchyard_gateway::chains::ChainError;
 use switchyard_gateway::events::TransitionError;
-use switchyard_gateway::{ApprovalDecision, ApprovalError, ApprovalLink};
+use switchyard_gateway::{ApprovalDecision, ApprovalError, ApprovalLink, Decider};
 
 use super::query;
 use crate::AppState;
+use crate::auth::Authed;
 use crate::error::ApiError;
 use crate::extract::{JsonBody, from_value};
 
@@ -28,6 +29,9 @@ impl From<ApprovalError> for ApiError {
             ApprovalError::BadSignature => {
                 ApiError::new(StatusCode::FORBIDDEN, "BAD_SIGNATURE", err.to_string())
             }
+            ApprovalError::SelfApproval => {
+                ApiError::new(StatusCode::FORBIDDEN, "SELF_APPROVAL", err.to_string())
+            }
             ApprovalError::Expired => ApiError::new(StatusCode::GONE, "EXPIRED", err.to_string()),
             ApprovalError::NotFound => ApiError::not_found(err.to_string()),
             ApprovalError::AlreadyDecided(_) => ApiError::conflict(err.to_string()),
@@ -36,17 +40,40 @@ impl From<ApprovalError> for ApiError {
     }
 }
 
+/// Only an authenticated caller decides without a link: with auth disabled
+/// (everyone anonymous) the signed link stays the credential.
+fn authenticated(authed: Option<Authed>) -> Option<Authed> {
+    authed.filter(|a| a.0.method != switchyard_auth::AuthMethod::Anonymous)
+}
+
+/// A signed link decides on its own; without one, the authenticated caller
+/// (an operator whose grants cover the tenant) decides.
 async fn decide(
     state: AppState,
     path: (String, String, String),
-    link: ApprovalLink,
+    authed: Option<Authed>,
+    link: Result<Query<ApprovalLink>, QueryRejection>,
     decision: ApprovalDecision,
 ) -> Result<Json<Value>, ApiError> {
     let (namespace, tenant, id) = path;
+    let authed = authenticated(authed);
+    let link = match (&authed, link) {
+        (Some(authed), _) => {
+            authed.tenant(&namespace, &tenant)?;
+            None
+        }
+        (None, link) => Some(query(link).map_err(forbidden)?),
+    };
+    let caller = authed.as_ref().map(Authed::caller);
+    let by = match (&link, &caller) {
+        (Some(link), _) => Decider::Link(link),
+        (None, Some(caller)) => Decider::Caller(caller),
+        (None, None) => return Err(ApiError::forbidden("an approval link or a key is required")),
+    };
     Ok(Json(
         state
             .gateway
-            .decide_approval(&namespace, &tenant, &id, &link, decision)
+            .decide_approval(&namespace, &tenant, &id, by, decision)
             .await?,
     ))
 }
@@ -54,29 +81,19 @@ async fn decide(
 pub(crate) async fn approve(
     State(state): State<AppState>,
     Path(path): Path<(String, String, String)>,
+    authed: Option<Authed>,
     link: Result<Query<ApprovalLink>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    decide(
-        state,
-        path,
-        query(link).map_err(forbidden)?,
-        ApprovalDecision::Approve,
-    )
-    .await
+    decide(state, path, authed, link, ApprovalDecision::Approve).await
 }
 
 pub(crate) async fn reject(
     State(state): State<AppState>,
     Path(path): Path<(String, String, String)>,
+    authed: Option<Authed>,
     link: Result<Query<ApprovalLink>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    decide(
-        state,
-        path,
-        query(link).map_err(forbidden)?,
-        ApprovalDecision::Reject,
-    )
-    .await
+    decide(state, path, authed, link, ApprovalDecision::Reject).await
 }
 
 /// A link without its signature is not a valid credential.
@@ -91,22 +108,32 @@ fn forbidden(e: ApiError) -> ApiError {
 pub(crate) async fn approval_status(
     State(state): State<AppState>,
     Path((namespace, tenant, id)): Path<(String, String, String)>,
+    authed: Option<Authed>,
     link: Result<Query<ApprovalLink>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let link = query(link).map_err(forbidden)?;
+    let authed = authenticated(authed);
+    let link = match &authed {
+        Some(authed) => {
+            authed.tenant(&namespace, &tenant)?;
+            None
+        }
+        None => Some(query(link).map_err(forbidden)?),
+    };
     Ok(Json(
         state
             .gateway
-            .approval_status(&namespace, &tenant, &id, &link)
+            .approval_status(&namespace, &tenant, &id, link.as_ref())
             .await?,
     ))
 }
 
 pub(crate) async fn list_approvals(
     State(state): State<AppState>,
+    authed: Authed,
     scope: Result<Query<Scope>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let scope = query(scope)?;
+    authed.tenant(&scope.namespace, &scope.tenant)?;
     let approvals: Vec<Value> = state
         .gateway
         .list_approvals(&scope.namespace, &scope.tenant)
@@ -131,9 +158,11 @@ impl From<ChainError> for ApiError {
 
 pub(crate) async fn list_chains(
     State(state): State<AppState>,
+    authed: Authed,
     scope: Result<Query<Scope>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let scope = query(scope)?;
+    authed.tenant(&scope.namespace, &scope.tenant)?;
     let chains = state
         .gateway
         .list_chains(&scope.namespace, &scope.tenant, scope.status.as_deref())
@@ -145,9 +174,11 @@ pub(crate) async fn list_chains(
 pub(crate) async fn get_chain(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    authed: Authed,
     scope: Result<Query<Scope>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let scope = query(scope)?;
+    authed.tenant(&scope.namespace, &scope.tenant)?;
     match state
         .gateway
         .get_chain(&scope.namespace, &scope.tenant, &id)
@@ -172,10 +203,12 @@ struct CancelRequest {
 
 pub(crate) async fn cancel_chain(
     State(state): State<AppState>,
+    authed: Authed,
     Path(id): Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
     let req: CancelRequest = from_value(body)?;
+    authed.tenant(&req.namespace, &req.tenant)?;
     let chain = state
         .gateway
         .cancel_chain(
@@ -191,9 +224,11 @@ pub(crate) async fn cancel_chain(
 
 pub(crate) async fn list_groups(
     State(state): State<AppState>,
+    authed: Authed,
     scope: Result<Query<Scope>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let scope = query(scope)?;
+    authed.tenant(&scope.namespace, &scope.tenant)?;
     let groups: Vec<Value> = state
         .gateway
         .list_groups(&scope.namespace, &scope.tenant)
@@ -207,9 +242,11 @@ pub(crate) async fn list_groups(
 pub(crate) async fn get_group(
     State(state): State<AppState>,
     Path(key): Path<String>,
+    authed: Authed,
     scope: Result<Query<Scope>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let scope = query(scope)?;
+    authed.tenant(&scope.namespace, &scope.tenant)?;
     match state
         .gateway
         .get_group(&scope.namespace, &scope.tenant, &key)
@@ -226,9 +263,11 @@ pub(crate) async fn get_group(
 pub(crate) async fn flush_group(
     State(state): State<AppState>,
     Path(key): Path<String>,
+    authed: Authed,
     scope: Result<Query<Scope>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let scope = query(scope)?;
+    authed.tenant(&scope.namespace, &scope.tenant)?;
     let Some(group) = state
         .gateway
         .get_group(&scope.namespace, &scope.tenant, &key)
@@ -271,9 +310,11 @@ impl From<TransitionError> for ApiError {
 
 pub(crate) async fn list_events(
     State(state): State<AppState>,
+    authed: Authed,
     scope: Result<Query<Scope>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let scope = query(scope)?;
+    authed.tenant(&scope.namespace, &scope.tenant)?;
     let events: Vec<Value> = state
         .gateway
         .list_events(&scope.namespace, &scope.tenant)
@@ -288,9 +329,11 @@ pub(crate) async fn list_events(
 pub(crate) async fn get_event(
     State(state): State<AppState>,
     Path(fingerprint): Path<String>,
+    authed: Authed,
     scope: Result<Query<Scope>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let scope = query(scope)?;
+    authed.tenant(&scope.namespace, &scope.tenant)?;
     match state
         .gateway
         .get_event(&scope.namespace, &scope.tenant, &fingerprint)
@@ -306,9 +349,11 @@ pub(crate) async fn get_event(
 pub(crate) async fn event_history(
     State(state): State<AppState>,
     Path(fingerprint): Path<String>,
+    authed: Authed,
     scope: Result<Query<Scope>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let scope = query(scope)?;
+    authed.tenant(&scope.namespace, &scope.tenant)?;
     match state
         .gateway
         .get_event(&scope.namespace, &scope.tenant, &fingerprint)
@@ -333,14 +378,17 @@ struct TransitionRequest {
 
 pub(crate) async fn transition(
     State(state): State<AppState>,
+    authed: Authed,
     Path(fingerprint): Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
     let req: TransitionRequest = from_value(body)?;
+    authed.tenant(&req.namespace, &req.tenant)?;
+    let by = format!("api:{}", authed.0.id);
     Ok(Json(
         state
             .gateway
-            .transition_event(&req.namespace, &req.tenant, &fingerprint, &req.to, "api")
+            .transition_event(&req.namespace, &req.tenant, &fingerprint, &req.to, &by)
             .await?,
     ))
 }

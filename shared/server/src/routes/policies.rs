@@ -13,6 +13,7 @@ use switchyard_gateway::retention::RetentionPolicy;
 
 use super::query;
 use crate::AppState;
+use crate::auth::Authed;
 use crate::error::ApiError;
 use crate::extract::{JsonBody, from_value};
 
@@ -41,11 +42,13 @@ pub(crate) struct CreateRetention {
 
 pub(crate) async fn create_retention(
     State(state): State<AppState>,
+    authed: Authed,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let req: CreateRetention = from_value(body)?;
     non_empty("namespace", &req.namespace)?;
     non_empty("tenant", &req.tenant)?;
+    authed.tenant(&req.namespace, &req.tenant)?;
     for (field, ttl) in [
         ("audit_ttl_seconds", req.audit_ttl_seconds),
         ("state_ttl_seconds", req.state_ttl_seconds),
@@ -70,7 +73,18 @@ pub(crate) async fn create_retention(
         updated_at: now,
     };
     match state.gateway.create_retention(policy).await? {
-        Some(created) => Ok((StatusCode::CREATED, Json(json!(created)))),
+        Some(created) => {
+            audit_change(
+                &state,
+                &authed,
+                &created.namespace,
+                &created.tenant,
+                "retention_created",
+                json!(created),
+            )
+            .await;
+            Ok((StatusCode::CREATED, Json(json!(created))))
+        }
         None => Err(ApiError::conflict(
             "a retention policy for this namespace and tenant already exists",
         )),
@@ -86,29 +100,38 @@ pub(crate) struct OptionalScope {
 
 pub(crate) async fn list_retention(
     State(state): State<AppState>,
+    authed: Authed,
     scope: Result<Query<OptionalScope>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let scope = query(scope)?;
-    let policies = state
+    let mut policies = state
         .gateway
         .list_retention(scope.namespace.as_deref(), scope.tenant.as_deref())
         .await?;
+    policies.retain(|p| authed.sees(&p.namespace, &p.tenant));
     Ok(Json(json!({"count": policies.len(), "policies": policies})))
 }
 
-async fn find_retention(state: &AppState, id: &str) -> Result<RetentionPolicy, ApiError> {
+/// A policy the caller may see (another tenant's reads as absent).
+async fn find_retention(
+    state: &AppState,
+    authed: &Authed,
+    id: &str,
+) -> Result<RetentionPolicy, ApiError> {
     state
         .gateway
         .get_retention(id)
         .await?
+        .filter(|p| authed.sees(&p.namespace, &p.tenant))
         .ok_or_else(|| ApiError::not_found(format!("no retention policy '{id}'")))
 }
 
 pub(crate) async fn get_retention(
     State(state): State<AppState>,
+    authed: Authed,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!(find_retention(&state, &id).await?)))
+    Ok(Json(json!(find_retention(&state, &authed, &id).await?)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -124,29 +147,66 @@ pub(crate) struct UpdateRetention {
 
 pub(crate) async fn update_retention(
     State(state): State<AppState>,
+    authed: Authed,
     Path(id): Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
     let req: UpdateRetention = from_value(body)?;
-    let mut policy = find_retention(&state, &id).await?;
+    let mut policy = find_retention(&state, &authed, &id).await?;
     policy.enabled = req.enabled.unwrap_or(policy.enabled);
     policy.audit_ttl_seconds = req.audit_ttl_seconds.or(policy.audit_ttl_seconds);
     policy.state_ttl_seconds = req.state_ttl_seconds.or(policy.state_ttl_seconds);
     policy.event_ttl_seconds = req.event_ttl_seconds.or(policy.event_ttl_seconds);
     policy.compliance_hold = req.compliance_hold.unwrap_or(policy.compliance_hold);
     policy.description = req.description.or(policy.description);
-    Ok(Json(json!(state.gateway.update_retention(policy).await?)))
+    let updated = state.gateway.update_retention(policy).await?;
+    audit_change(
+        &state,
+        &authed,
+        &updated.namespace,
+        &updated.tenant,
+        "retention_updated",
+        json!(updated),
+    )
+    .await;
+    Ok(Json(json!(updated)))
 }
 
 pub(crate) async fn delete_retention(
     State(state): State<AppState>,
+    authed: Authed,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    let policy = find_retention(&state, &authed, &id).await?;
     if state.gateway.delete_retention(&id).await? {
+        audit_change(
+            &state,
+            &authed,
+            &policy.namespace,
+            &policy.tenant,
+            "retention_deleted",
+            json!({"id": id}),
+        )
+        .await;
         Ok(Json(json!({"deleted": true, "id": id})))
     } else {
         Err(ApiError::not_found(format!("no retention policy '{id}'")))
     }
+}
+
+/// Audit an administrative change in the tenant it concerns.
+pub(crate) async fn audit_change(
+    state: &AppState,
+    authed: &Authed,
+    namespace: &str,
+    tenant: &str,
+    change: &str,
+    details: Value,
+) {
+    state
+        .gateway
+        .audit_admin(&authed.caller(), Some((namespace, tenant)), change, details)
+        .await;
 }
 
 #[derive(Debug, Deserialize)]
@@ -179,6 +239,7 @@ fn yes() -> bool {
 
 pub(crate) async fn create_recurring(
     State(state): State<AppState>,
+    authed: Authed,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let req: CreateRecurring = from_value(body)?;
@@ -189,6 +250,8 @@ pub(crate) async fn create_recurring(
     ] {
         non_empty(field, value)?;
     }
+    // It dispatches as this tenant: the caller must be allowed to.
+    authed.action(&req.namespace, &req.tenant, &req.provider, &req.action_type)?;
     let now = state.gateway.clock().now();
     let created = state
         .gateway
@@ -211,6 +274,15 @@ pub(crate) async fn create_recurring(
             updated_at: now,
         })
         .await?;
+    audit_change(
+        &state,
+        &authed,
+        &created.namespace,
+        &created.tenant,
+        "recurring_created",
+        json!(created),
+    )
+    .await;
     Ok((StatusCode::CREATED, Json(json!(created))))
 }
 
@@ -223,9 +295,11 @@ pub(crate) struct Scope {
 
 pub(crate) async fn list_recurring(
     State(state): State<AppState>,
+    authed: Authed,
     scope: Result<Query<Scope>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let scope = query(scope)?;
+    authed.tenant(&scope.namespace, &scope.tenant)?;
     let items = state
         .gateway
         .list_recurring(&scope.namespace, &scope.tenant)
@@ -235,19 +309,25 @@ pub(crate) async fn list_recurring(
     ))
 }
 
-async fn find_recurring(state: &AppState, id: &str) -> Result<RecurringAction, ApiError> {
+async fn find_recurring(
+    state: &AppState,
+    authed: &Authed,
+    id: &str,
+) -> Result<RecurringAction, ApiError> {
     state
         .gateway
         .get_recurring(id)
         .await?
+        .filter(|r| authed.sees(&r.namespace, &r.tenant))
         .ok_or_else(|| ApiError::not_found(format!("no recurring action '{id}'")))
 }
 
 pub(crate) async fn get_recurring(
     State(state): State<AppState>,
+    authed: Authed,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!(find_recurring(&state, &id).await?)))
+    Ok(Json(json!(find_recurring(&state, &authed, &id).await?)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -263,44 +343,87 @@ pub(crate) struct UpdateRecurring {
 
 pub(crate) async fn update_recurring(
     State(state): State<AppState>,
+    authed: Authed,
     Path(id): Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
     let req: UpdateRecurring = from_value(body)?;
-    let mut item = find_recurring(&state, &id).await?;
+    let mut item = find_recurring(&state, &authed, &id).await?;
     item.cron_expression = req.cron_expression.unwrap_or(item.cron_expression);
     item.timezone = req.timezone.unwrap_or(item.timezone);
     item.payload = req.payload.unwrap_or(item.payload);
     item.enabled = req.enabled.unwrap_or(item.enabled);
     item.description = req.description.or(item.description);
-    Ok(Json(json!(state.gateway.update_recurring(item).await?)))
+    save_recurring(&state, &authed, item, "recurring_updated").await
 }
 
-async fn set_enabled(state: AppState, id: String, enabled: bool) -> Result<Json<Value>, ApiError> {
-    let mut item = find_recurring(&state, &id).await?;
+async fn save_recurring(
+    state: &AppState,
+    authed: &Authed,
+    item: RecurringAction,
+    change: &str,
+) -> Result<Json<Value>, ApiError> {
+    let saved = state.gateway.update_recurring(item).await?;
+    audit_change(
+        state,
+        authed,
+        &saved.namespace,
+        &saved.tenant,
+        change,
+        json!(saved),
+    )
+    .await;
+    Ok(Json(json!(saved)))
+}
+
+async fn set_enabled(
+    state: AppState,
+    authed: Authed,
+    id: String,
+    enabled: bool,
+) -> Result<Json<Value>, ApiError> {
+    let mut item = find_recurring(&state, &authed, &id).await?;
     item.enabled = enabled;
-    Ok(Json(json!(state.gateway.update_recurring(item).await?)))
+    let change = if enabled {
+        "recurring_resumed"
+    } else {
+        "recurring_paused"
+    };
+    save_recurring(&state, &authed, item, change).await
 }
 
 pub(crate) async fn pause_recurring(
     State(state): State<AppState>,
+    authed: Authed,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    set_enabled(state, id, false).await
+    set_enabled(state, authed, id, false).await
 }
 
 pub(crate) async fn resume_recurring(
     State(state): State<AppState>,
+    authed: Authed,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    set_enabled(state, id, true).await
+    set_enabled(state, authed, id, true).await
 }
 
 pub(crate) async fn delete_recurring(
     State(state): State<AppState>,
+    authed: Authed,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    let item = find_recurring(&state, &authed, &id).await?;
     if state.gateway.delete_recurring(&id).await? {
+        audit_change(
+            &state,
+            &authed,
+            &item.namespace,
+            &item.tenant,
+            "recurring_deleted",
+            json!({"id": id}),
+        )
+        .await;
         Ok(Json(json!({"deleted": true, "id": id})))
     } else {
         Err(ApiError::not_found(format!("no recurring action '{id}'")))

@@ -6,7 +6,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use switchyard_gateway::quotas::{OverageBehavior, QuotaPolicy, QuotaWindow};
 
+use super::policies::audit_change;
 use crate::AppState;
+use crate::auth::Authed;
 use crate::error::ApiError;
 use crate::extract::{JsonBody, from_value};
 
@@ -42,11 +44,13 @@ fn check_identifier(field: &str, value: &str) -> Result<(), ApiError> {
 
 pub(crate) async fn create(
     State(state): State<AppState>,
+    authed: Authed,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let req: CreateQuota = from_value(body)?;
     check_identifier("namespace", &req.namespace)?;
     check_identifier("tenant", &req.tenant)?;
+    authed.tenant(&req.namespace, &req.tenant)?;
     if let Some(p) = &req.provider {
         check_identifier("provider", p)?;
     }
@@ -78,6 +82,15 @@ pub(crate) async fn create(
             }
             other => other.into(),
         })?;
+    audit_change(
+        &state,
+        &authed,
+        &created.namespace,
+        &created.tenant,
+        "quota_created",
+        json!(created),
+    )
+    .await;
     Ok((StatusCode::CREATED, Json(json!(created))))
 }
 
@@ -90,28 +103,33 @@ pub(crate) struct ListParams {
 
 pub(crate) async fn list(
     State(state): State<AppState>,
+    authed: Authed,
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Query(p) =
         params.map_err(|e| ApiError::bad_request(format!("query string: {}", e.body_text())))?;
+    authed.tenant(&p.namespace, &p.tenant)?;
     let quotas = state.gateway.quotas.list(&p.namespace, &p.tenant).await?;
     Ok(Json(json!({"count": quotas.len(), "quotas": quotas})))
 }
 
-async fn find(state: &AppState, id: &str) -> Result<QuotaPolicy, ApiError> {
+/// A quota the caller may see (another tenant's reads as absent).
+async fn find(state: &AppState, authed: &Authed, id: &str) -> Result<QuotaPolicy, ApiError> {
     state
         .gateway
         .quotas
         .get(id)
         .await?
+        .filter(|q| authed.sees(&q.namespace, &q.tenant))
         .ok_or_else(|| ApiError::not_found(format!("no quota with id '{id}'")))
 }
 
 pub(crate) async fn get(
     State(state): State<AppState>,
+    authed: Authed,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!(find(&state, &id).await?)))
+    Ok(Json(json!(find(&state, &authed, &id).await?)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -126,11 +144,12 @@ pub(crate) struct UpdateQuota {
 
 pub(crate) async fn update(
     State(state): State<AppState>,
+    authed: Authed,
     Path(id): Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
     let req: UpdateQuota = from_value(body)?;
-    let mut policy = find(&state, &id).await?;
+    let mut policy = find(&state, &authed, &id).await?;
     if req.max_actions == Some(0) {
         return Err(ApiError::invalid_field("max_actions", "must be at least 1"));
     }
@@ -140,14 +159,35 @@ pub(crate) async fn update(
     policy.enabled = req.enabled.unwrap_or(policy.enabled);
     policy.description = req.description.or(policy.description);
     policy.updated_at = state.gateway.clock().now();
-    Ok(Json(json!(state.gateway.quotas.update(policy).await?)))
+    let updated = state.gateway.quotas.update(policy).await?;
+    audit_change(
+        &state,
+        &authed,
+        &updated.namespace,
+        &updated.tenant,
+        "quota_updated",
+        json!(updated),
+    )
+    .await;
+    Ok(Json(json!(updated)))
 }
 
 pub(crate) async fn delete(
     State(state): State<AppState>,
+    authed: Authed,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    let policy = find(&state, &authed, &id).await?;
     if state.gateway.quotas.delete(&id).await? {
+        audit_change(
+            &state,
+            &authed,
+            &policy.namespace,
+            &policy.tenant,
+            "quota_deleted",
+            json!({"id": id}),
+        )
+        .await;
         Ok(Json(json!({"deleted": true, "id": id})))
     } else {
         Err(ApiError::not_found(format!("no quota with id '{id}'")))
@@ -156,8 +196,9 @@ pub(crate) async fn delete(
 
 pub(crate) async fn usage(
     State(state): State<AppState>,
+    authed: Authed,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let policy = find(&state, &id).await?;
+    let policy = find(&state, &authed, &id).await?;
     Ok(Json(json!(state.gateway.quotas.usage(&policy).await?)))
 }

@@ -1,5 +1,3 @@
-use std::path::PathBuf;
-
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -8,6 +6,7 @@ use serde_json::{Value, json};
 use switchyard_gateway::ReloadError;
 
 use crate::AppState;
+use crate::auth::Authed;
 use crate::error::ApiError;
 use crate::extract::{JsonBody, OptionalJsonBody, from_value};
 
@@ -17,23 +16,30 @@ pub(crate) async fn list(State(state): State<AppState>) -> Json<Value> {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ReloadRequest {
-    directory: Option<PathBuf>,
-}
+struct ReloadRequest {}
 
-/// Reload from `{"directory": ...}` or, without a body, from the directory
-/// loaded last. A bad file keeps the current rules serving.
+/// Reload the configured rule source (never a path from the request: that
+/// would let a caller probe the server's files). A bad file keeps the
+/// current rules serving.
 pub(crate) async fn reload(
     State(state): State<AppState>,
+    authed: Authed,
     OptionalJsonBody(body): OptionalJsonBody,
 ) -> Result<Json<Value>, ApiError> {
-    let request: ReloadRequest = match body {
-        Some(value) => from_value(value)?,
-        None => ReloadRequest::default(),
-    };
-    let count = state
-        .gateway
-        .reload_rules(request.directory.as_deref())
+    if let Some(value) = body {
+        if value.get("directory").is_some() {
+            return Err(ApiError::invalid_field(
+                "directory",
+                "reload takes no directory: it re-reads the configured rule source",
+            ));
+        }
+        let _: ReloadRequest = from_value(value)?;
+    }
+    let gateway = state.gateway.clone();
+    // Reading and compiling rule files is blocking work.
+    let count = tokio::task::spawn_blocking(move || gateway.reload_rules(None))
+        .await
+        .map_err(|e| ApiError::from(switchyard_gateway::GatewayError::Internal(e.to_string())))?
         .map_err(|e| match e {
             ReloadError::Rules(err) => ApiError {
                 field: Some(err.location.to_string()),
@@ -45,9 +51,16 @@ pub(crate) async fn reload(
             },
             other => ApiError::bad_request(other.to_string()),
         })?;
-    Ok(Json(
-        json!({"reloaded": count, "directory": request.directory}),
-    ))
+    state
+        .gateway
+        .audit_admin(
+            &authed.caller(),
+            None,
+            "rules_reloaded",
+            json!({"rules": count}),
+        )
+        .await;
+    Ok(Json(json!({"reloaded": count})))
 }
 
 #[derive(Debug, Deserialize)]
@@ -58,6 +71,7 @@ struct EnabledRequest {
 
 pub(crate) async fn set_enabled(
     State(state): State<AppState>,
+    authed: Authed,
     Path(name): Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
@@ -65,6 +79,15 @@ pub(crate) async fn set_enabled(
     if !state.gateway.set_rule_enabled(&name, request.enabled) {
         return Err(ApiError::not_found(format!("no rule named '{name}'")));
     }
+    let change = if request.enabled {
+        "rule_enabled"
+    } else {
+        "rule_disabled"
+    };
+    state
+        .gateway
+        .audit_admin(&authed.caller(), None, change, json!({"rule": name}))
+        .await;
     Ok(Json(json!({
         "name": name,
         "enabled": request.enabled,

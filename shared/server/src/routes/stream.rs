@@ -18,6 +18,7 @@ use serde_json::json;
 use switchyard_core::AuditRecord;
 
 use crate::AppState;
+use crate::auth::Authed;
 use crate::error::ApiError;
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -113,11 +114,15 @@ const LATE_WRITE_MARGIN_MS: i64 = 2_000;
 
 pub(crate) async fn stream(
     State(state): State<AppState>,
+    authed: Authed,
     headers: HeaderMap,
     filter: Result<Query<StreamFilter>, QueryRejection>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let Query(filter) =
         filter.map_err(|e| ApiError::bad_request(format!("query string: {}", e.body_text())))?;
+    if let (Some(namespace), Some(tenant)) = (&filter.namespace, &filter.tenant) {
+        authed.tenant(namespace, tenant)?;
+    }
     // Audit ids are minted from the system clock, so the cursor is too.
     let now_ms = chrono::Utc::now().timestamp_millis();
     // Resume after Last-Event-ID, else start now.
@@ -128,6 +133,7 @@ pub(crate) async fn stream(
         .unwrap_or_else(|| cursor_at(now_ms));
     let feed = Feed {
         state,
+        authed,
         filter,
         cursor,
         seen: VecDeque::new(),
@@ -152,6 +158,9 @@ pub(crate) async fn stream(
 
 struct Feed {
     state: AppState,
+    /// Only records the caller's grants cover are sent (filtered here, on
+    /// the server, whatever the client's filter says).
+    authed: Authed,
     filter: StreamFilter,
     cursor: String,
     /// Ids already sent within the late-write margin, oldest first.
@@ -185,7 +194,14 @@ impl Feed {
             }
             self.seen_set.insert(record.id.clone());
             self.seen.push_back(record.id.clone());
-            if self.filter.matches(&record) {
+            if self.filter.matches(&record)
+                && self.authed.sees_action(
+                    &record.namespace,
+                    &record.tenant,
+                    &record.provider,
+                    &record.action_type,
+                )
+            {
                 self.pending.push_back(to_event(&record));
             }
         }
