@@ -15,6 +15,7 @@ Needs the emulator (localstack/start), infra/build-functions and the x86-64
 `lambda` builds of dispatch and chain-step, unstripped and non-PIE (bench/run
 does all of it).
 """
+import hashlib
 import io
 import json
 import math
@@ -283,8 +284,21 @@ def deploy(stack):
     return json.loads(out.stdout)
 
 
+# The functions run as deployed: authentication on, the first admin key's
+# hash in SSM (the dispatch cold start reads it beside the approval key).
+ADMIN_KEY = "syk_bench_" + uuid.uuid4().hex
+
+
+def admin_key_parameter(stack):
+    name = f"/{stack}/admin-key-hash"
+    client("ssm").put_parameter(Name=name, Type="SecureString", Overwrite=True,
+                                Value=hashlib.sha256(ADMIN_KEY.encode()).hexdigest())
+    return name
+
+
 def function_env(outputs, proxy_url, rules_uri=""):
     return {
+        "ADMIN_KEY_HASH_PARAMETER": outputs["AdminKeyHashParameter"],
         "STATE_TABLE": outputs["StateTableName"], "AUDIT_TABLE": outputs["AuditTableName"],
         "CHAIN_QUEUE_URL": outputs["ChainQueueUrl"], "DELAY_QUEUE_URL": outputs["DelayQueueUrl"],
         "SCHEDULE_GROUP": outputs["ScheduleGroupName"], "SCHEDULER_TARGET_ARN": outputs["SchedulerFunctionArn"],
@@ -360,6 +374,7 @@ def http_event(method, path, body=None):
     event["rawPath"] = path
     event["requestContext"]["http"]["method"] = method
     event["requestContext"]["http"]["path"] = path
+    event["headers"]["x-api-key"] = ADMIN_KEY
     if body is not None:
         event["headers"]["content-type"] = "application/json"
         event["body"] = json.dumps(body)
@@ -379,6 +394,7 @@ def main():
     proxy_url = f"http://127.0.0.1:{proxy.server_address[1]}"
     stack = f"sy-bench-{int(time.time())}"
     outputs = deploy(stack)
+    outputs["AdminKeyHashParameter"] = admin_key_parameter(stack)
     bucket = f"{stack}-rules"
     upload(bucket, {"r1000/generated.yaml": generated_rules(1000),
                     "cost/gateway.toml": COST_CONFIG, "cost/rules.yaml": COST_RULES})

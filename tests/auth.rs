@@ -1027,3 +1027,157 @@ async fn keys_are_shared_by_two_instances_on_dynamodb() {
         "refused by B within key_cache_seconds"
     );
 }
+
+/// A run of at least 32 hex digits: the shape of a key.
+fn has_hex_key(line: &str) -> bool {
+    let mut run = 0;
+    for c in line.chars() {
+        run = if c.is_ascii_hexdigit() { run + 1 } else { 0 };
+        if run >= 32 {
+            return true;
+        }
+    }
+    false
+}
+
+#[test]
+fn no_approval_key_ships_in_the_repository_or_the_binary() {
+    // The configuration compiled into the binary (what `switchyard serve`
+    // and the Lambda functions run without one of their own).
+    let bundled = switchyard_server::example::config().expect("bundled config");
+    assert_eq!(bundled.server.approval_secret, None);
+    assert!(bundled.server.approval_previous_secrets.is_empty());
+    // So each process signs with its own random key.
+    let sign = || {
+        let gateway = switchyard_server::build_gateway(
+            switchyard_server::example::config().expect("config"),
+            switchyard_gateway::MemoryPorts::new(
+                std::sync::Arc::new(switchyard_core::ManualClock::new(at(NOW))),
+                10,
+            )
+            .ports,
+            Some(switchyard_server::example::rules().expect("rules")),
+        )
+        .expect("gateway");
+        gateway
+            .signer()
+            .sign("n", "t", "id", 1, switchyard_gateway::LinkPurpose::Approve)
+    };
+    assert_ne!(sign(), sign(), "no fixed key behind the bundled config");
+    // Nowhere in the repository: no approval secret with a value.
+    let root = switchyard_tests::repo_path("");
+    let files = std::process::Command::new("git")
+        .args(["ls-files", "-z"])
+        .current_dir(&root)
+        .output()
+        .expect("git ls-files");
+    assert!(files.status.success());
+    let mut offenders = Vec::new();
+    for path in String::from_utf8_lossy(&files.stdout)
+        .split('\0')
+        .filter(|p| !p.is_empty())
+    {
+        let Ok(text) = std::fs::read_to_string(root.join(path)) else {
+            continue;
+        };
+        for (n, line) in text.lines().enumerate() {
+            let lower = line.to_ascii_lowercase();
+            if (lower.contains("approval_secret") || lower.contains("approval_previous_secrets"))
+                && has_hex_key(line)
+            {
+                offenders.push(format!("{path}:{}: {line}", n + 1));
+            }
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "approval keys committed:\n{}",
+        offenders.join("\n")
+    );
+    assert!(
+        has_hex_key(&"ab".repeat(16)),
+        "the detector sees a 32-digit key"
+    );
+}
+
+/// Requests exactly as Acteon's Python client builds them (`Content-Type:
+/// application/json` on every request, `Authorization: Bearer <api_key>`),
+/// and the fields its models read from our answers.
+#[tokio::test]
+async fn acteon_clients_dispatch_and_read_audit_with_an_api_key() {
+    let (s, keys) = auth_server().await;
+    let client = |method: reqwest::Method, path: &str| {
+        s.http
+            .request(method, s.url(path))
+            .header("content-type", "application/json")
+            .header("authorization", format!("Bearer {}", keys.operator))
+    };
+    assert_eq!(
+        client(reqwest::Method::GET, "/health")
+            .send()
+            .await
+            .expect("health")
+            .status(),
+        200
+    );
+    let action = json!({"id": "client-1", "namespace": NAMESPACE, "tenant": TENANT,
+        "provider": "payment-gateway", "action_type": "place_order",
+        "payload": {"order_id": "client-1", "total_cents": 1500, "shipping_country": "US"},
+        "metadata": {}, "created_at": "2026-01-05T17:00:00Z"});
+    let response = client(reqwest::Method::POST, "/v1/dispatch")
+        .json(&action)
+        .send()
+        .await
+        .expect("dispatch");
+    assert_eq!(response.status(), 200);
+    let outcome: Value = response.json().await.expect("outcome");
+    assert_eq!(outcome_kind(&outcome), "Executed", "{outcome}");
+    // query_audit(AuditQuery(namespace, tenant, limit)) → AuditPage.
+    let audit = format!("/v1/audit?namespace={NAMESPACE}&tenant={TENANT}&limit=10");
+    let response = client(reqwest::Method::GET, &audit)
+        .send()
+        .await
+        .expect("audit");
+    assert_eq!(response.status(), 200);
+    let page: Value = response.json().await.expect("page");
+    for field in ["records", "total", "limit", "offset"] {
+        assert!(page.get(field).is_some(), "AuditPage.{field}: {page}");
+    }
+    // get_audit_record(action_id) → AuditRecord.
+    let response = client(reqwest::Method::GET, "/v1/audit/client-1")
+        .send()
+        .await
+        .expect("record");
+    assert_eq!(response.status(), 200);
+    let record: Value = response.json().await.expect("record");
+    for field in [
+        "id",
+        "action_id",
+        "namespace",
+        "tenant",
+        "provider",
+        "action_type",
+        "verdict",
+        "outcome",
+        "dispatched_at",
+        "completed_at",
+        "duration_ms",
+        "caller_id",
+        "auth_method",
+    ] {
+        assert!(record.get(field).is_some(), "AuditRecord.{field}: {record}");
+    }
+    assert_eq!(record["caller_id"], json!("operator"));
+    // An error answer carries the fields the client reads (`code`, message text).
+    let response = client(reqwest::Method::POST, "/v1/dispatch")
+        .json(
+            &json!({"namespace": NAMESPACE, "tenant": OTHER_TENANT, "provider": "payment-gateway",
+                      "action_type": "place_order", "payload": {}}),
+        )
+        .send()
+        .await
+        .expect("forbidden");
+    assert_eq!(response.status(), 403);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["code"], json!("FORBIDDEN"));
+}

@@ -34,6 +34,23 @@ struct Args {
     /// Write the result table here (markdown).
     #[arg(long, default_value = "target/load.md")]
     out: PathBuf,
+    /// Turn `[auth]` on: every request carries an operator's API key.
+    #[arg(long)]
+    auth: bool,
+}
+
+/// An auth file with one operator key for the load's tenant; the raw key.
+fn auth_file(dir: &std::path::Path) -> anyhow::Result<(PathBuf, String)> {
+    let key = format!("load-{}", uuid::Uuid::new_v4().simple());
+    let path = dir.join("auth.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[[api_keys]]\nname = \"load\"\nkey_hash = \"{}\"\nrole = \"operator\"\ngrants = [{{ tenants = [\"acme\"], namespaces = [\"shop\"], actions = [\"*\"] }}]\n",
+            switchyard_auth::hash_key(&key)
+        ),
+    )?;
+    Ok((path, key))
 }
 
 async fn stub(calls: Arc<AtomicU64>) -> anyhow::Result<String> {
@@ -134,10 +151,18 @@ async fn main() -> anyhow::Result<()> {
     let payment = stub(counters[0].clone()).await?;
     let inventory = stub(counters[1].clone()).await?;
     let shipping = stub(counters[2].clone()).await?;
-    std::fs::write(
-        work.join("gateway.toml"),
-        config(&payment, &inventory, &shipping, &work.join("rules")),
-    )?;
+    let mut gateway_toml = config(&payment, &inventory, &shipping, &work.join("rules"));
+    let key = if args.auth {
+        let (path, key) = auth_file(&work)?;
+        gateway_toml.push_str(&format!(
+            "\n[auth]\nenabled = true\nconfig_path = \"{}\"\n",
+            path.display()
+        ));
+        Some(key)
+    } else {
+        None
+    };
+    std::fs::write(work.join("gateway.toml"), gateway_toml)?;
 
     let mut child = tokio::process::Command::new(&args.binary)
         .args(["--log-format", "json", "serve", "--port", "0", "--config"])
@@ -167,6 +192,7 @@ async fn main() -> anyhow::Result<()> {
     let mut tasks = Vec::new();
     for _ in 0..args.concurrency {
         let (http, base, sequence) = (http.clone(), base.clone(), sequence.clone());
+        let key = key.clone();
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut errors = 0u64;
@@ -178,7 +204,11 @@ async fn main() -> anyhow::Result<()> {
                     "payload": {"order_id": format!("ORD-{n}"), "amount_cents": 4999, "items": [{"sku": "A-1", "qty": 1}]}
                 });
                 let started = Instant::now();
-                let ok = match http.post(format!("{base}/v1/dispatch")).json(&order).send().await {
+                let mut request = http.post(format!("{base}/v1/dispatch")).json(&order);
+                if let Some(key) = &key {
+                    request = request.bearer_auth(key);
+                }
+                let ok = match request.send().await {
                     Ok(r) => r.status().is_success() && r.text().await.is_ok_and(|t| t.contains("Executed")),
                     Err(_) => false,
                 };
@@ -212,7 +242,12 @@ async fn main() -> anyhow::Result<()> {
     let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1000.0);
     let throughput = latencies.len() as f64 / args.seconds as f64;
     let table = format!(
-        "| measure | value |\n|---|---|\n| concurrency | {} clients for {} s |\n| orders sent | {} ({} not `Executed`) |\n| throughput | **{:.0} orders/s** |\n| P50 / P95 / P99 | {} / **{}** / {} |\n| max | {} |\n| stub calls: payment / inventory / shipping | {} / {} / {} |\n| chains completed (gateway metrics) | {} |\n",
+        "| measure | value |\n|---|---|\n| authentication | {} |\n| concurrency | {} clients for {} s |\n| orders sent | {} ({} not `Executed`) |\n| throughput | **{:.0} orders/s** |\n| P50 / P95 / P99 | {} / **{}** / {} |\n| max | {} |\n| stub calls: payment / inventory / shipping | {} / {} / {} |\n| chains completed (gateway metrics) | {} |\n",
+        if args.auth {
+            "on (API key per request)"
+        } else {
+            "off"
+        },
         args.concurrency,
         args.seconds,
         latencies.len(),

@@ -146,3 +146,60 @@ fn rules_test_explains_without_side_effects() {
             .starts_with("Scheduled")
     );
 }
+
+#[test]
+fn serve_refuses_a_public_address_without_auth() {
+    let output = switchyard()
+        .args(["serve", "--host", "0.0.0.0", "--port", "0"])
+        .current_dir(std::env::temp_dir())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    assert!(!output.status.success(), "must not start");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("refusing to listen on 0.0.0.0") && stderr.contains("--allow-anonymous"),
+        "{stderr}"
+    );
+    assert!(
+        output.stdout.is_empty(),
+        "never printed a listening address"
+    );
+}
+
+#[tokio::test]
+async fn allow_anonymous_serves_a_public_address_with_a_warning() {
+    let mut child = Child(
+        switchyard()
+            .args([
+                "serve",
+                "--host",
+                "0.0.0.0",
+                "--port",
+                "0",
+                "--allow-anonymous",
+            ])
+            .current_dir(std::env::temp_dir())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn"),
+    );
+    let stdout = child.0.stdout.take().expect("stdout");
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).expect("read");
+        line
+    });
+    let line = tokio::time::timeout(Duration::from_secs(30), line)
+        .await
+        .expect("started in time")
+        .expect("line");
+    assert!(line.starts_with("Listening on http://0.0.0.0:"), "{line}");
+    let _ = child.0.kill();
+    let _ = child.0.wait();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.0.stderr.take().expect("stderr"), &mut stderr)
+        .expect("stderr");
+    assert!(stderr.contains("WITHOUT authentication"), "{stderr}");
+}

@@ -45,3 +45,53 @@ pub fn app(runtime: Arc<Runtime>) -> anyhow::Result<Router> {
         },
     )))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchyard_core::SystemClock;
+    use switchyard_gateway::MemoryPorts;
+
+    fn runtime(allow_anonymous: bool, admin_key_hash: Option<String>) -> Arc<Runtime> {
+        let env = std::collections::HashMap::from([
+            ("STATE_TABLE", "s"),
+            ("AUDIT_TABLE", "a"),
+            ("CHAIN_QUEUE_URL", "https://q/chain"),
+            ("DELAY_QUEUE_URL", "https://q/delay"),
+            ("SCHEDULE_GROUP", "g"),
+            ("SCHEDULER_TARGET_ARN", "arn:fn"),
+            ("SCHEDULER_ROLE_ARN", "arn:role"),
+            (
+                "ALLOW_ANONYMOUS",
+                if allow_anonymous { "true" } else { "false" },
+            ),
+        ]);
+        let settings =
+            crate::Settings::from_lookup(|k| env.get(k).map(|v| v.to_string())).expect("settings");
+        let mut config = switchyard_server::example::config().expect("config");
+        config.auth.enabled = admin_key_hash.is_some();
+        let ports = MemoryPorts::new(Arc::new(SystemClock), 10).ports;
+        let gateway = switchyard_server::build_gateway(
+            config,
+            ports,
+            Some(switchyard_server::example::rules().expect("rules")),
+        )
+        .expect("gateway");
+        Arc::new(Runtime::for_tests(
+            Arc::new(gateway),
+            settings,
+            admin_key_hash,
+        ))
+    }
+
+    #[test]
+    fn dispatch_refuses_to_serve_anonymously_unless_allowed() {
+        let err = app(runtime(false, None)).expect_err("refused");
+        assert!(err.to_string().contains("AllowAnonymous=true"), "{err}");
+        assert!(app(runtime(true, None)).is_ok(), "allowed on purpose");
+        let hash = switchyard_auth::hash_key("bootstrap");
+        assert!(app(runtime(false, Some(hash))).is_ok(), "a key source");
+        let err = app(runtime(false, Some("not-a-hash".into()))).expect_err("bad hash");
+        assert!(err.to_string().contains("SHA-256"), "{err}");
+    }
+}

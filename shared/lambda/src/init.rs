@@ -24,6 +24,21 @@ pub struct Runtime {
 }
 
 impl Runtime {
+    /// A runtime around a ready gateway, with bundled rules (tests).
+    #[cfg(test)]
+    pub(crate) fn for_tests(
+        gateway: Arc<Gateway>,
+        settings: Settings,
+        admin_key_hash: Option<String>,
+    ) -> Self {
+        Self {
+            gateway,
+            settings,
+            admin_key_hash,
+            rules: None,
+        }
+    }
+
     /// Reload the rules from S3 when they changed (at most every
     /// `RULES_REFRESH_SECONDS`); a no-op with bundled rules.
     pub async fn refresh_rules(&self) -> Option<usize> {

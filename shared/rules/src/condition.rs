@@ -65,10 +65,20 @@ impl Condition {
 }
 
 impl Operator {
-    /// A missing field satisfies only `exists: false`.
+    /// A missing field reads as null (Acteon's engine): `eq`, `ne`,
+    /// `in_list` and `not_in_list` compare it like any value, so `ne: true`
+    /// holds and "unless attested" rules do not fail open; `exists` tests for
+    /// non-null; every other operator is false on it.
     pub fn holds(&self, value: Option<Resolved<'_>>) -> bool {
         let Some(value) = value else {
-            return matches!(self, Operator::Exists(false));
+            return match self {
+                Operator::Eq(lit) => lit.is_null(),
+                Operator::Ne(lit) => !lit.is_null(),
+                Operator::InList(items) => items.iter().any(Literal::is_null),
+                Operator::NotInList(items) => !items.iter().any(Literal::is_null),
+                Operator::Exists(expected) => !expected,
+                _ => false,
+            };
         };
         match self {
             Operator::Eq(lit) => value::equals(value, lit),
@@ -93,7 +103,7 @@ impl Operator {
             Operator::Matches(regex) => value::as_str(value).is_some_and(|s| regex.is_match(s)),
             Operator::InList(items) => items.iter().any(|lit| value::equals(value, lit)),
             Operator::NotInList(items) => !items.iter().any(|lit| value::equals(value, lit)),
-            Operator::Exists(expected) => *expected,
+            Operator::Exists(expected) => *expected != value::is_null(value),
         }
     }
 }

@@ -68,12 +68,21 @@ impl Literal {
         Literal { json, scalar }
     }
 
+    pub fn is_null(&self) -> bool {
+        self.scalar == Scalar::Null
+    }
+
     pub fn as_str(&self) -> Option<&str> {
         match &self.scalar {
             Scalar::Str(s, _) => Some(s),
             _ => None,
         }
     }
+}
+
+/// A present field holding JSON null.
+pub fn is_null(value: Resolved<'_>) -> bool {
+    matches!(value, Resolved::Json(Value::Null))
 }
 
 /// A field value seen through the comparison rules.

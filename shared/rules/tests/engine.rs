@@ -270,10 +270,21 @@ fn operators_and_missing_fields() {
 
     let ne = single("      field: action.payload.env\n      ne: prod\n");
     assert!(matches(&ne, &with_payload(json!({"env": "dev"}))));
+    // A missing field reads as null (Acteon): null is not "prod", so `ne`
+    // holds and "unless attested" rules never fail open.
     assert!(
-        !matches(&ne, &with_payload(json!({}))),
-        "missing never matches, even ne"
+        matches(&ne, &with_payload(json!({}))),
+        "ne on a missing field is true"
     );
+    let attested = single("      field: action.payload.encrypted\n      ne: true\n");
+    assert!(
+        matches(&attested, &with_payload(json!({}))),
+        "blocks what omits it"
+    );
+    assert!(!matches(
+        &attested,
+        &with_payload(json!({"encrypted": true}))
+    ));
 
     let exists = single("      field: action.dedup_key\n      exists: false\n");
     assert!(matches(&exists, &with_payload(json!({}))));
@@ -285,6 +296,18 @@ fn operators_and_missing_fields() {
     let not_in = single("      field: action.payload.c\n      not_in_list: [NK, SY]\n");
     assert!(matches(&not_in, &with_payload(json!({"c": "US"}))));
     assert!(!matches(&not_in, &with_payload(json!({"c": "SY"}))));
+    assert!(
+        matches(&not_in, &with_payload(json!({}))),
+        "null is in no list"
+    );
+    let in_list = single("      field: action.payload.c\n      in_list: [NK, SY]\n");
+    assert!(!matches(&in_list, &with_payload(json!({}))));
+    let exists = single("      field: action.payload.c\n      exists: true\n");
+    assert!(
+        !matches(&exists, &with_payload(json!({"c": null}))),
+        "exists tests for non-null"
+    );
+    assert!(matches(&exists, &with_payload(json!({"c": 0}))));
 
     let regex = single("      field: action.payload.sku\n      matches: \"^SKU-[0-9]+$\"\n");
     assert!(matches(&regex, &with_payload(json!({"sku": "SKU-12"}))));
@@ -299,6 +322,10 @@ fn operators_and_missing_fields() {
     let not = single("      not:\n        field: action.payload.flag\n        eq: true\n");
     assert!(matches(&not, &with_payload(json!({"flag": false}))));
     assert!(!matches(&not, &with_payload(json!({"flag": true}))));
+    assert!(
+        matches(&not, &with_payload(json!({}))),
+        "not (missing eq true)"
+    );
 
     let nested = single("      field: action.payload.a.b.c\n      eq: 1\n");
     assert!(matches(
