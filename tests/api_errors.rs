@@ -203,3 +203,42 @@ async fn a_bad_rule_file_on_reload_keeps_the_old_rules() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A retention TTL beyond 10 years used to make every later dispatch of the
+/// tenant panic after its provider ran: refused at the API now.
+#[tokio::test]
+async fn durations_a_client_sends_are_bounded() {
+    let s = server().await;
+    for ttl in [json!(10_000_000_000_000u64), json!(0)] {
+        let (status, body) = s
+            .post(
+                "/v1/retention",
+                &json!({"namespace": "ecommerce", "tenant": "acme-store", "audit_ttl_seconds": ttl}),
+            )
+            .await;
+        assert_eq!(
+            (status, body["field"].clone()),
+            (400, json!("audit_ttl_seconds")),
+            "{body}"
+        );
+    }
+    let (status, created) = s
+        .post(
+            "/v1/retention",
+            &json!({"namespace": "ecommerce", "tenant": "acme-store", "audit_ttl_seconds": 86400}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let (status, body) = s
+        .put(
+            &format!("/v1/retention/{}", created["id"].as_str().expect("id")),
+            &json!({"event_ttl_seconds": 400_000_000u64}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["field"].clone()),
+        (400, json!("event_ttl_seconds"))
+    );
+    let (status, outcome) = s.post("/v1/dispatch", &order()).await;
+    assert_eq!(status, 200, "dispatch still serves: {outcome}");
+}

@@ -113,3 +113,5 @@ pub const ACTION_TYPES: &[&str] = &[
 
 /// Longest schedule delay accepted (7 days, as Acteon).
 pub const MAX_SCHEDULE_DELAY_SECONDS: u64 = 604_800;
+/// The longest duration a rule may name (10 years of 365 days).
+pub const MAX_DURATION_SECONDS: u64 = 10 * 365 * 86_400;

@@ -409,18 +409,27 @@ impl<'a> Compiler<'a> {
         v: &Option<Spanned<Value>>,
         name: &str,
     ) -> Result<Option<u64>, RuleError> {
-        match v {
-            None => Ok(None),
-            Some(s) => s.value.as_u64().map(Some).ok_or_else(|| {
-                self.error(
-                    &s.referenced,
-                    format!(
-                        "`{name}` must be a non-negative whole number, found {}",
-                        s.value
-                    ),
-                )
-            }),
+        let Some(s) = v else { return Ok(None) };
+        let n = s.value.as_u64().ok_or_else(|| {
+            self.error(
+                &s.referenced,
+                format!(
+                    "`{name}` must be a non-negative whole number, found {}",
+                    s.value
+                ),
+            )
+        })?;
+        // Time arithmetic on a duration must never overflow at dispatch.
+        if name.ends_with("_seconds") && n > crate::action::MAX_DURATION_SECONDS {
+            return Err(self.error(
+                &s.referenced,
+                format!(
+                    "`{name}` must be at most {} (10 years), found {n}",
+                    crate::action::MAX_DURATION_SECONDS
+                ),
+            ));
         }
+        Ok(Some(n))
     }
 }
 

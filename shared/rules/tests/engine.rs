@@ -184,6 +184,17 @@ fn errors_name_file_line_column_and_rule() {
         "{msg}"
     );
 
+    // Durations are bounded at load (10 years): a dispatch never overflows time arithmetic.
+    for ttl in ["100000000000000000", "1e17"] {
+        let msg = load_err(&format!(
+            "rules:\n  - name: r9\n    condition:\n      field: action.tenant\n      eq: t\n    action:\n      type: deduplicate\n      ttl_seconds: {ttl}\n"
+        ));
+        assert!(
+            msg.starts_with("rules/bad.yaml:8:20: rule 'r9'") && msg.contains("ttl_seconds"),
+            "{msg}"
+        );
+    }
+
     let msg = load_err(
         "rules:\n  - name: r4\n    condition:\n      field: action.tenant\n      eq: t\n    action:\n      type: throttle\n      max_count: 5\n",
     );

@@ -17,6 +17,19 @@ use crate::auth::Authed;
 use crate::error::ApiError;
 use crate::extract::{JsonBody, from_value};
 
+/// A client-sent duration: at least 1 s, at most 10 years (time arithmetic
+/// on it must never overflow, here or in the reaper).
+fn check_ttl(field: &str, ttl: Option<u64>) -> Result<(), ApiError> {
+    let max = switchyard_rules::action::MAX_DURATION_SECONDS;
+    match ttl {
+        Some(n) if n == 0 || n > max => Err(ApiError::invalid_field(
+            field,
+            format!("must be between 1 and {max} seconds (10 years)"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn non_empty(field: &str, value: &str) -> Result<(), ApiError> {
     if value.trim().is_empty() {
         return Err(ApiError::invalid_field(field, "must not be empty"));
@@ -54,9 +67,7 @@ pub(crate) async fn create_retention(
         ("state_ttl_seconds", req.state_ttl_seconds),
         ("event_ttl_seconds", req.event_ttl_seconds),
     ] {
-        if ttl == Some(0) {
-            return Err(ApiError::invalid_field(field, "must be at least 1"));
-        }
+        check_ttl(field, ttl)?;
     }
     let now = state.gateway.clock().now();
     let policy = RetentionPolicy {
@@ -152,6 +163,13 @@ pub(crate) async fn update_retention(
     JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
     let req: UpdateRetention = from_value(body)?;
+    for (field, ttl) in [
+        ("audit_ttl_seconds", req.audit_ttl_seconds),
+        ("state_ttl_seconds", req.state_ttl_seconds),
+        ("event_ttl_seconds", req.event_ttl_seconds),
+    ] {
+        check_ttl(field, ttl)?;
+    }
     let mut policy = find_retention(&state, &authed, &id).await?;
     policy.enabled = req.enabled.unwrap_or(policy.enabled);
     policy.audit_ttl_seconds = req.audit_ttl_seconds.or(policy.audit_ttl_seconds);
