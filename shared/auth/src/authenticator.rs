@@ -47,6 +47,21 @@ impl From<StoreError> for AuthError {
     }
 }
 
+/// An argon2 hash of a random password (made once, on the first login of
+/// an unknown user name).
+fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| {
+        use argon2::PasswordHasher;
+        let salt = argon2::password_hash::SaltString::encode_b64(&rand::random::<[u8; 16]>())
+            .expect("16 bytes encode as a salt");
+        argon2::Argon2::default()
+            .hash_password(&rand::random::<[u8; 16]>(), &salt)
+            .map(|h| h.to_string())
+            .unwrap_or_default()
+    })
+}
+
 /// A store key as one process remembers it (or that no such key exists).
 #[derive(Clone)]
 struct Cached(Option<(String, Arc<Principal>)>);
@@ -214,10 +229,13 @@ impl Authenticator {
     /// Exchange a user's password for a token: `(token, expires_in)`.
     pub async fn login(&self, username: &str, password: &str) -> Result<(String, u64), AuthError> {
         let jwt = self.jwt.as_ref().ok_or(AuthError::NoLogin)?;
-        let Some(user) = self.users.get(username) else {
-            return Err(AuthError::BadLogin);
+        let user = self.users.get(username);
+        // An unknown name costs the same argon2 work as a wrong password, so
+        // timing does not tell which user names exist.
+        let hash = match user {
+            Some(user) => user.password_hash.clone(),
+            None => decoy_hash().to_string(),
         };
-        let hash = user.password_hash.clone();
         let password = password.to_string();
         // argon2 is slow on purpose: keep it off the async workers.
         let verified = tokio::task::spawn_blocking(move || {
@@ -230,9 +248,9 @@ impl Authenticator {
         })
         .await
         .unwrap_or(false);
-        if !verified {
+        let Some(user) = user.filter(|_| verified) else {
             return Err(AuthError::BadLogin);
-        }
+        };
         let token = jwt
             .issue(&user.username, user.role, &user.grants, self.clock.now())
             .map_err(AuthError::InvalidToken)?;

@@ -98,6 +98,12 @@ impl RateLimiter {
         self.callers.check(&caller.id)
     }
 
+    /// Login attempts per user name share the caller's default tier (a
+    /// password is not guessed faster than a key may call).
+    pub fn check_login(&self, username: &str) -> Result<(), Duration> {
+        self.callers.check(&format!("login:{username}"))
+    }
+
     pub fn check_tenant(&self, tenant: &str) -> Result<(), Duration> {
         match &self.tenants {
             Some(limits) => limits.check(tenant),

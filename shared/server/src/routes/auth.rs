@@ -51,6 +51,14 @@ pub(crate) async fn login(
             "username at most 256 bytes, password at most 1024",
         ));
     }
+    if let Some(limiter) = &state.security.limiter
+        && let Err(wait) = limiter.check_login(&request.username)
+    {
+        return Err(crate::auth::rate_limited(
+            wait,
+            &format!("logins of '{}'", request.username),
+        ));
+    }
     let (token, expires_in) = auth.login(&request.username, &request.password).await?;
     Ok(Json(
         json!({"token": token, "token_type": "Bearer", "expires_in": expires_in}),
