@@ -29,6 +29,20 @@ fn order(tenant: &str, id: &str, cents: u64) -> Value {
                        "shipping_country": "US", "customer_email": "c@example.com"}})
 }
 
+/// Dispatch a small order for `tenant` with `key`; it must be accepted.
+async fn dispatch_ok(s: &TestServer, key: &str, tenant: &str, id: &str) -> Value {
+    let (status, body) = s
+        .call(
+            "POST",
+            "/v1/dispatch",
+            Some(key),
+            Some(&order(tenant, id, 1500)),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
 /// How a route's resource relates to a tenant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Scope {
@@ -471,20 +485,8 @@ async fn a_batch_checks_each_item() {
 #[tokio::test]
 async fn reads_are_scoped_to_the_callers_tenants() {
     let (s, keys) = auth_server().await;
-    for (key, tenant, id) in [
-        (&keys.operator, TENANT, "acme-1"),
-        (&keys.other, OTHER_TENANT, "globex-1"),
-    ] {
-        let (status, body) = s
-            .call(
-                "POST",
-                "/v1/dispatch",
-                Some(key),
-                Some(&order(tenant, id, 1500)),
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
-    }
+    dispatch_ok(&s, &keys.operator, TENANT, "acme-1").await;
+    dispatch_ok(&s, &keys.other, OTHER_TENANT, "globex-1").await;
     // Without filters, a tenant key reads its own tenant only.
     let (status, page) = s
         .call("GET", "/v1/audit?limit=100", Some(&keys.viewer), None)
@@ -584,20 +586,8 @@ async fn the_stream_never_sends_another_tenants_events() {
         .await
     });
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
-    for (key, tenant, id) in [
-        (&keys.operator, TENANT, "s-acme"),
-        (&keys.other, OTHER_TENANT, "s-globex"),
-    ] {
-        let (status, _) = server
-            .call(
-                "POST",
-                "/v1/dispatch",
-                Some(key),
-                Some(&order(tenant, id, 1500)),
-            )
-            .await;
-        assert_eq!(status, 200);
-    }
+    dispatch_ok(&server, &keys.operator, TENANT, "s-acme").await;
+    dispatch_ok(&server, &keys.other, OTHER_TENANT, "s-globex").await;
     let mine = mine.await.expect("stream");
     let theirs = theirs.await.expect("stream");
     assert!(mine.iter().any(|e| e["action_id"] == "s-acme"), "{mine:?}");

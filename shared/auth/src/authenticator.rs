@@ -75,6 +75,9 @@ pub struct Authenticator {
     jwt: Option<JwtKeys>,
     store: KeyStore,
     cache: Option<Cache<String, Cached>>,
+    /// Tokens whose signature was checked, with their `exp` (a token never
+    /// changes, so only its expiry is re-checked on each use).
+    verified_tokens: Cache<String, (i64, Arc<Principal>)>,
     clock: Arc<dyn Clock>,
 }
 
@@ -139,6 +142,10 @@ impl Authenticator {
             jwt,
             store: KeyStore::new(state),
             cache,
+            verified_tokens: Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(Duration::from_secs(300))
+                .build(),
             clock,
         }
     }
@@ -184,8 +191,19 @@ impl Authenticator {
             && looks_like_jwt(token)
             && let Some(jwt) = &self.jwt
         {
-            match jwt.verify(token, self.clock.now()) {
-                Ok(principal) => return Ok(Arc::new(principal)),
+            let verified = match self.verified_tokens.get(token) {
+                Some(hit) => Ok(hit),
+                None => jwt.verify_signature(token).map(|(principal, exp)| {
+                    let entry = (exp, Arc::new(principal));
+                    self.verified_tokens
+                        .insert(token.to_string(), entry.clone());
+                    entry
+                }),
+            };
+            match verified.and_then(|(exp, principal)| {
+                crate::jwt::check_expiry(exp, self.clock.now()).map(|()| principal)
+            }) {
+                Ok(principal) => return Ok(principal),
                 Err(e) => jwt_error = Some(e),
             }
         }

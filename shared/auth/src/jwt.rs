@@ -70,17 +70,33 @@ impl JwtKeys {
     }
 
     pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<Principal, String> {
+        let (principal, expires) = self.verify_signature(token)?;
+        check_expiry(expires, now)?;
+        Ok(principal)
+    }
+
+    /// The signed claims, whatever the time: `(principal, exp)`.
+    pub fn verify_signature(&self, token: &str) -> Result<(Principal, i64), String> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|e| format!("invalid token: {e}"))?;
-        if data.claims.exp <= now.timestamp() {
-            return Err("token expired".into());
-        }
-        Ok(Principal {
-            id: data.claims.sub,
-            role: data.claims.role,
-            grants: data.claims.grants,
-            method: AuthMethod::Jwt,
-        })
+        Ok((
+            Principal {
+                id: data.claims.sub,
+                role: data.claims.role,
+                grants: data.claims.grants,
+                method: AuthMethod::Jwt,
+            },
+            data.claims.exp,
+        ))
+    }
+}
+
+/// A token is valid up to (not including) its `exp` second.
+pub fn check_expiry(exp: i64, now: DateTime<Utc>) -> Result<(), String> {
+    if exp <= now.timestamp() {
+        Err("token expired".into())
+    } else {
+        Ok(())
     }
 }
 

@@ -21,14 +21,14 @@ impl Drop for Child {
     }
 }
 
-#[tokio::test]
-async fn serve_without_config_runs_the_bundled_example() {
+/// Start `switchyard` with `args`; its first line of output (the address).
+async fn serve(args: &[&str], stderr: Stdio) -> (Child, String) {
     let mut child = Child(
         switchyard()
-            .args(["serve", "--port", "0"])
+            .args(args)
             .current_dir(std::env::temp_dir())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .expect("spawn"),
     );
@@ -42,6 +42,12 @@ async fn serve_without_config_runs_the_bundled_example() {
         .await
         .expect("prints in time")
         .expect("task");
+    (child, line)
+}
+
+#[tokio::test]
+async fn serve_without_config_runs_the_bundled_example() {
+    let (_child, line) = serve(&["serve", "--port", "0"], Stdio::null()).await;
     let base = line
         .trim()
         .strip_prefix("Listening on ")
@@ -169,32 +175,18 @@ fn serve_refuses_a_public_address_without_auth() {
 
 #[tokio::test]
 async fn allow_anonymous_serves_a_public_address_with_a_warning() {
-    let mut child = Child(
-        switchyard()
-            .args([
-                "serve",
-                "--host",
-                "0.0.0.0",
-                "--port",
-                "0",
-                "--allow-anonymous",
-            ])
-            .current_dir(std::env::temp_dir())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn"),
-    );
-    let stdout = child.0.stdout.take().expect("stdout");
-    let line = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("read");
-        line
-    });
-    let line = tokio::time::timeout(Duration::from_secs(30), line)
-        .await
-        .expect("started in time")
-        .expect("line");
+    let (mut child, line) = serve(
+        &[
+            "serve",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            "0",
+            "--allow-anonymous",
+        ],
+        Stdio::piped(),
+    )
+    .await;
     assert!(line.starts_with("Listening on http://0.0.0.0:"), "{line}");
     let _ = child.0.kill();
     let _ = child.0.wait();

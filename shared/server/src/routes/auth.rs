@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use switchyard_auth::{AuthError, Authenticator, Grant, KeyError, NewKey, Role};
 
+use super::audit_global;
 use crate::AppState;
 use crate::auth::Authed;
 use crate::error::ApiError;
@@ -99,15 +100,13 @@ pub(crate) async fn create_key(
             KeyError::Escalation => ApiError::forbidden(e.to_string()),
             KeyError::Auth(e) => e.into(),
         })?;
-    state
-        .gateway
-        .audit_admin(
-            &authed.caller(),
-            None,
-            "api_key_created",
-            json!({"key_id": key.id, "name": key.name, "role": key.role, "grants": key.grants}),
-        )
-        .await;
+    audit_global(
+        &state,
+        &authed,
+        "api_key_created",
+        json!({"key_id": key.id, "name": key.name, "role": key.role, "grants": key.grants}),
+    )
+    .await;
     let mut view = key.view();
     // The only time the raw key is ever shown.
     view["key"] = json!(raw);
@@ -130,14 +129,6 @@ pub(crate) async fn revoke_key(
             "no stored key '{id}' (keys of the auth file are revoked by editing the file)"
         )));
     }
-    state
-        .gateway
-        .audit_admin(
-            &authed.caller(),
-            None,
-            "api_key_revoked",
-            json!({"key_id": id}),
-        )
-        .await;
+    audit_global(&state, &authed, "api_key_revoked", json!({"key_id": id})).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -17,7 +17,10 @@ use axum::routing::{delete, get, post, put};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
+use serde_json::Value;
+
 use crate::AppState;
+use crate::auth::Authed;
 use crate::error::ApiError;
 
 pub(crate) fn build(state: AppState) -> Router {
@@ -109,6 +112,29 @@ pub(crate) fn build(state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Audit an administrative change in the tenant it concerns.
+pub(crate) async fn audit_change(
+    state: &AppState,
+    authed: &Authed,
+    namespace: &str,
+    tenant: &str,
+    change: &str,
+    details: Value,
+) {
+    state
+        .gateway
+        .audit_admin(&authed.caller(), Some((namespace, tenant)), change, details)
+        .await;
+}
+
+/// Audit an administrative change that concerns every tenant (rules, keys).
+pub(crate) async fn audit_global(state: &AppState, authed: &Authed, change: &str, details: Value) {
+    state
+        .gateway
+        .audit_admin(&authed.caller(), None, change, details)
+        .await;
 }
 
 /// A query string as `T`, or a 400 saying what is wrong with it.

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use switchyard_gateway::recurring::RecurringAction;
 use switchyard_gateway::retention::RetentionPolicy;
 
+use super::audit_change;
 use super::query;
 use crate::AppState;
 use crate::auth::Authed;
@@ -210,21 +211,6 @@ pub(crate) async fn delete_retention(
     } else {
         Err(ApiError::not_found(format!("no retention policy '{id}'")))
     }
-}
-
-/// Audit an administrative change in the tenant it concerns.
-pub(crate) async fn audit_change(
-    state: &AppState,
-    authed: &Authed,
-    namespace: &str,
-    tenant: &str,
-    change: &str,
-    details: Value,
-) {
-    state
-        .gateway
-        .audit_admin(&authed.caller(), Some((namespace, tenant)), change, details)
-        .await;
 }
 
 #[derive(Debug, Deserialize)]

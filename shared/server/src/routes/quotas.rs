@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use switchyard_gateway::quotas::{OverageBehavior, QuotaPolicy, QuotaWindow};
 
-use super::policies::audit_change;
+use super::audit_change;
 use crate::AppState;
 use crate::auth::Authed;
 use crate::error::ApiError;

@@ -5,6 +5,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use switchyard_gateway::ReloadError;
 
+use super::audit_global;
 use crate::AppState;
 use crate::auth::Authed;
 use crate::error::ApiError;
@@ -51,15 +52,7 @@ pub(crate) async fn reload(
             },
             other => ApiError::bad_request(other.to_string()),
         })?;
-    state
-        .gateway
-        .audit_admin(
-            &authed.caller(),
-            None,
-            "rules_reloaded",
-            json!({"rules": count}),
-        )
-        .await;
+    audit_global(&state, &authed, "rules_reloaded", json!({"rules": count})).await;
     Ok(Json(json!({"reloaded": count})))
 }
 
@@ -84,10 +77,7 @@ pub(crate) async fn set_enabled(
     } else {
         "rule_disabled"
     };
-    state
-        .gateway
-        .audit_admin(&authed.caller(), None, change, json!({"rule": name}))
-        .await;
+    audit_global(&state, &authed, change, json!({"rule": name})).await;
     Ok(Json(json!({
         "name": name,
         "enabled": request.enabled,
