@@ -104,8 +104,8 @@ pub async fn init_with(
     if let Some(url) = &settings.external_url {
         config.server.external_url = Some(url.clone());
     }
-    if secret.is_some() {
-        config.server.approval_secret = secret;
+    if let (Some(value), Some(name)) = (&secret, &settings.approval_secret_parameter) {
+        crate::approval_keys::apply(&mut config.server, name, value).map_err(anyhow::Error::msg)?;
     }
     if config.server.approval_secret.is_none() {
         anyhow::bail!(

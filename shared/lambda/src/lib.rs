@@ -8,6 +8,7 @@
 //! - [`scheduler`]: the scheduler function's two event shapes.
 //! - [`dispatch`]: the HTTP API (the local server's router).
 
+mod approval_keys;
 pub mod dispatch;
 pub mod init;
 pub mod logging;
