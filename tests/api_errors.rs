@@ -242,3 +242,60 @@ async fn durations_a_client_sends_are_bounded() {
     let (status, outcome) = s.post("/v1/dispatch", &order()).await;
     assert_eq!(status, 200, "dispatch still serves: {outcome}");
 }
+
+/// Names and ids follow the dispatch rules on every route: a newline in a
+/// namespace used to create a recurring action no route could name again.
+#[tokio::test]
+async fn every_route_takes_only_identifiers() {
+    let s = server().await;
+    let (status, body) = s
+        .post(
+            "/v1/recurring",
+            &json!({"namespace": "eco\nmerce", "tenant": "acme-store", "cron_expression": "* * * * *",
+                    "provider": "warehouse", "action_type": "restock"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["field"].clone()),
+        (400, json!("namespace")),
+        "{body}"
+    );
+    let long = "x".repeat(300);
+    for (path, field) in [
+        (
+            "/v1/chains/a%0Ab?namespace=ecommerce&tenant=acme-store".to_string(),
+            "id",
+        ),
+        (
+            format!("/v1/chains/{long}?namespace=ecommerce&tenant=acme-store"),
+            "id",
+        ),
+        (
+            format!("/v1/chains?namespace=ecommerce&tenant={long}"),
+            "tenant",
+        ),
+        (
+            "/v1/events/a%07b?namespace=ecommerce&tenant=acme-store".to_string(),
+            "fingerprint",
+        ),
+    ] {
+        let (status, body) = s.get(&path).await;
+        assert_eq!(
+            (status, body["field"].clone()),
+            (400, json!(field)),
+            "{path}: {body}"
+        );
+    }
+    // A path that is not UTF-8 once decoded: still a JSON error.
+    let (status, body) = s.get("/v1/quotas/%FF%FE").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"].is_string());
+    let mut order = order();
+    order["dedup_key"] = json!("k".repeat(2000));
+    let (status, body) = s.post("/v1/dispatch", &order).await;
+    assert_eq!(
+        (status, body["field"].clone()),
+        (400, json!("dedup_key")),
+        "{body}"
+    );
+}

@@ -55,6 +55,8 @@ impl ActionValidationError {
 }
 
 const MAX_ROUTING_FIELD_LEN: usize = 256;
+/// Longest `dedup_key` or `fingerprint`.
+pub const MAX_KEY_LEN: usize = 1024;
 
 /// Names starting with this are Switchyard's own partitions (stored API keys).
 pub const RESERVED_PREFIX: char = '~';
@@ -137,6 +139,18 @@ impl Action {
                 "dedup_key",
                 "must be a non-empty string when present",
             ));
+        }
+        // They become store keys: bounded, like every identifier.
+        for (name, value) in [
+            ("dedup_key", &wire.dedup_key),
+            ("fingerprint", &wire.fingerprint),
+        ] {
+            if value.as_ref().is_some_and(|v| v.len() > MAX_KEY_LEN) {
+                return Err(ActionValidationError::new(
+                    name,
+                    format!("longer than {MAX_KEY_LEN} bytes"),
+                ));
+            }
         }
         Ok(Action {
             id,

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{FromRequestParts, MatchedPath, Request, State};
+use axum::extract::{FromRequestParts, MatchedPath, RawPathParams, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
@@ -25,14 +25,17 @@ impl Authed {
         Caller::new(self.0.id.clone(), self.0.method.as_str())
     }
 
-    /// 403 unless a grant covers the tenant's data.
+    /// Admit a tenant scope a client named: 400 unless both names are
+    /// identifiers, 403 unless a grant covers the tenant's data.
     pub fn tenant(&self, namespace: &str, tenant: &str) -> Result<(), ApiError> {
+        check_identifier("namespace", namespace)?;
+        check_identifier("tenant", tenant)?;
         self.0
             .authorize(&Resource::tenant(namespace, tenant))
             .map_err(forbidden)
     }
 
-    /// 403 unless a grant covers this action.
+    /// The same for an action: its four routing names, then the grants.
     pub fn action(
         &self,
         namespace: &str,
@@ -40,6 +43,10 @@ impl Authed {
         provider: &str,
         action_type: &str,
     ) -> Result<(), ApiError> {
+        check_identifier("namespace", namespace)?;
+        check_identifier("tenant", tenant)?;
+        check_identifier("provider", provider)?;
+        check_identifier("action_type", action_type)?;
         self.0
             .authorize(&Resource::action(namespace, tenant, provider, action_type))
             .map_err(forbidden)
@@ -83,6 +90,43 @@ impl<S: Send + Sync> axum::extract::OptionalFromRequestParts<S> for Authed {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, ApiError> {
         Ok(parts.extensions.get::<Authed>().cloned())
     }
+}
+
+/// Longest name or id a route accepts (the dispatch rule for routing fields).
+pub const MAX_IDENTIFIER_LEN: usize = 256;
+
+/// A name or id from a path, query or body: 1 to 256 bytes, no control
+/// characters (they would make records that no route can name again).
+pub fn check_identifier(field: &str, value: &str) -> Result<(), ApiError> {
+    if value.trim().is_empty() {
+        return Err(ApiError::invalid_field(field, "must not be empty"));
+    }
+    if value.len() > MAX_IDENTIFIER_LEN {
+        return Err(ApiError::invalid_field(
+            field,
+            format!("longer than {MAX_IDENTIFIER_LEN} bytes"),
+        ));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(ApiError::invalid_field(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    Ok(())
+}
+
+/// Every path parameter of a matched route is an identifier; a path that is
+/// not UTF-8 once decoded is a JSON 400 too.
+async fn check_path(request: &mut Request) -> Result<(), ApiError> {
+    let (mut parts, body) = std::mem::take(request).into_parts();
+    let params = RawPathParams::from_request_parts(&mut parts, &()).await;
+    *request = Request::from_parts(parts, body);
+    let params = params.map_err(|e| ApiError::bad_request(format!("path: {}", e.body_text())))?;
+    for (name, value) in &params {
+        check_identifier(name, value)?;
+    }
+    Ok(())
 }
 
 pub(crate) fn forbidden(denied: Denied) -> ApiError {
@@ -154,6 +198,9 @@ pub(crate) async fn authorize(
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_string())
         .unwrap_or_default();
+    if let Err(bad) = check_path(&mut request).await {
+        return bad.into_response();
+    }
     let Some(access) = lookup(request.method().as_str(), &path) else {
         return forbidden(Denied::Global(format!(
             "{} (no access policy)",
