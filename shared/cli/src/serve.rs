@@ -88,6 +88,7 @@ async fn serve(
 ) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let mut memory = MemoryPorts::new(clock.clone(), config.audit.max_records);
+    memory.audit.set_max_bytes(config.audit.max_bytes);
     use_dynamodb(&config, &mut memory, clock).await?;
     let addr = format!("{}:{}", config.server.host, config.server.port);
     let sweep_every = Duration::from_secs(config.state.memory_sweep_interval_secs);

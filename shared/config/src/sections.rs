@@ -210,6 +210,9 @@ pub struct AuditConfig {
     pub store_payload: bool,
     /// In-memory backend only: the most records kept (oldest dropped first).
     pub max_records: usize,
+    /// In-memory backend only: the most bytes of records (their JSON size)
+    /// kept, oldest dropped first and counted (`audit_evicted` in /metrics).
+    pub max_bytes: usize,
     pub redact: RedactConfig,
 }
 
@@ -227,6 +230,7 @@ impl Default for AuditConfig {
             cleanup_interval_seconds: 3600,
             store_payload: true,
             max_records: 100_000,
+            max_bytes: 256 * 1024 * 1024,
             redact: RedactConfig::default(),
         }
     }
@@ -239,6 +243,9 @@ impl AuditConfig {
         }
         if self.max_records == 0 {
             return Err("[audit] max_records must be at least 1".into());
+        }
+        if self.max_bytes < 1024 * 1024 {
+            return Err("[audit] max_bytes must be at least 1 MiB (1048576)".into());
         }
         Ok(())
     }

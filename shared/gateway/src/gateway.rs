@@ -203,7 +203,9 @@ impl Gateway {
     }
 
     pub fn metrics(&self) -> MetricsSnapshot {
-        self.metrics.snapshot()
+        let mut snapshot = self.metrics.snapshot();
+        snapshot.audit_evicted = self.ports.audit.evicted();
+        snapshot
     }
 
     pub async fn audit_query(&self, query: &AuditQuery) -> Result<AuditPage, GatewayError> {

@@ -55,6 +55,8 @@ counters!(
     store_unavailable,
     audit_errors,
     follow_up_errors,
+    // Read from the audit store (records dropped to stay within its bound).
+    audit_evicted,
 );
 
 impl Metrics {

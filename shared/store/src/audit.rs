@@ -23,4 +23,9 @@ pub trait AuditStore: Send + Sync {
 
     /// Physically remove records whose `expires_at` has passed; returns how many.
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
+
+    /// Records dropped to stay within a size bound (bounded stores only).
+    fn evicted(&self) -> u64 {
+        0
+    }
 }

@@ -48,31 +48,7 @@ async fn audit_capacity_drops_the_oldest() {
             .await
             .expect("query");
         assert!(page.total <= 3);
-        store
-            .append(switchyard_core::AuditRecord {
-                id: uuid::Uuid::now_v7().to_string(),
-                action_id: "a".into(),
-                chain_id: None,
-                namespace: "n".into(),
-                tenant: "t".into(),
-                provider: "p".into(),
-                action_type: "x".into(),
-                verdict: "allow".into(),
-                matched_rule: None,
-                outcome: "executed".into(),
-                action_payload: None,
-                verdict_details: serde_json::json!({}),
-                outcome_details: serde_json::json!({}),
-                metadata: Default::default(),
-                dispatched_at: Utc::now(),
-                completed_at: Utc::now(),
-                duration_ms: 0,
-                expires_at: None,
-                caller_id: String::new(),
-                auth_method: String::new(),
-            })
-            .await
-            .expect("append");
+        store.append(record(None)).await.expect("append");
     }
     assert_eq!(store.len(), 3);
 }
@@ -108,4 +84,50 @@ async fn delay_queue_releases_in_due_order() {
     clock.advance(chrono::Duration::seconds(20));
     assert_eq!(queue.take_due(10).len(), 1);
     assert!(queue.is_empty());
+}
+
+fn record(payload: Option<serde_json::Value>) -> switchyard_core::AuditRecord {
+    switchyard_core::AuditRecord {
+        id: uuid::Uuid::now_v7().to_string(),
+        action_id: "a".into(),
+        chain_id: None,
+        namespace: "n".into(),
+        tenant: "t".into(),
+        provider: "p".into(),
+        action_type: "x".into(),
+        verdict: "allow".into(),
+        matched_rule: None,
+        outcome: "executed".into(),
+        action_payload: payload,
+        verdict_details: serde_json::json!({}),
+        outcome_details: serde_json::json!({}),
+        metadata: Default::default(),
+        dispatched_at: Utc::now(),
+        completed_at: Utc::now(),
+        duration_ms: 0,
+        expires_at: None,
+        caller_id: String::new(),
+        auth_method: String::new(),
+    }
+}
+
+/// Large payloads cannot grow the memory audit past its byte bound: the
+/// oldest records go, and are counted.
+#[tokio::test]
+async fn audit_is_bounded_in_bytes() {
+    use switchyard_store::{AuditStore, MemoryAuditStore};
+    let store = MemoryAuditStore::new(clock(), 1_000_000);
+    store.set_max_bytes(1024 * 1024);
+    let big = serde_json::json!({"blob": "x".repeat(250 * 1024)});
+    for _ in 0..20 {
+        store
+            .append(record(Some(big.clone())))
+            .await
+            .expect("append");
+    }
+    assert!(store.bytes() <= 1024 * 1024, "{} bytes kept", store.bytes());
+    assert_eq!(store.len(), 4, "four 250 KiB records fit in 1 MiB");
+    assert_eq!(store.evicted(), 16);
+    store.append(record(None)).await.expect("append");
+    assert_eq!(store.len(), 5, "small records still fit");
 }

@@ -1,4 +1,5 @@
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -9,28 +10,54 @@ use super::lock;
 use crate::audit::AuditStore;
 use crate::error::StoreError;
 
-/// Audit records in memory, oldest first, bounded: past `capacity` the oldest
-/// record is dropped so a long-running local gateway cannot grow without limit.
+/// Audit records in memory, oldest first, bounded in count and in bytes (the
+/// JSON size of each record): past either bound the oldest records are
+/// dropped, and counted, so a long-running local gateway cannot grow without
+/// limit whatever the payloads weigh.
 #[derive(Debug, Clone)]
 pub struct MemoryAuditStore {
-    records: Arc<Mutex<VecDeque<AuditRecord>>>,
+    records: Arc<Mutex<Ring>>,
     capacity: usize,
+    evicted: Arc<AtomicU64>,
     clock: Arc<dyn Clock>,
+}
+
+#[derive(Debug, Default)]
+struct Ring {
+    items: VecDeque<(AuditRecord, usize)>,
+    bytes: usize,
+    max_bytes: usize,
 }
 
 impl MemoryAuditStore {
     pub const DEFAULT_CAPACITY: usize = 100_000;
+    /// 256 MiB: a laptop's worth of audit.
+    pub const DEFAULT_MAX_BYTES: usize = 256 * 1024 * 1024;
 
     pub fn new(clock: Arc<dyn Clock>, capacity: usize) -> Self {
         Self {
-            records: Arc::default(),
+            records: Arc::new(Mutex::new(Ring {
+                max_bytes: Self::DEFAULT_MAX_BYTES,
+                ..Ring::default()
+            })),
             capacity: capacity.max(1),
+            evicted: Arc::default(),
             clock,
         }
     }
 
+    /// Bound the records' total JSON size (`[audit] max_bytes`).
+    pub fn set_max_bytes(&self, max_bytes: usize) {
+        lock(&self.records).max_bytes = max_bytes.max(1);
+    }
+
+    /// The records' total JSON size now.
+    pub fn bytes(&self) -> usize {
+        lock(&self.records).bytes
+    }
+
     pub fn len(&self) -> usize {
-        lock(&self.records).len()
+        lock(&self.records).items.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -41,21 +68,33 @@ impl MemoryAuditStore {
 #[async_trait]
 impl AuditStore for MemoryAuditStore {
     async fn append(&self, record: AuditRecord) -> Result<(), StoreError> {
-        let mut records = lock(&self.records);
-        if records.len() == self.capacity {
-            records.pop_front();
+        let size = serde_json::to_vec(&record).map_or(0, |json| json.len());
+        let mut ring = lock(&self.records);
+        // The newest record is always kept, even alone over the byte bound.
+        while !ring.items.is_empty()
+            && (ring.items.len() >= self.capacity || ring.bytes + size > ring.max_bytes)
+        {
+            if let Some((_, dropped)) = ring.items.pop_front() {
+                ring.bytes -= dropped;
+                self.evicted.fetch_add(1, Ordering::Relaxed);
+            }
         }
-        records.push_back(record);
+        ring.bytes += size;
+        ring.items.push_back((record, size));
         Ok(())
+    }
+
+    fn evicted(&self) -> u64 {
+        self.evicted.load(Ordering::Relaxed)
     }
 
     async fn query(&self, query: &AuditQuery) -> Result<AuditPage, StoreError> {
         let now = self.clock.now();
         let limit = query.limit.clamp(1, AuditQuery::MAX_LIMIT);
-        let records = lock(&self.records);
+        let ring = lock(&self.records);
         let mut total = 0u64;
         let mut page = Vec::new();
-        for record in records.iter().rev() {
+        for (record, _) in ring.items.iter().rev() {
             if record.expires_at.is_some_and(|at| at <= now) || !query.matches(record) {
                 continue;
             }
@@ -75,19 +114,21 @@ impl AuditStore for MemoryAuditStore {
     async fn latest_for_action(&self, action_id: &str) -> Result<Option<AuditRecord>, StoreError> {
         let now = self.clock.now();
         Ok(lock(&self.records)
+            .items
             .iter()
             .rev()
+            .map(|(r, _)| r)
             .find(|r| r.action_id == action_id && r.expires_at.is_none_or(|at| at > now))
             .cloned())
     }
 
     async fn since(&self, after: &str, limit: usize) -> Result<Vec<AuditRecord>, StoreError> {
-        let records = lock(&self.records);
+        let ring = lock(&self.records);
         // Appends are nearly in id order; scan back a little past the cursor so
         // a record appended late (slow writer) is still found.
         let mut newer: Vec<AuditRecord> = Vec::new();
         let mut older_seen = 0;
-        for record in records.iter().rev() {
+        for (record, _) in ring.items.iter().rev() {
             if record.id.as_str() > after {
                 newer.push(record.clone());
             } else {
@@ -103,9 +144,11 @@ impl AuditStore for MemoryAuditStore {
     }
 
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        let mut records = lock(&self.records);
-        let before = records.len();
-        records.retain(|r| r.expires_at.is_none_or(|at| at > now));
-        Ok((before - records.len()) as u64)
+        let mut ring = lock(&self.records);
+        let before = ring.items.len();
+        ring.items
+            .retain(|(r, _)| r.expires_at.is_none_or(|at| at > now));
+        ring.bytes = ring.items.iter().map(|(_, size)| size).sum();
+        Ok((before - ring.items.len()) as u64)
     }
 }
