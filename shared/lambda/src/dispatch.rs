@@ -53,19 +53,11 @@ mod tests {
     use switchyard_gateway::MemoryPorts;
 
     fn runtime(allow_anonymous: bool, admin_key_hash: Option<String>) -> Arc<Runtime> {
-        let env = std::collections::HashMap::from([
-            ("STATE_TABLE", "s"),
-            ("AUDIT_TABLE", "a"),
-            ("CHAIN_QUEUE_URL", "https://q/chain"),
-            ("DELAY_QUEUE_URL", "https://q/delay"),
-            ("SCHEDULE_GROUP", "g"),
-            ("SCHEDULER_TARGET_ARN", "arn:fn"),
-            ("SCHEDULER_ROLE_ARN", "arn:role"),
-            (
-                "ALLOW_ANONYMOUS",
-                if allow_anonymous { "true" } else { "false" },
-            ),
-        ]);
+        let mut env = crate::settings::complete_test_env();
+        env.insert(
+            "ALLOW_ANONYMOUS",
+            if allow_anonymous { "true" } else { "false" },
+        );
         let settings =
             crate::Settings::from_lookup(|k| env.get(k).map(|v| v.to_string())).expect("settings");
         let mut config = switchyard_server::example::config().expect("config");

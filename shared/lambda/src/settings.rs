@@ -110,22 +110,27 @@ impl Settings {
     }
 }
 
+/// A complete environment with bundled rules (tests of this crate).
+#[cfg(test)]
+pub(crate) fn complete_test_env() -> std::collections::HashMap<&'static str, &'static str> {
+    std::collections::HashMap::from([
+        ("STATE_TABLE", "s"),
+        ("AUDIT_TABLE", "a"),
+        ("CHAIN_QUEUE_URL", "https://q/chain"),
+        ("DELAY_QUEUE_URL", "https://q/delay"),
+        ("SCHEDULE_GROUP", "g"),
+        ("SCHEDULER_TARGET_ARN", "arn:fn"),
+        ("SCHEDULER_ROLE_ARN", "arn:role"),
+        ("RULES_S3_URI", ""),
+    ])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
-    fn complete() -> HashMap<&'static str, &'static str> {
-        HashMap::from([
-            ("STATE_TABLE", "s"),
-            ("AUDIT_TABLE", "a"),
-            ("CHAIN_QUEUE_URL", "https://q/chain"),
-            ("DELAY_QUEUE_URL", "https://q/delay"),
-            ("SCHEDULE_GROUP", "g"),
-            ("SCHEDULER_TARGET_ARN", "arn:fn"),
-            ("SCHEDULER_ROLE_ARN", "arn:role"),
-            ("RULES_S3_URI", ""),
-        ])
+    fn complete() -> std::collections::HashMap<&'static str, &'static str> {
+        complete_test_env()
     }
 
     #[test]
