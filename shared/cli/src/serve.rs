@@ -209,7 +209,12 @@ async fn work(gateway: Arc<switchyard_gateway::Gateway>, memory: MemoryPorts) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        gateway.process_due(&memory.queue).await;
+        // Each message is already isolated; the task boundary also contains
+        // a panic in the loop's own bookkeeping so the worker lives on.
+        let (gateway, queue) = (gateway.clone(), memory.queue.clone());
+        if let Err(err) = tokio::spawn(async move { gateway.process_due(&queue).await }).await {
+            tracing::error!(error = %err, "delivery pass panicked; the worker goes on");
+        }
     }
 }
 
@@ -224,9 +229,13 @@ async fn reap(gateway: Arc<switchyard_gateway::Gateway>) {
     ));
     loop {
         tick.tick().await;
-        match gateway.run_retention().await {
-            Ok(report) => tracing::debug!(?report, "retention pass"),
-            Err(err) => tracing::warn!(error = %err, "retention pass failed"),
+        let pass = gateway.clone();
+        match tokio::spawn(async move { pass.run_retention().await }).await {
+            Ok(Ok(report)) => tracing::debug!(?report, "retention pass"),
+            Ok(Err(err)) => tracing::warn!(error = %err, "retention pass failed"),
+            Err(err) => {
+                tracing::error!(error = %err, "retention pass panicked; the reaper goes on")
+            }
         }
     }
 }

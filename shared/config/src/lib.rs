@@ -3,6 +3,7 @@
 //! gateway starts. An empty file (or none) gives a working local gateway.
 
 mod chains;
+mod durations;
 mod providers;
 mod sections;
 mod security;
@@ -10,6 +11,7 @@ mod security;
 use std::path::{Path, PathBuf};
 
 pub use chains::{BranchConfig, ChainDefinition, ChainStepConfig, StepFailurePolicy};
+pub use durations::MAX_DURATION_SECONDS;
 pub use providers::{PROVIDER_TYPES, ProviderConfig};
 pub use sections::*;
 pub use security::*;
@@ -58,6 +60,10 @@ impl Config {
 
     /// Parse and validate TOML text; `name` labels errors.
     pub fn parse(name: &str, text: &str) -> Result<Config, ConfigError> {
+        durations::check(text).map_err(|message| ConfigError {
+            source_name: name.to_string(),
+            message,
+        })?;
         let config: Config = toml::from_str(text).map_err(|e| ConfigError {
             source_name: name.to_string(),
             message: e.to_string().trim().replace('\n', " | "),

@@ -53,3 +53,44 @@ impl Clock for ManualClock {
         *self.lock()
     }
 }
+
+/// `at` plus `seconds`, saturating at the largest representable instant
+/// instead of panicking: durations come from clients and rule files, and
+/// although every entry point bounds them, time arithmetic must never be
+/// the thing that crashes a worker.
+pub fn after_seconds(at: DateTime<Utc>, seconds: u64) -> DateTime<Utc> {
+    i64::try_from(seconds)
+        .ok()
+        .and_then(Duration::try_seconds)
+        .and_then(|d| at.checked_add_signed(d))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// `at` plus a std duration, saturating like [`after_seconds`].
+pub fn after(at: DateTime<Utc>, by: std::time::Duration) -> DateTime<Utc> {
+    Duration::from_std(by)
+        .ok()
+        .and_then(|d| at.checked_add_signed(d))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+#[cfg(test)]
+mod saturating_tests {
+    use super::*;
+
+    #[test]
+    fn huge_durations_saturate_instead_of_panicking() {
+        let now = Utc::now();
+        assert_eq!(after_seconds(now, u64::MAX), DateTime::<Utc>::MAX_UTC);
+        assert_eq!(after_seconds(now, 10u64.pow(17)), DateTime::<Utc>::MAX_UTC);
+        assert_eq!(after_seconds(now, 60), now + Duration::seconds(60));
+        assert_eq!(
+            after(now, std::time::Duration::MAX),
+            DateTime::<Utc>::MAX_UTC
+        );
+        assert_eq!(
+            after(now, std::time::Duration::from_millis(1500)),
+            now + Duration::milliseconds(1500)
+        );
+    }
+}

@@ -11,6 +11,6 @@ pub mod provider;
 
 pub use action::{Action, ActionValidationError};
 pub use audit::{AuditPage, AuditQuery, AuditRecord, Caller};
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, ManualClock, SystemClock, after, after_seconds};
 pub use outcome::{ActionOutcome, ProviderResponse, ResponseStatus};
 pub use provider::{Provider, ProviderError, ProviderRequest};

@@ -110,7 +110,7 @@ impl Gateway {
         } = request;
         let now = self.ports.clock.now();
         let id = uuid::Uuid::new_v4().to_string();
-        let expires_at = now + Duration::seconds(timeout_seconds as i64);
+        let expires_at = switchyard_core::after_seconds(now, timeout_seconds);
         let expires_unix = expires_at.timestamp();
         let approve_url = self.approval_url(
             &action.namespace,

@@ -1,6 +1,6 @@
 //! Building audit records (redacted before they leave the process).
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use switchyard_core::{Action, ActionOutcome, AuditRecord};
 
@@ -60,7 +60,7 @@ impl Gateway {
                 .config
                 .audit
                 .ttl_seconds
-                .map(|ttl| ctx.dispatched_at + Duration::seconds(ttl as i64)),
+                .map(|ttl| switchyard_core::after_seconds(ctx.dispatched_at, ttl)),
             // Work of the gateway's own unless the caller is set after.
             caller_id: "switchyard".into(),
             auth_method: "system".into(),
@@ -77,7 +77,7 @@ impl Gateway {
         record.expires_at = self
             .audit_ttl(&record.namespace, &record.tenant)
             .await
-            .map(|ttl| record.dispatched_at + Duration::seconds(ttl as i64));
+            .map(|ttl| switchyard_core::after_seconds(record.dispatched_at, ttl));
         let id = record.id.clone();
         if let Err(err) = self.ports.audit.append(record).await {
             crate::metrics::Metrics::bump(&self.metrics.audit_errors);

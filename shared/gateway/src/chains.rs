@@ -259,7 +259,7 @@ impl Gateway {
         step: usize,
         delay: Option<u64>,
     ) -> Result<(), GatewayError> {
-        let at = self.ports.clock.now() + chrono::Duration::seconds(delay.unwrap_or(0) as i64);
+        let at = switchyard_core::after_seconds(self.ports.clock.now(), delay.unwrap_or(0));
         self.ports
             .queue
             .send(
@@ -300,7 +300,7 @@ impl Gateway {
             updated_at: now,
             expires_at: def
                 .timeout_seconds
-                .map(|t| now + chrono::Duration::seconds(t as i64)),
+                .map(|t| switchyard_core::after_seconds(now, t)),
             parent,
             child_chain_ids: Vec::new(),
             cancel_reason: None,
@@ -362,8 +362,10 @@ impl Gateway {
     ) -> Result<Option<u64>, GatewayError> {
         state.updated_at = self.ports.clock.now();
         let expires = state.status.is_terminal().then(|| {
-            state.updated_at
-                + chrono::Duration::seconds(self.config.chains.completed_chain_ttl_seconds as i64)
+            switchyard_core::after_seconds(
+                state.updated_at,
+                self.config.chains.completed_chain_ttl_seconds,
+            )
         });
         let body =
             serde_json::to_string(&state).map_err(|e| GatewayError::Internal(e.to_string()))?;
@@ -430,8 +432,7 @@ impl Gateway {
         // Claim the step: a conditional write, so two handlers never both run it.
         state.steps[step].status = StepStatus::Running;
         state.steps[step].attempts += 1;
-        state.steps[step].running_until =
-            Some(now + chrono::Duration::from_std(HANDLER_LEASE).unwrap_or_default());
+        state.steps[step].running_until = Some(switchyard_core::after(now, HANDLER_LEASE));
         let Some(version) = self.save_chain(&mut state, version).await? else {
             return Ok(Handled::RetryLater(Duration::from_secs(1)));
         };

@@ -1,7 +1,7 @@
 //! Which rules apply to an action: the deciding rule and, in `gates` mode,
 //! the gates (modify, deduplicate, throttle) passed on the way.
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use switchyard_core::Action;
 use switchyard_rules::{EvalContext, EvaluationMode, Rule, RuleAction, RuleSet};
 use switchyard_store::{GateOp, StateKey};
@@ -126,7 +126,7 @@ fn apply_gate(decision: &mut Decision, matched: &Matched, now: DateTime<Utc>) {
             decision.gates.push(RuleGate::Dedup {
                 op: GateOp::Claim {
                     key: StateKey::new(&action.namespace, &action.tenant, "dedup", id),
-                    expires_at: ttl_seconds.map(|ttl| now + Duration::seconds(ttl as i64)),
+                    expires_at: ttl_seconds.map(|ttl| switchyard_core::after_seconds(now, ttl)),
                 },
             });
         }

@@ -118,7 +118,7 @@ impl Gateway {
                         kind: EVENT_TIMEOUT_MESSAGE.into(),
                         body: json!({"namespace": event.namespace, "tenant": event.tenant, "id": event.fingerprint, "version": new_version}),
                     },
-                    self.ports.clock.now() + chrono::Duration::seconds(timeout.after_seconds as i64),
+                    switchyard_core::after_seconds(self.ports.clock.now(), timeout.after_seconds),
                 )
                 .await?;
         }

@@ -130,7 +130,7 @@ impl Gateway {
                 labels: labels.clone(),
                 events: Vec::new(),
                 action_ids: Vec::new(),
-                notify_at: now + chrono::Duration::seconds(group_wait_seconds as i64),
+                notify_at: switchyard_core::after_seconds(now, group_wait_seconds),
                 created_at: now,
                 rule: rule.to_string(),
                 rule_priority,

@@ -34,6 +34,13 @@ pub(crate) struct RecordRef {
     pub id: String,
 }
 
+/// Deliveries of a failing message before it is dead-lettered (the delay
+/// queue's `maxReceiveCount` in `infra/template.yaml`).
+pub const MAX_DELIVERIES: u32 = 5;
+
+/// How long a failed message waits before its next delivery.
+const RETRY_DELAY: Duration = Duration::from_secs(5);
+
 /// How long a handler may hold a record before another may take over.
 pub(crate) const HANDLER_LEASE: Duration = Duration::from_secs(60);
 
@@ -48,9 +55,35 @@ impl Gateway {
         }
     }
 
-    /// Drain every due message of the in-memory queue (local server, tests).
-    /// Work that must wait goes back on the queue; failures are retried with
-    /// a delay, like SQS redelivery. Returns how many messages were handled.
+    /// Handle one message with its failure contained: a panic in a handler
+    /// becomes an error of this message alone (logged and counted as
+    /// `handler_panics`), never the end of the loop or batch that called it.
+    pub async fn handle_isolated(&self, message: &DelayedMessage) -> Result<Handled, GatewayError> {
+        use futures_util::FutureExt;
+        match std::panic::AssertUnwindSafe(self.handle(message))
+            .catch_unwind()
+            .await
+        {
+            Ok(result) => result,
+            Err(panic) => {
+                crate::metrics::Metrics::bump(&self.metrics.handler_panics);
+                let why = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".into());
+                tracing::error!(id = %message.id, kind = %message.kind, panic = %why, "message handler panicked");
+                Err(GatewayError::Internal(format!("handler panicked: {why}")))
+            }
+        }
+    }
+
+    /// Drain every due message of the in-memory queue (local server, tests),
+    /// with SQS's policy: work that must wait goes back on the queue, a
+    /// failure is retried after a delay, and after [`MAX_DELIVERIES`] failed
+    /// deliveries (at once for a malformed message) the message is
+    /// dead-lettered: audited with its reason and dropped. Returns how many
+    /// messages were handled.
     pub async fn process_due(&self, queue: &MemoryDelayQueue) -> usize {
         let mut handled = 0;
         loop {
@@ -60,24 +93,39 @@ impl Gateway {
             }
             // A batch is handled concurrently (handlers wait on providers and
             // the store); one chain never has two steps due at once.
-            let results = futures_util::future::join_all(due.iter().map(|m| self.handle(m))).await;
+            let results =
+                futures_util::future::join_all(due.iter().map(|m| self.handle_isolated(m))).await;
             for (message, result) in due.into_iter().zip(results) {
                 handled += 1;
                 let retry = match result {
-                    Ok(Handled::Done) => None,
-                    Ok(Handled::RetryLater(after)) => Some(after),
-                    Err(GatewayError::Invalid { message: why, .. }) => {
-                        tracing::error!(id = %message.id, kind = %message.kind, error = %why, "dropping malformed message");
+                    Ok(Handled::Done) => {
+                        queue.forget_failures(&message.id);
                         None
                     }
+                    Ok(Handled::RetryLater(after)) => Some(after),
                     Err(err) => {
-                        tracing::warn!(id = %message.id, kind = %message.kind, error = %err, "handler failed; will retry");
-                        Some(Duration::from_secs(5))
+                        let attempts = queue.record_failure(&message.id);
+                        let malformed = matches!(err, GatewayError::Invalid { .. });
+                        if malformed || attempts >= MAX_DELIVERIES {
+                            queue.forget_failures(&message.id);
+                            crate::metrics::Metrics::bump(&self.metrics.dead_lettered);
+                            self.audit_dead_letter(
+                                &message.id,
+                                &message.kind,
+                                &message.body,
+                                &err.to_string(),
+                                attempts,
+                            )
+                            .await;
+                            None
+                        } else {
+                            tracing::warn!(id = %message.id, kind = %message.kind, attempts, error = %err, "handler failed; will retry");
+                            Some(RETRY_DELAY)
+                        }
                     }
                 };
                 if let Some(after) = retry {
-                    let at = self.ports.clock.now()
-                        + chrono::Duration::from_std(after).unwrap_or_default();
+                    let at = switchyard_core::after(self.ports.clock.now(), after);
                     if let Err(err) = switchyard_store::DelayQueue::send(queue, message, at).await {
                         tracing::error!(error = %err, "cannot requeue message");
                     }

@@ -36,7 +36,7 @@ pub use dead_letter::DEAD_LETTER_PROVIDER;
 pub use dispatch::DispatchOptions;
 pub use error::GatewayError;
 pub use gateway::{Gateway, GatewayPorts, MemoryPorts, ReloadError};
-pub use handlers::Handled;
+pub use handlers::{Handled, MAX_DELIVERIES};
 pub use metrics::MetricsSnapshot;
 pub use reaper::ReapReport;
 pub use redact::Redactor;

@@ -55,6 +55,10 @@ counters!(
     store_unavailable,
     audit_errors,
     follow_up_errors,
+    // Background work: handlers that panicked, messages given up on.
+    handler_panics,
+    dead_lettered,
+    background_errors,
     // Read from the audit store (records dropped to stay within its bound).
     audit_evicted,
 );

@@ -40,6 +40,8 @@ pub struct RetentionReport {
     pub deleted_events: u64,
     pub purged_audit_records: u64,
     pub skipped_compliance_hold: u64,
+    /// Policies whose pass failed (logged; the others still ran).
+    pub errors: u64,
 }
 
 /// Per-process cache of audit TTLs (a few seconds old at most; writes through
@@ -180,7 +182,11 @@ impl Gateway {
     }
 
     /// Delete what the policies say has expired (the reaper's retention pass).
+    /// Each policy is its own unit of work: one that fails (a corrupt record,
+    /// a store error, even a panic) is logged, counted in `errors` and
+    /// `background_errors`, and the pass goes on with the next.
     pub async fn run_retention(&self) -> Result<RetentionReport, GatewayError> {
+        use futures_util::FutureExt;
         let now = self.ports.clock.now();
         let mut report = RetentionReport::default();
         for policy in self.list_retention(None, None).await? {
@@ -192,51 +198,21 @@ impl Gateway {
                 report.skipped_compliance_hold += 1;
                 continue;
             }
-            let older = |ttl: Option<u64>, at: DateTime<Utc>| {
-                ttl.is_some_and(|t| at + Duration::seconds(t as i64) <= now)
+            let outcome = std::panic::AssertUnwindSafe(self.apply_retention(&policy, now))
+                .catch_unwind()
+                .await;
+            let error = match outcome {
+                Ok(Ok((chains, events))) => {
+                    report.deleted_chains += chains;
+                    report.deleted_events += events;
+                    continue;
+                }
+                Ok(Err(err)) => err.to_string(),
+                Err(_) => "panicked".to_string(),
             };
-            let chains: Vec<ChainState> = self
-                .list_records(&policy.namespace, &policy.tenant, CHAIN_KIND)
-                .await?;
-            for chain in chains
-                .iter()
-                .filter(|c| c.status.is_terminal() && older(policy.state_ttl_seconds, c.updated_at))
-            {
-                if self
-                    .ports
-                    .state
-                    .delete(&StateKey::new(
-                        &policy.namespace,
-                        &policy.tenant,
-                        CHAIN_KIND,
-                        &chain.chain_id,
-                    ))
-                    .await?
-                {
-                    report.deleted_chains += 1;
-                }
-            }
-            let events: Vec<EventState> = self
-                .list_records(&policy.namespace, &policy.tenant, EVENT_KIND)
-                .await?;
-            for event in events
-                .iter()
-                .filter(|e| older(policy.event_ttl_seconds, e.updated_at))
-            {
-                if self
-                    .ports
-                    .state
-                    .delete(&StateKey::new(
-                        &policy.namespace,
-                        &policy.tenant,
-                        EVENT_KIND,
-                        &event.fingerprint,
-                    ))
-                    .await?
-                {
-                    report.deleted_events += 1;
-                }
-            }
+            report.errors += 1;
+            crate::metrics::Metrics::bump(&self.metrics.background_errors);
+            tracing::error!(namespace = %policy.namespace, tenant = %policy.tenant, error, "retention pass failed for this policy; going on with the next");
         }
         report.purged_audit_records = self.ports.audit.purge_expired(now).await?;
         crate::metrics::Metrics::add(
@@ -244,5 +220,52 @@ impl Gateway {
             report.deleted_chains + report.deleted_events,
         );
         Ok(report)
+    }
+
+    /// One policy's deletes: (chains, event states) removed.
+    async fn apply_retention(
+        &self,
+        policy: &RetentionPolicy,
+        now: DateTime<Utc>,
+    ) -> Result<(u64, u64), GatewayError> {
+        let older = |ttl: Option<u64>, at: DateTime<Utc>| {
+            ttl.is_some_and(|t| switchyard_core::after_seconds(at, t) <= now)
+        };
+        let mut deleted = (0, 0);
+        let chains: Vec<ChainState> = self
+            .list_records(&policy.namespace, &policy.tenant, CHAIN_KIND)
+            .await?;
+        for chain in chains
+            .iter()
+            .filter(|c| c.status.is_terminal() && older(policy.state_ttl_seconds, c.updated_at))
+        {
+            let key = StateKey::new(
+                &policy.namespace,
+                &policy.tenant,
+                CHAIN_KIND,
+                &chain.chain_id,
+            );
+            if self.ports.state.delete(&key).await? {
+                deleted.0 += 1;
+            }
+        }
+        let events: Vec<EventState> = self
+            .list_records(&policy.namespace, &policy.tenant, EVENT_KIND)
+            .await?;
+        for event in events
+            .iter()
+            .filter(|e| older(policy.event_ttl_seconds, e.updated_at))
+        {
+            let key = StateKey::new(
+                &policy.namespace,
+                &policy.tenant,
+                EVENT_KIND,
+                &event.fingerprint,
+            );
+            if self.ports.state.delete(&key).await? {
+                deleted.1 += 1;
+            }
+        }
+        Ok(deleted)
     }
 }

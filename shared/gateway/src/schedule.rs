@@ -33,7 +33,7 @@ impl Gateway {
     ) -> Result<ActionOutcome, GatewayError> {
         let now = self.ports.clock.now();
         let id = uuid::Uuid::new_v4().to_string();
-        let scheduled_for = now + Duration::seconds(delay_seconds as i64);
+        let scheduled_for = switchyard_core::after_seconds(now, delay_seconds);
         let record = ScheduledAction {
             id: id.clone(),
             action: action.clone(),

@@ -83,7 +83,7 @@ async fn handle_record(runtime: &Runtime, record: &SqsMessage, max_receive_count
 /// message, so waiting never counts against the redrive limit.
 pub async fn handle_message(runtime: &Runtime, message: &DelayedMessage) -> Result<(), String> {
     let gateway = &runtime.gateway;
-    match gateway.handle(message).await {
+    match gateway.handle_isolated(message).await {
         Ok(Handled::Done) => Ok(()),
         Ok(Handled::RetryLater(after)) => requeue(runtime, message, after).await,
         Err(GatewayError::Invalid { message: why, .. }) => Err(format!("malformed message: {why}")),
@@ -97,7 +97,7 @@ async fn requeue(
     after: Duration,
 ) -> Result<(), String> {
     let ports = runtime.gateway.ports();
-    let at = ports.clock.now() + chrono::Duration::from_std(after).unwrap_or_default();
+    let at = switchyard_core::after(ports.clock.now(), after);
     ports
         .queue
         .send(message.clone(), at)

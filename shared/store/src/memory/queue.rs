@@ -38,6 +38,8 @@ impl Ord for Pending {
 struct Heap {
     items: BinaryHeap<Reverse<Pending>>,
     seq: u64,
+    /// Failed deliveries per message id (SQS's ApproximateReceiveCount).
+    failures: std::collections::HashMap<String, u32>,
 }
 
 /// Messages held until due, in due order (FIFO among equal times).
@@ -84,6 +86,19 @@ impl MemoryDelayQueue {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Count a failed delivery of `id`; returns the failures so far.
+    pub fn record_failure(&self, id: &str) -> u32 {
+        let mut heap = lock(&self.heap);
+        let count = heap.failures.entry(id.to_string()).or_insert(0);
+        *count = count.saturating_add(1);
+        *count
+    }
+
+    /// The message is done with (handled or dead-lettered).
+    pub fn forget_failures(&self, id: &str) {
+        lock(&self.heap).failures.remove(id);
     }
 }
 

@@ -250,7 +250,7 @@ impl StateStore for MemoryStateStore {
 
     async fn try_lock(&self, name: &str, owner: &str, ttl: Duration) -> Result<bool, StoreError> {
         let now = self.clock.now();
-        let until = now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX);
+        let until = switchyard_core::after(now, ttl);
         let mut t = lock(&self.tables);
         match t.leases.get(name) {
             Some((holder, expires)) if *expires > now && holder != owner => Ok(false),

@@ -1,0 +1,155 @@
+//! Background work is isolated per message: a message whose handler panics is
+//! dead-lettered (audited with its reason) and the next due message is still
+//! delivered; a failing retention policy does not stop the pass.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use switchyard_config::Config;
+use switchyard_core::{
+    Action, AuditQuery, ManualClock, Provider, ProviderError, ProviderRequest, ProviderResponse,
+};
+use switchyard_gateway::{DispatchOptions, Gateway, MemoryPorts};
+use switchyard_providers::ProviderRegistry;
+
+/// Executes normally, except that an action whose payload says `boom`
+/// panics inside the provider call: a stand-in for any bug a record can
+/// reach in a handler.
+struct Fragile {
+    calls: AtomicUsize,
+}
+
+#[async_trait]
+impl Provider for Fragile {
+    fn name(&self) -> &str {
+        "fragile"
+    }
+    fn kind(&self) -> &str {
+        "log"
+    }
+    async fn execute(
+        &self,
+        request: ProviderRequest<'_>,
+    ) -> Result<ProviderResponse, ProviderError> {
+        if request.action.payload["boom"] == json!(true) {
+            panic!("injected fault for action {}", request.action.id);
+        }
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        Ok(ProviderResponse::success(json!({"ok": true})))
+    }
+}
+
+const CONFIG: &str = r#"
+[executor]
+max_retries = 0
+
+[[providers]]
+name = "fragile"
+type = "log"
+"#;
+
+const RULES: &str = r#"
+rules:
+  - name: later
+    condition:
+      field: action.action_type
+      eq: "later"
+    action:
+      type: schedule
+      delay_seconds: 10
+"#;
+
+fn at(ts: &str) -> DateTime<Utc> {
+    ts.parse().expect("timestamp")
+}
+
+fn gateway(fragile: Arc<Fragile>) -> (Arc<Gateway>, Arc<ManualClock>, MemoryPorts) {
+    let config = Config::parse("test.toml", CONFIG).expect("config");
+    let clock = Arc::new(ManualClock::new(at("2026-03-02T12:00:00Z")));
+    let memory = MemoryPorts::new(clock.clone(), 10_000);
+    let mut providers =
+        ProviderRegistry::from_config(&config.providers, Duration::from_secs(5), None)
+            .expect("providers");
+    providers.insert(fragile);
+    let rules = switchyard_rules::load_str("rules.yaml", RULES).expect("rules");
+    let gateway =
+        Gateway::with_rules(config, memory.ports.clone(), providers, rules).expect("gateway");
+    (Arc::new(gateway), clock, memory)
+}
+
+fn later(id: &str, boom: bool) -> Action {
+    Action::builder("shop", "acme", "fragile", "later", json!({"boom": boom})).with_id(id)
+}
+
+#[tokio::test]
+async fn a_panicking_message_is_dead_lettered_and_the_next_one_delivered() {
+    let fragile = Arc::new(Fragile {
+        calls: AtomicUsize::new(0),
+    });
+    let (gateway, clock, memory) = gateway(fragile.clone());
+    for action in [later("poison", true), later("healthy", false)] {
+        let outcome = gateway
+            .dispatch(action, DispatchOptions::default())
+            .await
+            .expect("scheduled");
+        assert_eq!(outcome.tag(), "scheduled");
+    }
+    clock.advance(chrono::Duration::seconds(11));
+    // Both are due in the same pass: the panic of the first must not keep
+    // the second from its provider.
+    // A panicking handler leaves its lease to expire (60 s) before the next
+    // delivery can take the record, so time moves a lease at a time.
+    for _ in 0..20 {
+        gateway.process_due(&memory.queue).await;
+        if memory.queue.is_empty() {
+            break;
+        }
+        clock.advance(chrono::Duration::seconds(61));
+    }
+    assert_eq!(
+        fragile.calls.load(Ordering::SeqCst),
+        1,
+        "the healthy action ran"
+    );
+    assert!(memory.queue.is_empty(), "nothing left to retry forever");
+    let metrics = gateway.metrics();
+    assert_eq!(
+        metrics.handler_panics, 5,
+        "five deliveries, then the dead letter"
+    );
+    assert_eq!(metrics.dead_lettered, 1);
+    let dead = gateway
+        .audit_query(&AuditQuery {
+            namespace: Some("shop".into()),
+            tenant: Some("acme".into()),
+            verdict: Some("dead_letter".into()),
+            limit: 10,
+            ..AuditQuery::default()
+        })
+        .await
+        .expect("audit");
+    let record = dead
+        .records
+        .iter()
+        .find(|r| r.verdict == "dead_letter")
+        .expect("the dead letter is audited");
+    assert!(
+        record.outcome_details["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("handler panicked: injected fault for action poison")),
+        "{}",
+        record.outcome_details
+    );
+    // The worker is still alive for what comes next.
+    gateway
+        .dispatch(later("after", false), DispatchOptions::default())
+        .await
+        .expect("scheduled");
+    clock.advance(chrono::Duration::seconds(11));
+    gateway.process_due(&memory.queue).await;
+    assert_eq!(fragile.calls.load(Ordering::SeqCst), 2);
+}
