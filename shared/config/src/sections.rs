@@ -30,6 +30,15 @@ pub struct ServerConfig {
     pub max_batch_size: usize,
     pub max_concurrent_dispatch: usize,
     pub max_sse_connections_per_tenant: usize,
+    /// Open streams per process, all tenants together.
+    pub max_sse_connections: usize,
+    /// Events a stream may have waiting before it counts as too slow and is
+    /// closed with a final `lagged` event.
+    pub sse_buffer_events: usize,
+    /// How far back `Last-Event-ID` can resume.
+    pub sse_replay_window_seconds: u64,
+    /// Most records one reconnect replays.
+    pub sse_replay_max_events: usize,
     pub shutdown_timeout_seconds: u64,
 }
 
@@ -47,6 +56,10 @@ impl Default for ServerConfig {
             max_batch_size: 1000,
             max_concurrent_dispatch: 5000,
             max_sse_connections_per_tenant: 10,
+            max_sse_connections: 1_000,
+            sse_buffer_events: 1_024,
+            sse_replay_window_seconds: 3_600,
+            sse_replay_max_events: 10_000,
             shutdown_timeout_seconds: 30,
         }
     }
@@ -75,9 +88,21 @@ impl ServerConfig {
                 self.approval_key_id
             ));
         }
-        if self.max_body_bytes == 0 || self.max_batch_size == 0 || self.max_concurrent_dispatch == 0
-        {
-            return Err("[server] max_body_bytes, max_batch_size and max_concurrent_dispatch must be at least 1".into());
+        for (key, value) in [
+            ("max_body_bytes", self.max_body_bytes),
+            ("max_batch_size", self.max_batch_size),
+            ("max_concurrent_dispatch", self.max_concurrent_dispatch),
+            (
+                "max_sse_connections_per_tenant",
+                self.max_sse_connections_per_tenant,
+            ),
+            ("max_sse_connections", self.max_sse_connections),
+            ("sse_buffer_events", self.sse_buffer_events),
+            ("sse_replay_max_events", self.sse_replay_max_events),
+        ] {
+            if value == 0 {
+                return Err(format!("[server] {key} must be at least 1"));
+            }
         }
         Ok(())
     }

@@ -8,6 +8,7 @@ pub mod example;
 mod extract;
 mod routes;
 mod security;
+mod stream;
 
 use std::sync::Arc;
 
@@ -26,6 +27,8 @@ pub struct AppState {
     pub security: Arc<Security>,
     /// Bounds concurrent dispatches (`[server] max_concurrent_dispatch`).
     dispatch_permits: Arc<Semaphore>,
+    /// The process's reader of the audit feed for `GET /v1/stream`.
+    pub(crate) streams: Arc<stream::StreamHub>,
 }
 
 impl AppState {
@@ -37,11 +40,21 @@ impl AppState {
     }
 
     pub fn with_security(gateway: Arc<Gateway>, security: Arc<Security>) -> Self {
-        let permits = gateway.config().server.max_concurrent_dispatch;
+        let server = &gateway.config().server;
+        let permits = server.max_concurrent_dispatch;
+        let streams = stream::StreamHub::new(
+            gateway.ports().audit.clone(),
+            stream::hub::StreamLimits {
+                per_scope: server.max_sse_connections_per_tenant,
+                total: server.max_sse_connections,
+                buffer: server.sse_buffer_events,
+            },
+        );
         Self {
             gateway,
             security,
             dispatch_permits: Arc::new(Semaphore::new(permits)),
+            streams,
         }
     }
 }

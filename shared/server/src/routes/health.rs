@@ -31,5 +31,13 @@ pub(crate) async fn provider_health(
 }
 
 pub(crate) async fn metrics(State(state): State<AppState>) -> Json<Value> {
-    Json(json!(state.gateway.metrics()))
+    let mut counters = json!(state.gateway.metrics());
+    counters["sse_connections"] = json!(state.streams.connections());
+    counters["sse_lagged"] = json!(
+        state
+            .streams
+            .lagged_total
+            .load(std::sync::atomic::Ordering::Relaxed)
+    );
+    Json(counters)
 }

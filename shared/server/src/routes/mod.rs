@@ -6,7 +6,6 @@ mod orchestration;
 mod policies;
 mod quotas;
 mod rules;
-mod stream;
 
 use std::any::Any;
 
@@ -76,7 +75,7 @@ pub(crate) fn build(state: AppState) -> Router {
             "/v1/events/{fingerprint}/transition",
             put(orchestration::transition),
         )
-        .route("/v1/stream", get(stream::stream))
+        .route("/v1/stream", get(crate::stream::stream))
         .route(
             "/v1/retention",
             get(policies::list_retention).post(policies::create_retention),

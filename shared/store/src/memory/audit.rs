@@ -10,6 +10,9 @@ use super::lock;
 use crate::audit::AuditStore;
 use crate::error::StoreError;
 
+/// How far out of id order an append may land (concurrent writers).
+const LATE_APPEND_SLACK: usize = 64;
+
 /// Audit records in memory, oldest first, bounded in count and in bytes (the
 /// JSON size of each record): past either bound the oldest records are
 /// dropped, and counted, so a long-running local gateway cannot grow without
@@ -124,20 +127,22 @@ impl AuditStore for MemoryAuditStore {
 
     async fn since(&self, after: &str, limit: usize) -> Result<Vec<AuditRecord>, StoreError> {
         let ring = lock(&self.records);
-        // Appends are nearly in id order; scan back a little past the cursor so
-        // a record appended late (slow writer) is still found.
-        let mut newer: Vec<AuditRecord> = Vec::new();
-        let mut older_seen = 0;
-        for (record, _) in ring.items.iter().rev() {
-            if record.id.as_str() > after {
-                newer.push(record.clone());
-            } else {
-                older_seen += 1;
-                if older_seen > 64 {
-                    break;
-                }
-            }
-        }
+        // Appends are in id order but for writers racing by a few records:
+        // find the cursor by binary search (a stream resuming from an old id
+        // must not copy the whole ring), then start a little earlier so a
+        // record appended late is still found.
+        let at = ring
+            .items
+            .partition_point(|(record, _)| record.id.as_str() <= after);
+        let start = at.saturating_sub(LATE_APPEND_SLACK);
+        let mut newer: Vec<AuditRecord> = ring
+            .items
+            .range(start..)
+            .map(|(record, _)| record)
+            .filter(|record| record.id.as_str() > after)
+            .take(limit.saturating_add(LATE_APPEND_SLACK))
+            .cloned()
+            .collect();
         newer.sort_by(|a, b| a.id.cmp(&b.id));
         newer.truncate(limit);
         Ok(newer)
