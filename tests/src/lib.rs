@@ -128,9 +128,14 @@ pub async fn serve(config: Config, clock: Arc<ManualClock>, memory: MemoryPorts)
         .expect("bind a free port");
     let addr = listener.local_addr().expect("address");
     let app = router(AppState::new(gateway.clone()).expect("security settings"));
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app).await.expect("server runs");
-    });
+    // The local server's own listener, with its connection bounds.
+    let limits = switchyard_server::listen::ListenLimits::from_config(&gateway.config().server);
+    let server = tokio::spawn(switchyard_server::listen::serve(
+        listener,
+        app,
+        limits,
+        std::future::pending(),
+    ));
     TestServer {
         base: format!("http://{addr}"),
         clock,

@@ -122,10 +122,10 @@ async fn serve(
             "authentication disabled: every caller is an anonymous admin (loopback only)"
         );
     }
+    let limits =
+        switchyard_server::listen::ListenLimits::from_config(&state.gateway.config().server);
     let app = router(state);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    switchyard_server::listen::serve(listener, app, limits, shutdown_signal()).await;
     sweeper.abort();
     worker.abort();
     reaper.abort();

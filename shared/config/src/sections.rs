@@ -39,6 +39,14 @@ pub struct ServerConfig {
     pub sse_replay_window_seconds: u64,
     /// Most records one reconnect replays.
     pub sse_replay_max_events: usize,
+    /// Open TCP connections the local server accepts; more wait in the
+    /// listen backlog.
+    pub max_connections: usize,
+    /// Time a client has to send a request's headers.
+    pub header_timeout_seconds: u64,
+    /// Time a request may take from its headers to the end of its answer
+    /// (body upload included); streams are exempt. 408 after it.
+    pub request_timeout_seconds: u64,
     pub shutdown_timeout_seconds: u64,
 }
 
@@ -60,6 +68,9 @@ impl Default for ServerConfig {
             sse_buffer_events: 1_024,
             sse_replay_window_seconds: 3_600,
             sse_replay_max_events: 10_000,
+            max_connections: 10_000,
+            header_timeout_seconds: 10,
+            request_timeout_seconds: 60,
             shutdown_timeout_seconds: 30,
         }
     }
@@ -99,6 +110,15 @@ impl ServerConfig {
             ("max_sse_connections", self.max_sse_connections),
             ("sse_buffer_events", self.sse_buffer_events),
             ("sse_replay_max_events", self.sse_replay_max_events),
+            ("max_connections", self.max_connections),
+            (
+                "header_timeout_seconds",
+                self.header_timeout_seconds as usize,
+            ),
+            (
+                "request_timeout_seconds",
+                self.request_timeout_seconds as usize,
+            ),
         ] {
             if value == 0 {
                 return Err(format!("[server] {key} must be at least 1"));

@@ -55,12 +55,20 @@ async fn read_json(req: Request<Body>, state: &AppState) -> Result<Option<Value>
         let limit = state.gateway.config().server.max_body_bytes;
         let bytes = axum::body::to_bytes(req.into_body(), limit)
             .await
-            .map_err(|_| {
-                ApiError::new(
+            .map_err(|err| match crate::deadline::timed_out(&err) {
+                Some(after) => ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "REQUEST_TIMEOUT",
+                    format!(
+                        "the request body did not arrive within {} s ([server] request_timeout_seconds)",
+                        after.as_secs()
+                    ),
+                ),
+                None => ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "PAYLOAD_TOO_LARGE",
                     format!("request body exceeds the limit of {limit} bytes"),
-                )
+                ),
             })?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(None);

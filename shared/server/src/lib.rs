@@ -3,9 +3,11 @@
 
 pub mod access;
 mod auth;
+mod deadline;
 mod error;
 pub mod example;
 mod extract;
+pub mod listen;
 mod routes;
 mod security;
 mod stream;
