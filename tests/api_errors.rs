@@ -299,3 +299,51 @@ async fn every_route_takes_only_identifiers() {
         "{body}"
     );
 }
+
+/// `[rules] on_type_error = "reject"`: an amount the approval rule cannot
+/// compare (a list, a non-number string) is refused with 422 naming the rule
+/// and the field, and nothing executes. Under the default (`false`) the rule
+/// is skipped and the order executes: the trade README describes.
+#[tokio::test]
+async fn wrongly_typed_fields_are_refused_when_configured() {
+    let mut config = switchyard_tests::ecommerce_config();
+    config.rules.on_type_error = switchyard_rules::OnTypeError::Reject;
+    let strict = switchyard_tests::start(config, at("2026-01-05T17:00:00Z")).await;
+    for (n, amount) in [json!([75000]), json!("NaN"), json!(null)]
+        .into_iter()
+        .enumerate()
+    {
+        let mut action = order();
+        action["id"] = json!(format!("typed-{n}"));
+        action["payload"]["total_cents"] = amount.clone();
+        let (status, body) = strict.post("/v1/dispatch", &action).await;
+        assert_eq!(status, 422, "{amount}: {body}");
+        assert_eq!(body["code"], json!("RULE_TYPE_ERROR"), "{body}");
+        assert_eq!(body["rule"], json!("approve-high-value"), "{body}");
+        assert_eq!(body["field"], json!("action.payload.total_cents"), "{body}");
+        let (_, audit) = strict
+            .get(&format!(
+                "/v1/audit?namespace=ecommerce&tenant=acme-store&action_id=typed-{n}"
+            ))
+            .await;
+        assert_eq!(
+            audit["total"],
+            json!(0),
+            "nothing executed or audited: {audit}"
+        );
+    }
+    // A well-typed order still goes through.
+    let (status, body) = strict.post("/v1/dispatch", &order()).await;
+    assert_eq!(status, 200, "{body}");
+
+    let lenient = server().await;
+    let mut action = order();
+    action["payload"]["total_cents"] = json!([75000]);
+    let (status, body) = lenient.post("/v1/dispatch", &action).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        switchyard_tests::outcome_kind(&body),
+        "Executed",
+        "the default skips the rule (Acteon's outcome where it has one): {body}"
+    );
+}

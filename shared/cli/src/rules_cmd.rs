@@ -65,7 +65,9 @@ pub fn test(args: TestArgs<'_>) -> anyhow::Result<()> {
     let action = Action::from_json(value, now)
         .map_err(|e| anyhow::anyhow!("{}: {e}", args.action.display()))?;
     let mode = args.mode.unwrap_or(config.rules.evaluation);
-    let explanation = switchyard_gateway::explain::explain(&set, mode, action, now);
+    let explanation =
+        switchyard_gateway::explain::explain(&set, (mode, config.rules.on_type_error), action, now)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", args.action.display()))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&explanation)?);
         return Ok(());

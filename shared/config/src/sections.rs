@@ -203,6 +203,9 @@ pub struct RulesConfig {
     /// Accepted for Acteon configs; reloads go through `POST /v1/rules/reload`.
     pub watch: Option<bool>,
     pub evaluation: EvaluationMode,
+    /// A comparison on a value of the wrong type: `false` (the predicate is
+    /// false, Acteon-compatible outcomes) or `reject` (422, nothing executes).
+    pub on_type_error: switchyard_rules::OnTypeError,
 }
 
 #[derive(Debug, Clone, Deserialize)]

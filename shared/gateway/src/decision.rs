@@ -3,7 +3,9 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use switchyard_core::Action;
-use switchyard_rules::{EvalContext, EvaluationMode, Rule, RuleAction, RuleSet};
+use switchyard_rules::{EvalContext, EvaluationMode, OnTypeError, Rule, RuleAction, RuleSet};
+
+use crate::error::GatewayError;
 use switchyard_store::{GateOp, StateKey};
 
 use crate::merge::merge_patch;
@@ -70,14 +72,15 @@ impl Decision {
     }
 }
 
-/// Evaluate `action` against `rules` from `resume_after` on.
+/// Evaluate `action` against `rules` from `resume_after` on; under
+/// `on_type_error = reject`, a comparison on a wrongly typed field fails it.
 pub(crate) fn decide(
     rules: &RuleSet,
-    mode: EvaluationMode,
+    (mode, on_type_error): (EvaluationMode, OnTypeError),
     action: Action,
     now: DateTime<Utc>,
     resume_after: Option<usize>,
-) -> Decision {
+) -> Result<Decision, GatewayError> {
     let mut decision = Decision {
         action,
         deciding: None,
@@ -89,12 +92,16 @@ pub(crate) fn decide(
         let found = {
             let ctx = EvalContext::new(&decision.action, now, rules.default_timezone());
             rules
-                .matches(&ctx, after)
-                .next()
+                .next_match(&ctx, after, on_type_error)
+                .map_err(|e| GatewayError::Unprocessable {
+                    field: e.mismatch.field.clone(),
+                    message: e.mismatch.to_string(),
+                    rule: e.rule,
+                })?
                 .map(|(pos, rule)| (pos, Matched::of(rule)))
         };
         let Some((position, matched)) = found else {
-            return decision;
+            return Ok(decision);
         };
         let passes_through = mode == EvaluationMode::Gates
             && matches!(
@@ -106,7 +113,7 @@ pub(crate) fn decide(
         apply_gate(&mut decision, &matched, now);
         if !passes_through {
             decision.deciding = Some(matched);
-            return decision;
+            return Ok(decision);
         }
         decision.passed_through.push(matched.name);
         after = Some(position);

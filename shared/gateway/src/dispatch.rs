@@ -69,13 +69,7 @@ impl Gateway {
         let dispatched_at = self.ports.clock.now();
         if options.dry_run {
             let rules = self.rules.load_full();
-            let decision = decide(
-                &rules,
-                self.config.rules.evaluation,
-                action,
-                dispatched_at,
-                None,
-            );
+            let decision = decide(&rules, self.evaluation(), action, dispatched_at, None)?;
             let outcome = ActionOutcome::DryRun {
                 verdict: decision.verdict().to_string(),
                 matched_rule: decision.matched_rule().map(str::to_string),
@@ -86,6 +80,19 @@ impl Gateway {
         }
         self.run_pipeline(action, Resume::FromStart, json!({}), &options.caller)
             .await
+    }
+
+    /// How rules are evaluated (`[rules] evaluation` and `on_type_error`).
+    fn evaluation(
+        &self,
+    ) -> (
+        switchyard_rules::EvaluationMode,
+        switchyard_rules::OnTypeError,
+    ) {
+        (
+            self.config.rules.evaluation,
+            self.config.rules.on_type_error,
+        )
     }
 
     /// Decide, gate, apply and audit. Actions re-entering the pipeline (released
@@ -106,11 +113,12 @@ impl Gateway {
         };
         let decision = decide(
             &rules,
-            self.config.rules.evaluation,
+            self.evaluation(),
             original.clone(),
             dispatched_at,
             resume_after,
-        );
+        )
+        .inspect_err(|_| Metrics::bump(&self.metrics.rejected_requests))?;
         let quotas = if self.config.quotas.enabled && count_quotas {
             self.quotas
                 .for_tenant(&original.namespace, &original.tenant)

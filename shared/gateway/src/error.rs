@@ -5,6 +5,14 @@ pub enum GatewayError {
     /// The client's request is wrong; `field` says where.
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
+    /// A rule could not evaluate the action (`[rules] on_type_error =
+    /// "reject"`): nothing was executed.
+    #[error("rule '{rule}': {message}")]
+    Unprocessable {
+        rule: String,
+        field: String,
+        message: String,
+    },
     /// A dependency is unavailable; nothing was executed, the client may retry.
     #[error("temporarily unavailable: {0}")]
     Unavailable(String),

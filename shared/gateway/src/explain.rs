@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use switchyard_core::Action;
-use switchyard_rules::{EvaluationMode, RuleAction, RuleSet};
+use switchyard_rules::{EvaluationMode, OnTypeError, RuleAction, RuleSet};
 
 use crate::decision::decide;
 
@@ -25,11 +25,11 @@ pub struct Explanation {
 
 pub fn explain(
     rules: &RuleSet,
-    mode: EvaluationMode,
+    (mode, on_type_error): (EvaluationMode, OnTypeError),
     action: Action,
     now: DateTime<Utc>,
-) -> Explanation {
-    let decision = decide(rules, mode, action, now, None);
+) -> Result<Explanation, crate::GatewayError> {
+    let decision = decide(rules, (mode, on_type_error), action, now, None)?;
     let matched = decision.deciding.as_ref();
     let source = matched.and_then(|m| {
         rules
@@ -116,7 +116,7 @@ pub fn explain(
             provider.clone(),
         ),
     };
-    Explanation {
+    Ok(Explanation {
         matched_rule: matched.map(|m| m.name.clone()),
         matched_priority: matched.map(|m| m.priority),
         matched_source: source,
@@ -125,5 +125,5 @@ pub fn explain(
         would_be_provider,
         outcome,
         payload: decision.action.payload.clone(),
-    }
+    })
 }

@@ -111,7 +111,11 @@ impl<'a> Compiler<'a> {
                     ),
                 ));
             }
-            return Ok(Condition::Field { path, operators });
+            return Ok(Condition::Field {
+                name: field.value.clone(),
+                path,
+                operators,
+            });
         }
         if !operators.is_empty() {
             return Err(self.error(at, "operators go with `field`, not with all/any/not"));

@@ -14,9 +14,43 @@ pub enum Condition {
     Not(Box<Condition>),
     /// A field predicate: every operator must hold.
     Field {
+        /// The path as written (`action.payload.total_cents`), for errors.
+        name: String,
         path: FieldPath,
         operators: Vec<Operator>,
     },
+}
+
+/// A comparison whose field has the wrong type for its operator (Acteon's
+/// engine fails the evaluation there; see [`OnTypeError`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypeMismatch {
+    /// The field as the rule names it.
+    pub field: String,
+    pub operator: &'static str,
+    /// What the action holds there: `null` (missing), `string`, `array`…
+    pub found: &'static str,
+}
+
+impl std::fmt::Display for TypeMismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "'{}' is {} here, which `{}` cannot compare",
+            self.field, self.found, self.operator
+        )
+    }
+}
+
+/// What a comparison on a value of the wrong type does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnTypeError {
+    /// The predicate is false and evaluation goes on (the default).
+    #[default]
+    False,
+    /// The evaluation fails: the action is refused and nothing executes.
+    Reject,
 }
 
 #[derive(Debug, Clone)]
@@ -47,9 +81,56 @@ impl Condition {
             Condition::All(items) => items.iter().all(|c| c.evaluate(fields)),
             Condition::Any(items) => items.iter().any(|c| c.evaluate(fields)),
             Condition::Not(inner) => !inner.evaluate(fields),
-            Condition::Field { path, operators } => {
+            Condition::Field {
+                path, operators, ..
+            } => {
                 let value = fields.resolve(path);
                 operators.iter().all(|op| op.holds(value))
+            }
+        }
+    }
+
+    /// Evaluate in the same order as [`Condition::evaluate`] (and with the
+    /// same short-circuits), but fail at the first comparison whose field
+    /// has the wrong type for its operator.
+    pub fn evaluate_strict(&self, fields: &impl Fields) -> Result<bool, TypeMismatch> {
+        match self {
+            Condition::All(items) => {
+                for item in items {
+                    if !item.evaluate_strict(fields)? {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            }
+            Condition::Any(items) => {
+                for item in items {
+                    if item.evaluate_strict(fields)? {
+                        return Ok(true);
+                    }
+                }
+                Ok(false)
+            }
+            Condition::Not(inner) => Ok(!inner.evaluate_strict(fields)?),
+            Condition::Field {
+                name,
+                path,
+                operators,
+            } => {
+                let value = fields.resolve(path);
+                for op in operators {
+                    if let Some(found) = op.type_error(value) {
+                        return Err(TypeMismatch {
+                            field: name.clone(),
+                            operator: op.keyword(),
+                            found,
+                        });
+                    }
+                    if !op.holds(value) {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
             }
         }
     }
@@ -65,6 +146,46 @@ impl Condition {
 }
 
 impl Operator {
+    /// The operator's keyword in rule files.
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            Operator::Eq(_) => "eq",
+            Operator::Ne(_) => "ne",
+            Operator::Gt(_) => "gt",
+            Operator::Gte(_) => "gte",
+            Operator::Lt(_) => "lt",
+            Operator::Lte(_) => "lte",
+            Operator::Contains(_) => "contains",
+            Operator::StartsWith(_) => "starts_with",
+            Operator::EndsWith(_) => "ends_with",
+            Operator::Matches(_) => "matches",
+            Operator::InList(_) => "in_list",
+            Operator::NotInList(_) => "not_in_list",
+            Operator::Exists(_) => "exists",
+        }
+    }
+
+    /// The type found, when this operator cannot compare the field's value
+    /// (where Acteon's engine raises a type error): ordering operators on
+    /// null or on values that do not order against the literal, string
+    /// operators on non-strings. Equality, lists and `exists` take any type.
+    pub fn type_error(&self, value: Option<Resolved<'_>>) -> Option<&'static str> {
+        let found = || value.map_or("null (missing)", value::type_name);
+        match self {
+            Operator::Gt(lit) | Operator::Gte(lit) | Operator::Lt(lit) | Operator::Lte(lit) => {
+                match value {
+                    Some(v) if value::compare(v, lit).is_some() => None,
+                    _ => Some(found()),
+                }
+            }
+            Operator::StartsWith(_) | Operator::EndsWith(_) | Operator::Matches(_) => match value {
+                Some(v) if value::as_str(v).is_some() => None,
+                _ => Some(found()),
+            },
+            _ => None,
+        }
+    }
+
     /// A missing field reads as null (Acteon's engine): `eq`, `ne`,
     /// `in_list` and `not_in_list` compare it like any value, so `ne: true`
     /// holds and "unless attested" rules do not fail open; `exists` tests for

@@ -16,7 +16,7 @@ use serde::Serialize;
 use switchyard_core::Action;
 
 use crate::action::RuleAction;
-use crate::condition::{Condition, Fields, Operator};
+use crate::condition::{Condition, Fields, OnTypeError, Operator, TypeMismatch};
 use crate::error::{RuleError, SourceLocation};
 use crate::path::{FieldPath, Resolved};
 use crate::time::LocalTime;
@@ -209,6 +209,26 @@ impl RuleSet {
             ],
             cursors: [0; 5],
             after: after.map(|p| p as u32),
+            strict: false,
+            error: None,
+        }
+    }
+
+    /// The first matching rule after position `after`. With
+    /// [`OnTypeError::Reject`], a comparison on a value of the wrong type
+    /// fails the evaluation, naming the rule and the field.
+    pub fn next_match<'s>(
+        &'s self,
+        ctx: &EvalContext<'_>,
+        after: Option<usize>,
+        on_type_error: OnTypeError,
+    ) -> Result<Option<(usize, &'s Rule)>, RuleTypeError> {
+        let mut matches = self.matches(ctx, after);
+        matches.strict = on_type_error == OnTypeError::Reject;
+        let found = matches.next();
+        match matches.error.take() {
+            Some(error) => Err(error),
+            None => Ok(found),
         }
     }
 
@@ -231,7 +251,10 @@ fn index_key(condition: &Condition) -> Option<(usize, Vec<String>)> {
 }
 
 fn required_equality(condition: &Condition) -> Option<(usize, Vec<String>)> {
-    let Condition::Field { path, operators } = condition else {
+    let Condition::Field {
+        path, operators, ..
+    } = condition
+    else {
         return None;
     };
     let field = INDEXED_FIELDS.iter().position(|f| f == path)?;
@@ -305,6 +328,23 @@ pub struct Matches<'s, 'c, 'a> {
     lists: [&'s [u32]; 5],
     cursors: [usize; 5],
     after: Option<u32>,
+    /// Type errors fail the evaluation (stored in `error`, iteration ends).
+    strict: bool,
+    error: Option<RuleTypeError>,
+}
+
+/// A rule's comparison met a value of the wrong type (under
+/// [`OnTypeError::Reject`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleTypeError {
+    pub rule: String,
+    pub mismatch: TypeMismatch,
+}
+
+impl std::fmt::Display for RuleTypeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "rule '{}': {}", self.rule, self.mismatch)
+    }
 }
 
 impl<'s> Matches<'s, '_, '_> {
@@ -336,7 +376,22 @@ impl<'s> Iterator for Matches<'s, '_, '_> {
             if !rule.is_enabled() {
                 continue;
             }
-            if rule.condition.evaluate(&self.ctx.fields_for(rule)) {
+            let fields = self.ctx.fields_for(rule);
+            let matched = if self.strict {
+                match rule.condition.evaluate_strict(&fields) {
+                    Ok(matched) => matched,
+                    Err(mismatch) => {
+                        self.error = Some(RuleTypeError {
+                            rule: rule.name.clone(),
+                            mismatch,
+                        });
+                        return None;
+                    }
+                }
+            } else {
+                rule.condition.evaluate(&fields)
+            };
+            if matched {
                 return Some((pos as usize, rule));
             }
         }

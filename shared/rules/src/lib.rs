@@ -18,8 +18,8 @@ pub mod time;
 pub mod value;
 
 pub use action::RuleAction;
-pub use condition::Condition;
-pub use engine::{EvalContext, EvaluationMode, Rule, RuleSet, RuleSummary};
+pub use condition::{Condition, OnTypeError, TypeMismatch};
+pub use engine::{EvalContext, EvaluationMode, Rule, RuleSet, RuleSummary, RuleTypeError};
 pub use error::{RuleError, SourceLocation};
 pub use loader::{load_dir, load_str};
 pub use path::FieldPath;

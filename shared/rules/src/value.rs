@@ -120,6 +120,18 @@ pub fn equals(field: Resolved<'_>, literal: &Literal) -> bool {
     }
 }
 
+/// The JSON type of a field's value, for error messages.
+pub fn type_name(field: Resolved<'_>) -> &'static str {
+    match view(field) {
+        View::Null => "null",
+        View::Bool(_) => "a boolean",
+        View::Num(_) => "a number",
+        View::Str(_) => "a string",
+        View::Compound(Value::Array(_)) => "an array",
+        View::Compound(_) => "an object",
+    }
+}
+
 /// Ordering of field against literal, when the two are comparable.
 pub fn compare(field: Resolved<'_>, literal: &Literal) -> Option<Ordering> {
     match (view(field), &literal.scalar) {

@@ -420,3 +420,60 @@ fn index_agrees_with_a_linear_scan() {
         assert_eq!(indexed, linear, "action {k}");
     }
 }
+
+/// `single` for an unindented condition.
+fn condition(text: &str) -> RuleSet {
+    let indented: String = text.lines().map(|l| format!("      {l}\n")).collect();
+    single(&indented)
+}
+
+/// `on_type_error = reject`: the first comparison that cannot compare its
+/// field fails the evaluation, naming rule and field; evaluation order and
+/// short-circuits are those of the lenient mode, which reads it as false.
+#[test]
+fn type_errors_fail_strict_evaluation_and_read_false_otherwise() {
+    use switchyard_rules::OnTypeError;
+    let strict = |set: &RuleSet, action: &Action| {
+        let ctx = EvalContext::new(action, at(BUSINESS_HOURS), set.default_timezone());
+        set.next_match(&ctx, None, OnTypeError::Reject)
+            .map(|found| found.is_some())
+            .map_err(|e| e.to_string())
+    };
+    let amount = condition("field: action.payload.total_cents\ngte: 50000");
+    for (payload, found) in [
+        (json!({"total_cents": [75000]}), "an array"),
+        (json!({"total_cents": "NaN"}), "a string"),
+        (json!({"total_cents": "many"}), "a string"),
+        (json!({}), "null (missing)"),
+        (json!({"total_cents": {"v": 1}}), "an object"),
+    ] {
+        let action = order(payload.clone());
+        assert!(!matches(&amount, &action), "lenient: false for {payload}");
+        let err = strict(&amount, &action).expect_err("strict refuses");
+        assert!(
+            err.contains("'action.payload.total_cents' is ") && err.contains(found),
+            "{payload}: {err}"
+        );
+    }
+    // Numeric strings still compare, as numbers.
+    assert_eq!(
+        strict(&amount, &order(json!({"total_cents": "75000"}))),
+        Ok(true)
+    );
+    let prefix = condition("field: action.payload.sku\nstarts_with: \"SKU\"");
+    assert!(strict(&prefix, &order(json!({"sku": 42}))).is_err());
+    // `not` does not turn an error into a match.
+    let negated = condition("not:\n  field: action.payload.total_cents\n  lt: 10");
+    assert!(strict(&negated, &order(json!({"total_cents": [1]}))).is_err());
+    // Short-circuit: a decided `any` never reaches the bad comparison.
+    let any = condition(
+        "any:\n  - field: action.action_type\n    eq: \"place_order\"\n  - field: action.payload.total_cents\n    gt: 1",
+    );
+    assert_eq!(strict(&any, &order(json!({"total_cents": [1]}))), Ok(true));
+    // Equality and lists take any type.
+    let equal = condition("field: action.payload.total_cents\nne: 5");
+    assert_eq!(
+        strict(&equal, &order(json!({"total_cents": [5]}))),
+        Ok(true)
+    );
+}

@@ -13,6 +13,8 @@ pub struct ApiError {
     pub message: String,
     pub field: Option<String>,
     pub retry_after: Option<u64>,
+    /// The rule an evaluation failed in (422 `RULE_TYPE_ERROR`).
+    pub rule: Option<String>,
 }
 
 impl ApiError {
@@ -23,6 +25,7 @@ impl ApiError {
             message: message.into(),
             field: None,
             retry_after: None,
+            rule: None,
         }
     }
 
@@ -57,6 +60,9 @@ impl ApiError {
         if let Some(field) = &self.field {
             body["field"] = json!(field);
         }
+        if let Some(rule) = &self.rule {
+            body["rule"] = json!(rule);
+        }
         if let Some(secs) = self.retry_after {
             body["retry_after"] = json!(secs);
         }
@@ -84,6 +90,22 @@ impl From<GatewayError> for ApiError {
                 if field == "provider" {
                     e.code = "UNKNOWN_PROVIDER";
                 }
+                e
+            }
+            GatewayError::Unprocessable {
+                rule,
+                field,
+                message,
+            } => {
+                let mut e = ApiError::invalid_field(
+                    field,
+                    format!(
+                        "rule '{rule}' cannot evaluate this action: {message}; nothing was executed"
+                    ),
+                );
+                e.status = StatusCode::UNPROCESSABLE_ENTITY;
+                e.code = "RULE_TYPE_ERROR";
+                e.rule = Some(rule);
                 e
             }
             GatewayError::Unavailable(message) => ApiError {
