@@ -534,6 +534,39 @@ async fn reads_are_scoped_to_the_callers_tenants() {
     );
 }
 
+/// Action ids are the clients' own: when two tenants pick the same one,
+/// each reads its own record by id (the other's, newer, neither shows nor
+/// hides it), and `namespace`/`tenant` pick one for a caller who sees both.
+#[tokio::test]
+async fn one_action_id_in_two_tenants_stays_two_records() {
+    let (s, keys) = auth_server().await;
+    dispatch_ok(&s, &keys.operator, TENANT, "shared-1").await;
+    dispatch_ok(&s, &keys.other, OTHER_TENANT, "shared-1").await;
+    for (key, tenant) in [(&keys.viewer, TENANT), (&keys.other, OTHER_TENANT)] {
+        let (status, record) = s.call("GET", "/v1/audit/shared-1", Some(key), None).await;
+        assert_eq!(status, 200, "{record}");
+        assert_eq!(record["tenant"], json!(tenant), "{record}");
+    }
+    let (status, record) = s
+        .call(
+            "GET",
+            &format!("/v1/audit/shared-1?namespace={NAMESPACE}&tenant={TENANT}"),
+            Some(&keys.admin),
+            None,
+        )
+        .await;
+    assert_eq!((status, record["tenant"].clone()), (200, json!(TENANT)));
+    let (status, _) = s
+        .call(
+            "GET",
+            "/v1/audit/shared-1?tenant=bad%0Aname",
+            Some(&keys.admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, 400);
+}
+
 /// Read SSE `data:` lines for a while.
 async fn stream_events(
     s: &TestServer,

@@ -72,6 +72,20 @@ fn reserved(name: &str, value: String) -> Result<String, ActionValidationError> 
 }
 
 impl Action {
+    /// The key a provider sees for this action, stable across retries:
+    /// namespace, tenant and id, so two tenants that pick the same action id
+    /// never dedupe each other downstream. `/` inside a part is escaped, so
+    /// distinct scopes give distinct keys.
+    pub fn idempotency_key(&self) -> String {
+        let part = |s: &str| s.replace('%', "%25").replace('/', "%2F");
+        format!(
+            "{}/{}/{}",
+            part(&self.namespace),
+            part(&self.tenant),
+            part(&self.id)
+        )
+    }
+
     /// Parse and validate a client's JSON action. Unknown top-level fields are
     /// ignored (Acteon clients send extra ones); `id` and `created_at` default to a
     /// fresh UUID and `now`.
@@ -363,5 +377,21 @@ mod tests {
             now(),
         );
         assert!(action.is_ok());
+    }
+}
+
+#[cfg(test)]
+mod idempotency_key_tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_scoped_and_unambiguous() {
+        let a = Action::builder("shop", "acme", "p", "t", serde_json::json!({})).with_id("o-1");
+        let b = Action::builder("shop", "globex", "p", "t", serde_json::json!({})).with_id("o-1");
+        assert_eq!(a.idempotency_key(), "shop/acme/o-1");
+        assert_ne!(a.idempotency_key(), b.idempotency_key());
+        let slash = Action::builder("x/a", "b", "p", "t", serde_json::json!({})).with_id("i");
+        let moved = Action::builder("x", "a/b", "p", "t", serde_json::json!({})).with_id("i");
+        assert_ne!(slash.idempotency_key(), moved.idempotency_key());
     }
 }

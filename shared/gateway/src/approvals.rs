@@ -187,7 +187,7 @@ impl Gateway {
                 &self.providers,
                 notify_provider,
                 &notification,
-                &notification.id,
+                &notification.idempotency_key(),
             )
             .await
             .is_ok();

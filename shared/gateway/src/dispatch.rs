@@ -339,7 +339,7 @@ impl Gateway {
     pub(crate) async fn execute(&self, action: &Action, provider: &str) -> ActionOutcome {
         match self
             .executor
-            .execute(&self.providers, provider, action, &action.id)
+            .execute(&self.providers, provider, action, &action.idempotency_key())
             .await
         {
             Ok(response) => ActionOutcome::Executed(response),

@@ -216,7 +216,21 @@ impl Gateway {
         &self,
         action_id: &str,
     ) -> Result<Option<AuditRecord>, GatewayError> {
-        Ok(self.ports.audit.latest_for_action(action_id).await?)
+        self.audit_for_action_where(action_id, &|_| true).await
+    }
+
+    /// The newest record of `action_id` among those `accept` takes (the
+    /// caller's scope: another tenant's record with the same id is not it).
+    pub async fn audit_for_action_where(
+        &self,
+        action_id: &str,
+        accept: &(dyn for<'r> Fn(&'r AuditRecord) -> bool + Send + Sync),
+    ) -> Result<Option<AuditRecord>, GatewayError> {
+        Ok(self
+            .ports
+            .audit
+            .latest_for_action(action_id, accept)
+            .await?)
     }
 
     /// Create a record that must not exist yet (fresh ids): one conditional write.

@@ -21,6 +21,8 @@ use switchyard_providers::ProviderRegistry;
 /// reach in a handler.
 struct Fragile {
     calls: AtomicUsize,
+    /// The idempotency keys providers were given, in call order.
+    keys: std::sync::Mutex<Vec<String>>,
 }
 
 #[async_trait]
@@ -39,6 +41,10 @@ impl Provider for Fragile {
             panic!("injected fault for action {}", request.action.id);
         }
         self.calls.fetch_add(1, Ordering::SeqCst);
+        self.keys
+            .lock()
+            .expect("keys")
+            .push(request.idempotency_key.to_string());
         Ok(ProviderResponse::success(json!({"ok": true})))
     }
 }
@@ -89,6 +95,7 @@ fn later(id: &str, boom: bool) -> Action {
 async fn a_panicking_message_is_dead_lettered_and_the_next_one_delivered() {
     let fragile = Arc::new(Fragile {
         calls: AtomicUsize::new(0),
+        keys: Default::default(),
     });
     let (gateway, clock, memory) = gateway(fragile.clone());
     for action in [later("poison", true), later("healthy", false)] {
@@ -152,4 +159,26 @@ async fn a_panicking_message_is_dead_lettered_and_the_next_one_delivered() {
     clock.advance(chrono::Duration::seconds(11));
     gateway.process_due(&memory.queue).await;
     assert_eq!(fragile.calls.load(Ordering::SeqCst), 2);
+}
+
+/// Two tenants choosing the same action id reach the provider with
+/// different idempotency keys, so neither dedupes the other downstream.
+#[tokio::test]
+async fn idempotency_keys_are_scoped_by_namespace_and_tenant() {
+    let fragile = Arc::new(Fragile {
+        calls: AtomicUsize::new(0),
+        keys: Default::default(),
+    });
+    let (gateway, _, _) = gateway(fragile.clone());
+    for tenant in ["acme", "globex"] {
+        let action = Action::builder("shop", tenant, "fragile", "now", json!({"boom": false}))
+            .with_id("o-1");
+        let outcome = gateway
+            .dispatch(action, DispatchOptions::default())
+            .await
+            .expect("dispatch");
+        assert_eq!(outcome.tag(), "executed");
+    }
+    let keys = fragile.keys.lock().expect("keys").clone();
+    assert_eq!(keys, ["shop/acme/o-1", "shop/globex/o-1"]);
 }

@@ -161,7 +161,11 @@ impl AuditStore for DynamoAuditStore {
         })
     }
 
-    async fn latest_for_action(&self, action_id: &str) -> Result<Option<AuditRecord>, StoreError> {
+    async fn latest_for_action(
+        &self,
+        action_id: &str,
+        accept: &(dyn for<'r> Fn(&'r AuditRecord) -> bool + Send + Sync),
+    ) -> Result<Option<AuditRecord>, StoreError> {
         let now = self.clock.now();
         let out = self
             .client
@@ -181,7 +185,7 @@ impl AuditStore for DynamoAuditStore {
             })?;
         for item in out.items() {
             let record = decode(item)?;
-            if self.live(&record, now) {
+            if self.live(&record, now) && accept(&record) {
                 return Ok(Some(record));
             }
         }

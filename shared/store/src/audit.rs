@@ -14,8 +14,14 @@ pub trait AuditStore: Send + Sync {
     /// Matching live records, newest first, paginated by `limit`/`offset`.
     async fn query(&self, query: &AuditQuery) -> Result<AuditPage, StoreError>;
 
-    /// The latest record for an action id.
-    async fn latest_for_action(&self, action_id: &str) -> Result<Option<AuditRecord>, StoreError>;
+    /// The newest live record of `action_id` that `accept` takes (action
+    /// ids are chosen by clients, so several tenants may share one: the
+    /// caller says which records are its).
+    async fn latest_for_action(
+        &self,
+        action_id: &str,
+        accept: &(dyn for<'r> Fn(&'r AuditRecord) -> bool + Send + Sync),
+    ) -> Result<Option<AuditRecord>, StoreError>;
 
     /// Records with an id greater than `after` (UUIDv7 ids order by time),
     /// oldest first, at most `limit`: the change feed behind `/v1/stream`.

@@ -462,19 +462,36 @@ pub async fn audit_store(store: &dyn AuditStore, clock: &ManualClock, run: &str)
         .expect("query");
     assert_eq!(executed.total, 4);
     assert!(executed.records.iter().all(|r| r.outcome == "executed"));
+    let any = |_: &AuditRecord| true;
     let latest = store
-        .latest_for_action(&format!("{run}-action-4"))
+        .latest_for_action(&format!("{run}-action-4"), &any)
         .await
         .expect("get")
         .expect("present");
     assert_eq!(latest.outcome, "executed");
     assert_eq!(
         store
-            .latest_for_action("no-such-action")
+            .latest_for_action("no-such-action", &any)
             .await
             .expect("get"),
         None
     );
+    // Two tenants with one action id: each finds its own, whichever is newer.
+    let mut other = record(run, 4, "t2", "suppressed", None);
+    other.action_id = format!("{run}-action-4");
+    store.append(other).await.expect("append");
+    for (tenant, outcome) in [("t1", "executed"), ("t2", "suppressed")] {
+        let mine = |r: &AuditRecord| r.tenant == tenant;
+        let found = store
+            .latest_for_action(&format!("{run}-action-4"), &mine)
+            .await
+            .expect("get")
+            .expect("present");
+        assert_eq!(
+            (found.tenant.as_str(), found.outcome.as_str()),
+            (tenant, outcome)
+        );
+    }
 }
 
 trait NowPlus {

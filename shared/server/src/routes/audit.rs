@@ -3,7 +3,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use switchyard_core::AuditQuery;
+use switchyard_core::{AuditQuery, AuditRecord};
 
 use crate::AppState;
 use crate::auth::Authed;
@@ -91,24 +91,41 @@ pub(crate) async fn query(
     Ok(Json(json!(page)))
 }
 
+/// Which tenant's record `GET /v1/audit/{action_id}` means (action ids are
+/// the clients' own, so two tenants may share one).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RecordScope {
+    namespace: Option<String>,
+    tenant: Option<String>,
+}
+
 pub(crate) async fn get(
     State(state): State<AppState>,
     authed: Authed,
     Path(action_id): Path<String>,
+    scope: Result<Query<RecordScope>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    match state.gateway.audit_for_action(&action_id).await? {
-        // Another tenant's record reads as absent.
-        Some(record)
-            if authed.sees_action(
-                &record.namespace,
-                &record.tenant,
-                &record.provider,
-                &record.action_type,
-            ) =>
-        {
-            Ok(Json(json!(record)))
+    let scope = super::query(scope)?;
+    for (field, value) in [("namespace", &scope.namespace), ("tenant", &scope.tenant)] {
+        if let Some(value) = value {
+            crate::auth::check_identifier(field, value)?;
         }
-        _ => Err(ApiError::not_found(format!(
+    }
+    // Only records this caller may see, in the scope it names: another
+    // tenant's record with the same id neither shows nor hides this one.
+    let accept = |r: &AuditRecord| {
+        scope.namespace.as_deref().is_none_or(|n| n == r.namespace)
+            && scope.tenant.as_deref().is_none_or(|t| t == r.tenant)
+            && authed.sees_action(&r.namespace, &r.tenant, &r.provider, &r.action_type)
+    };
+    match state
+        .gateway
+        .audit_for_action_where(&action_id, &accept)
+        .await?
+    {
+        Some(record) => Ok(Json(json!(record))),
+        None => Err(ApiError::not_found(format!(
             "no audit record for action '{action_id}'"
         ))),
     }

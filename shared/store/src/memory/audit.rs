@@ -114,15 +114,22 @@ impl AuditStore for MemoryAuditStore {
         })
     }
 
-    async fn latest_for_action(&self, action_id: &str) -> Result<Option<AuditRecord>, StoreError> {
+    async fn latest_for_action(
+        &self,
+        action_id: &str,
+        accept: &(dyn for<'r> Fn(&'r AuditRecord) -> bool + Send + Sync),
+    ) -> Result<Option<AuditRecord>, StoreError> {
         let now = self.clock.now();
-        Ok(lock(&self.records)
-            .items
-            .iter()
-            .rev()
-            .map(|(r, _)| r)
-            .find(|r| r.action_id == action_id && r.expires_at.is_none_or(|at| at > now))
-            .cloned())
+        let ring = lock(&self.records);
+        for (record, _) in ring.items.iter().rev() {
+            if record.action_id == action_id
+                && record.expires_at.is_none_or(|at| at > now)
+                && accept(record)
+            {
+                return Ok(Some(record.clone()));
+            }
+        }
+        Ok(None)
     }
 
     async fn since(&self, after: &str, limit: usize) -> Result<Vec<AuditRecord>, StoreError> {
