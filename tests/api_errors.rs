@@ -347,3 +347,30 @@ async fn wrongly_typed_fields_are_refused_when_configured() {
         "the default skips the rule (Acteon's outcome where it has one): {body}"
     );
 }
+
+/// `field` is the JSON path of the offending field, never its value.
+#[tokio::test]
+async fn error_fields_are_json_paths() {
+    let s = server().await;
+    let quota = |max: serde_json::Value| {
+        json!({"namespace": "ecommerce", "tenant": "acme-store", "max_actions": max,
+               "window": "hourly", "overage_behavior": "block"})
+    };
+    let (status, body) = s.post("/v1/quotas", &quota(json!(-1))).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["field"], json!("max_actions"), "{body}");
+    let (status, body) = s.post("/v1/quotas", &quota(json!("many"))).await;
+    assert_eq!(
+        (status, body["field"].clone()),
+        (400, json!("max_actions")),
+        "{body}"
+    );
+    let mut missing = quota(json!(10));
+    missing.as_object_mut().expect("object").remove("window");
+    let (status, body) = s.post("/v1/quotas", &missing).await;
+    assert_eq!(
+        (status, body["field"].clone()),
+        (400, json!("window")),
+        "{body}"
+    );
+}

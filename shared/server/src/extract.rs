@@ -87,16 +87,32 @@ async fn read_json(req: Request<Body>, state: &AppState) -> Result<Option<Value>
     }
 }
 
-/// Deserialize a JSON value into `T`, naming the offending field.
+/// Deserialize a JSON value into `T`; the error's `field` is the JSON path
+/// of the offending field (`payload.items[2].qty`; a missing or unknown
+/// field is named inside its object), `$` for the body itself.
 pub fn from_value<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, ApiError> {
-    serde_json::from_value(value).map_err(|e| {
-        let message = e.to_string();
-        // serde names missing/unknown fields with backticks: surface it as the field.
-        let field = message
-            .split('`')
-            .nth(1)
-            .map(str::to_string)
-            .unwrap_or_else(|| "$".to_string());
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let message = e.inner().to_string();
+        let mut path = e.path().to_string();
+        if path == "." {
+            path.clear();
+        }
+        // A missing or unknown field is reported at its parent: name it.
+        let named = ["missing field `", "unknown field `"]
+            .iter()
+            .find_map(|prefix| message.strip_prefix(prefix))
+            .and_then(|rest| rest.split('`').next());
+        if let Some(name) = named {
+            if !path.is_empty() {
+                path.push('.');
+            }
+            path.push_str(name);
+        }
+        let field = if path.is_empty() {
+            "$".to_string()
+        } else {
+            path
+        };
         ApiError::invalid_field(field, message)
     })
 }

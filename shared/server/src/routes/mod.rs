@@ -112,6 +112,7 @@ pub(crate) fn build(state: AppState) -> Router {
             state.clone(),
             crate::deadline::bound_request,
         ))
+        .layer(axum::middleware::from_fn(crate::error::json_errors))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
