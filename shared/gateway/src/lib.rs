@@ -26,7 +26,7 @@ mod redact;
 mod registry;
 pub mod retention;
 mod schedule;
-mod template;
+pub mod template;
 
 pub use approvals::{
     ApprovalDecision, ApprovalError, ApprovalLink, ApprovalSigner, Decider, LinkPurpose,

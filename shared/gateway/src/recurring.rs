@@ -58,8 +58,12 @@ pub fn parse_schedule(expression: &str, timezone: &str) -> Result<(Cron, Tz), Ga
     Ok((cron, tz))
 }
 
-/// The first fire time strictly after `after`.
-fn next_after(cron: &Cron, tz: Tz, after: DateTime<Utc>) -> Result<DateTime<Utc>, GatewayError> {
+/// The first fire time strictly after `after` (public for the fuzz harness).
+pub fn next_after(
+    cron: &Cron,
+    tz: Tz,
+    after: DateTime<Utc>,
+) -> Result<DateTime<Utc>, GatewayError> {
     cron.find_next_occurrence(&after.with_timezone(&tz), false)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| GatewayError::Invalid {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 use switchyard_core::Action;
 
-pub(crate) struct TemplateContext<'a> {
+pub struct TemplateContext<'a> {
     pub origin: &'a Action,
     pub prev: Option<&'a Value>,
     pub steps: BTreeMap<&'a str, &'a Value>,
@@ -15,7 +15,7 @@ pub(crate) struct TemplateContext<'a> {
     pub step_index: usize,
 }
 
-pub(crate) fn render(template: &Value, ctx: &TemplateContext<'_>) -> Value {
+pub fn render(template: &Value, ctx: &TemplateContext<'_>) -> Value {
     match template {
         Value::String(s) => render_str(s, ctx),
         Value::Array(items) => Value::Array(items.iter().map(|v| render(v, ctx)).collect()),
