@@ -254,3 +254,16 @@ Reading the figures:
   (which carries the origin action) twice. Sparser audit indexes and a slimmer chain record
   are the levers.
 """)
+
+# Sections written by their own scripts (bench/fuzz-run, bench/faults.py,
+# the stream benchmark) are kept from the current file.
+import pathlib
+import re as _re
+current = pathlib.Path(ROOT) / "BENCHMARKS.md"
+if current.exists():
+    for title in ("## Fuzzing", "## Fault injection", "## Idle streams"):
+        found = _re.search(_re.escape(title) + r".*?(?=\n## |\Z)", current.read_text(), _re.S)
+        if found:
+            print()
+            print(found.group(0).strip())
+

@@ -37,6 +37,34 @@ struct Args {
     /// Turn `[auth]` on: every request carries an operator's API key.
     #[arg(long)]
     auth: bool,
+    /// Keep this many `GET /v1/stream` connections open during the run,
+    /// idle (filtered on tenants that get no traffic, 10 per tenant).
+    #[arg(long, default_value_t = 0)]
+    idle_streams: usize,
+}
+
+/// Open `n` idle SSE connections (raw TCP, headers read, then left alone).
+async fn idle_streams(base: &str, n: usize) -> anyhow::Result<Vec<tokio::net::TcpStream>> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = base.trim_start_matches("http://").to_string();
+    let mut streams = Vec::with_capacity(n);
+    for i in 0..n {
+        let mut socket = tokio::net::TcpStream::connect(&address).await?;
+        let request = format!(
+            "GET /v1/stream?namespace=shop&tenant=idle-{} HTTP/1.1\r\nHost: {address}\r\n\r\n",
+            i / 10
+        );
+        socket.write_all(request.as_bytes()).await?;
+        let mut head = [0u8; 512];
+        let read = socket.read(&mut head).await?;
+        let text = String::from_utf8_lossy(&head[..read]);
+        anyhow::ensure!(
+            text.starts_with("HTTP/1.1 200"),
+            "stream {i} refused: {text}"
+        );
+        streams.push(socket);
+    }
+    Ok(streams)
 }
 
 /// An auth file with one operator key for the load's tenant; the raw key.
@@ -162,6 +190,17 @@ async fn main() -> anyhow::Result<()> {
     } else {
         None
     };
+    if args.idle_streams > 0 {
+        // The streams' own bounds must admit them (the defaults are 1,000).
+        gateway_toml = gateway_toml.replacen(
+            "[server]\n",
+            &format!(
+                "[server]\nmax_sse_connections = {}\n",
+                args.idle_streams + 10
+            ),
+            1,
+        );
+    }
     std::fs::write(work.join("gateway.toml"), gateway_toml)?;
 
     let mut child = tokio::process::Command::new(&args.binary)
@@ -184,6 +223,7 @@ async fn main() -> anyhow::Result<()> {
         }
     };
 
+    let _idle = idle_streams(&base, args.idle_streams).await?;
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency)
         .build()?;
@@ -242,12 +282,13 @@ async fn main() -> anyhow::Result<()> {
     let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1000.0);
     let throughput = latencies.len() as f64 / args.seconds as f64;
     let table = format!(
-        "| measure | value |\n|---|---|\n| authentication | {} |\n| concurrency | {} clients for {} s |\n| orders sent | {} ({} not `Executed`) |\n| throughput | **{:.0} orders/s** |\n| P50 / P95 / P99 | {} / **{}** / {} |\n| max | {} |\n| stub calls: payment / inventory / shipping | {} / {} / {} |\n| chains completed (gateway metrics) | {} |\n",
+        "| measure | value |\n|---|---|\n| authentication | {} |\n| idle SSE streams | {} |\n| concurrency | {} clients for {} s |\n| orders sent | {} ({} not `Executed`) |\n| throughput | **{:.0} orders/s** |\n| P50 / P95 / P99 | {} / **{}** / {} |\n| max | {} |\n| stub calls: payment / inventory / shipping | {} / {} / {} |\n| chains completed (gateway metrics) | {} |\n",
         if args.auth {
             "on (API key per request)"
         } else {
             "off"
         },
+        args.idle_streams,
         args.concurrency,
         args.seconds,
         latencies.len(),

@@ -78,10 +78,10 @@ impl Gateway {
             .audit_ttl(&record.namespace, &record.tenant)
             .await
             .map(|ttl| switchyard_core::after_seconds(record.dispatched_at, ttl));
-        let id = record.id.clone();
-        if let Err(err) = self.ports.audit.append(record).await {
+        if let Err(err) = self.ports.audit.append(record.clone()).await {
             crate::metrics::Metrics::bump(&self.metrics.audit_errors);
-            tracing::error!(audit_id = %id, error = %err, "audit write failed");
+            tracing::warn!(audit_id = %record.id, error = %err, "audit write failed; it will be retried");
+            self.audit_retry.defer(record, &self.ports.audit);
         }
     }
 }

@@ -44,6 +44,8 @@ pub struct Gateway {
     pub quotas: Quotas,
     pub(crate) audit_ttls: crate::retention::AuditTtlCache,
     pub(crate) breakers: crate::breaker::BreakerCache,
+    /// Audit records waiting for the store after a failed write.
+    pub(crate) audit_retry: crate::audit_retry::AuditRetry,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -102,6 +104,7 @@ impl Gateway {
             quotas: Quotas::new(ports.state.clone(), ports.clock.clone()),
             audit_ttls: Default::default(),
             breakers: Default::default(),
+            audit_retry: Default::default(),
             rules: ArcSwap::from_pointee(RuleSet::empty(default_timezone)),
             rules_dir: Mutex::new(config.rules_directory()),
             config: Arc::new(config),
@@ -205,6 +208,9 @@ impl Gateway {
     pub fn metrics(&self) -> MetricsSnapshot {
         let mut snapshot = self.metrics.snapshot();
         snapshot.audit_evicted = self.ports.audit.evicted();
+        snapshot.audit_retried = self.audit_retry.retried();
+        snapshot.audit_dropped = self.audit_retry.dropped();
+        snapshot.audit_pending = self.audit_retry.pending() as u64;
         snapshot
     }
 

@@ -5,6 +5,7 @@
 mod approval_signer;
 mod approvals;
 mod audit;
+mod audit_retry;
 pub mod breaker;
 pub mod chains;
 mod dead_letter;

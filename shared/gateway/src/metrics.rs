@@ -61,6 +61,10 @@ counters!(
     background_errors,
     // Read from the audit store (records dropped to stay within its bound).
     audit_evicted,
+    // Read from the audit retry queue: written on a later try, given up on, waiting.
+    audit_retried,
+    audit_dropped,
+    audit_pending,
 );
 
 impl Metrics {

@@ -182,3 +182,115 @@ async fn idempotency_keys_are_scoped_by_namespace_and_tenant() {
     let keys = fragile.keys.lock().expect("keys").clone();
     assert_eq!(keys, ["shop/acme/o-1", "shop/globex/o-1"]);
 }
+
+/// An audit store that refuses every write while `down` is set.
+struct Unreachable {
+    inner: switchyard_store::MemoryAuditStore,
+    down: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait]
+impl switchyard_store::AuditStore for Unreachable {
+    async fn append(
+        &self,
+        record: switchyard_core::AuditRecord,
+    ) -> Result<(), switchyard_store::StoreError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(switchyard_store::StoreError::Unavailable(
+                "connection refused".into(),
+            ));
+        }
+        self.inner.append(record).await
+    }
+    async fn query(
+        &self,
+        query: &AuditQuery,
+    ) -> Result<switchyard_core::AuditPage, switchyard_store::StoreError> {
+        self.inner.query(query).await
+    }
+    async fn latest_for_action(
+        &self,
+        action_id: &str,
+        accept: &(dyn for<'r> Fn(&'r switchyard_core::AuditRecord) -> bool + Send + Sync),
+    ) -> Result<Option<switchyard_core::AuditRecord>, switchyard_store::StoreError> {
+        self.inner.latest_for_action(action_id, accept).await
+    }
+    async fn since(
+        &self,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<switchyard_core::AuditRecord>, switchyard_store::StoreError> {
+        self.inner.since(after, limit).await
+    }
+    async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, switchyard_store::StoreError> {
+        self.inner.purge_expired(now).await
+    }
+}
+
+/// An action that executed while the audit store was unreachable is audited
+/// once the store is back: the record waits and is written again, once.
+#[tokio::test]
+async fn an_audit_write_that_fails_is_retried_until_the_store_takes_it() {
+    let config = Config::parse("test.toml", CONFIG).expect("config");
+    let clock = Arc::new(ManualClock::new(at("2026-03-02T12:00:00Z")));
+    let mut memory = MemoryPorts::new(clock.clone(), 10_000);
+    let audit = Arc::new(Unreachable {
+        inner: memory.audit.clone(),
+        down: std::sync::atomic::AtomicBool::new(true),
+    });
+    memory.ports.audit = audit.clone();
+    let fragile = Arc::new(Fragile {
+        calls: AtomicUsize::new(0),
+        keys: Default::default(),
+    });
+    let mut providers =
+        ProviderRegistry::from_config(&config.providers, Duration::from_secs(5), None)
+            .expect("providers");
+    providers.insert(fragile.clone());
+    let gateway =
+        Gateway::with_rules(config, memory.ports.clone(), providers, Vec::new()).expect("gateway");
+    let action =
+        Action::builder("shop", "acme", "fragile", "now", json!({"boom": false})).with_id("o-9");
+    let outcome = gateway
+        .dispatch(action, DispatchOptions::default())
+        .await
+        .expect("the provider ran");
+    assert_eq!(outcome.tag(), "executed");
+    assert_eq!(gateway.metrics().audit_pending, 1, "the record waits");
+    assert!(
+        gateway
+            .audit_for_action("o-9")
+            .await
+            .expect("read")
+            .is_none()
+    );
+    audit.down.store(false, Ordering::SeqCst);
+    let mut found = None;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        found = gateway.audit_for_action("o-9").await.expect("read");
+        if found.is_some() {
+            break;
+        }
+    }
+    let record = found.expect("audited once the store is back");
+    assert_eq!(record.outcome, "executed");
+    let metrics = gateway.metrics();
+    assert_eq!(
+        (
+            metrics.audit_retried,
+            metrics.audit_pending,
+            metrics.audit_dropped
+        ),
+        (1, 0, 0)
+    );
+    let page = gateway
+        .audit_query(&AuditQuery {
+            action_id: Some("o-9".into()),
+            limit: 10,
+            ..AuditQuery::default()
+        })
+        .await
+        .expect("query");
+    assert_eq!(page.total, 1, "exactly once");
+}
