@@ -53,8 +53,10 @@ class Proxy:
     def cut(self):
         with self.lock:
             self.down = True
+            # As a stopped emulator would: open connections are reset.
             for s in list(self.open):
                 try:
+                    s.shutdown(socket.SHUT_RDWR)
                     s.close()
                 except OSError:
                     pass

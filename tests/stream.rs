@@ -148,7 +148,7 @@ async fn burst_is_read_through(backend: Backend) {
             .expect("append");
     }
     listener
-        .read_until(Duration::from_secs(60), |t| {
+        .read_until(Duration::from_secs(180), |t| {
             t.matches("\nid: ").count() + usize::from(t.starts_with("id: ")) >= 5_000
         })
         .await;

@@ -60,6 +60,17 @@ impl Intercept for RoundTrips {
 /// A client for `settings`. Against an emulator, static dummy credentials;
 /// otherwise the default AWS chain (Lambda's role). Throttling and 5xx are
 /// retried by the SDK's standard retry mode with backoff.
+/// Bounds on every store call: an unreachable or silent store (a network
+/// partition holds pooled connections open without an answer) must turn
+/// into a quick 503, not a request that hangs until the client gives up.
+fn store_timeouts() -> aws_sdk_dynamodb::config::timeout::TimeoutConfig {
+    aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_secs(2))
+        .operation_attempt_timeout(std::time::Duration::from_secs(5))
+        .operation_timeout(std::time::Duration::from_secs(12))
+        .build()
+}
+
 pub async fn connect(
     settings: &DynamoSettings,
     round_trips: Option<RoundTrips>,
@@ -78,7 +89,8 @@ pub async fn connect(
         }
     }
     .region(Region::new(settings.region.clone()))
-    .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::standard().with_max_attempts(4));
+    .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::standard().with_max_attempts(4))
+    .timeout_config(store_timeouts());
     if let Some(counter) = round_trips {
         builder = builder.interceptor(counter);
     }
