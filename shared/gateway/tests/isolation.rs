@@ -25,6 +25,15 @@ struct Fragile {
     keys: std::sync::Mutex<Vec<String>>,
 }
 
+impl Fragile {
+    fn new() -> Arc<Self> {
+        Arc::new(Self {
+            calls: AtomicUsize::new(0),
+            keys: Default::default(),
+        })
+    }
+}
+
 #[async_trait]
 impl Provider for Fragile {
     fn name(&self) -> &str {
@@ -93,10 +102,7 @@ fn later(id: &str, boom: bool) -> Action {
 
 #[tokio::test]
 async fn a_panicking_message_is_dead_lettered_and_the_next_one_delivered() {
-    let fragile = Arc::new(Fragile {
-        calls: AtomicUsize::new(0),
-        keys: Default::default(),
-    });
+    let fragile = Fragile::new();
     let (gateway, clock, memory) = gateway(fragile.clone());
     for action in [later("poison", true), later("healthy", false)] {
         let outcome = gateway
@@ -165,10 +171,7 @@ async fn a_panicking_message_is_dead_lettered_and_the_next_one_delivered() {
 /// different idempotency keys, so neither dedupes the other downstream.
 #[tokio::test]
 async fn idempotency_keys_are_scoped_by_namespace_and_tenant() {
-    let fragile = Arc::new(Fragile {
-        calls: AtomicUsize::new(0),
-        keys: Default::default(),
-    });
+    let fragile = Fragile::new();
     let (gateway, _, _) = gateway(fragile.clone());
     for tenant in ["acme", "globex"] {
         let action = Action::builder("shop", tenant, "fragile", "now", json!({"boom": false}))
@@ -239,10 +242,7 @@ async fn an_audit_write_that_fails_is_retried_until_the_store_takes_it() {
         down: std::sync::atomic::AtomicBool::new(true),
     });
     memory.ports.audit = audit.clone();
-    let fragile = Arc::new(Fragile {
-        calls: AtomicUsize::new(0),
-        keys: Default::default(),
-    });
+    let fragile = Fragile::new();
     let mut providers =
         ProviderRegistry::from_config(&config.providers, Duration::from_secs(5), None)
             .expect("providers");
