@@ -255,6 +255,22 @@ async fn last_event_id_is_checked_and_replay_bounded() {
         })
         .await;
     assert_same_ids(&resumed.ids(), &ids[1..4]);
+    // Within the bound, a resume delivers exactly the events after the
+    // given id, then live ones, none twice.
+    let mut exact = Listener::open(&server, "namespace=burst", Some(&ids[3])).await;
+    exact
+        .read_until(Duration::from_secs(5), |t| {
+            t.matches("\nid: ").count() + usize::from(t.starts_with("id: ")) >= 2
+        })
+        .await;
+    let later = append_burst(&server, 1).await;
+    exact
+        .read_until(Duration::from_secs(5), |t| t.contains(&later[0]))
+        .await;
+    let mut expected = ids[4..].to_vec();
+    expected.extend(later);
+    assert_same_ids(&exact.ids(), &expected);
+    assert!(!exact.text.contains("replay_truncated"), "{}", exact.text);
     // An id from before the replay window (here: the epoch) is clamped to
     // the window, and the client is told.
     let ancient = Uuid::new_v7(Timestamp::from_unix(NoContext, 1, 0)).to_string();

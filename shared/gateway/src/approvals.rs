@@ -1,7 +1,7 @@
 //! Approval requests: a stored record, HMAC-signed approve/reject links, a
 //! notification, and an expiry message on the delay queue.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use switchyard_core::{Action, ActionOutcome, Caller};
@@ -46,7 +46,7 @@ pub struct ApprovalRecord {
 
 pub const APPROVAL_KIND: &str = "approval";
 /// Decided and expired approvals stay readable this long (to answer 409/410).
-const KEEP_AFTER_EXPIRY_DAYS: i64 = 7;
+const KEEP_AFTER_EXPIRY_SECONDS: u64 = 7 * 86_400;
 
 pub(crate) fn approval_key(namespace: &str, tenant: &str, id: &str) -> StateKey {
     StateKey::new(namespace, tenant, APPROVAL_KIND, id)
@@ -143,7 +143,10 @@ impl Gateway {
             decided_by: None,
         };
         let key = approval_key(&action.namespace, &action.tenant, &id);
-        let keep_until = Some(expires_at + Duration::days(KEEP_AFTER_EXPIRY_DAYS));
+        let keep_until = Some(switchyard_core::after_seconds(
+            expires_at,
+            KEEP_AFTER_EXPIRY_SECONDS,
+        ));
         // The record exists before anyone can click a link.
         self.create_json(&key, &record, keep_until).await?;
         self.ports
@@ -400,7 +403,10 @@ impl Gateway {
         record.decided_by = Some(decider.id.clone());
         let body =
             serde_json::to_string(&record).map_err(|e| GatewayError::Internal(e.to_string()))?;
-        let keep_until = Some(record.expires_at + Duration::days(KEEP_AFTER_EXPIRY_DAYS));
+        let keep_until = Some(switchyard_core::after_seconds(
+            record.expires_at,
+            KEEP_AFTER_EXPIRY_SECONDS,
+        ));
         if self
             .ports
             .state
@@ -506,7 +512,10 @@ impl Gateway {
         record.decided_at = Some(now);
         let body =
             serde_json::to_string(&record).map_err(|e| GatewayError::Internal(e.to_string()))?;
-        let keep_until = Some(record.expires_at + Duration::days(KEEP_AFTER_EXPIRY_DAYS));
+        let keep_until = Some(switchyard_core::after_seconds(
+            record.expires_at,
+            KEEP_AFTER_EXPIRY_SECONDS,
+        ));
         if self
             .ports
             .state

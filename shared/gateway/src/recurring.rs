@@ -217,7 +217,7 @@ impl Gateway {
                 "recurring_tick",
                 format!("{}:{}", b.id, b.fire_at.timestamp()),
             ),
-            expires_at: Some(b.fire_at + chrono::Duration::days(2)),
+            expires_at: Some(switchyard_core::after_seconds(b.fire_at, 2 * 86_400)),
         };
         if self.ports.state.gate(&[claim]).await? != GateResult::Passed {
             return Ok(Handled::Done); // Another handler has this tick.

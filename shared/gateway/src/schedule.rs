@@ -1,7 +1,7 @@
 //! Scheduled actions: a record in the store plus a message on the delay queue
 //! that releases it when due.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use switchyard_core::{Action, ActionOutcome};
@@ -44,8 +44,12 @@ impl Gateway {
         };
         let key = StateKey::new(&action.namespace, &action.tenant, SCHEDULED_KIND, &id);
         // Kept a day past due so a late or repeated release still finds it.
-        self.create_json(&key, &record, Some(scheduled_for + Duration::days(1)))
-            .await?;
+        self.create_json(
+            &key,
+            &record,
+            Some(switchyard_core::after_seconds(scheduled_for, 86_400)),
+        )
+        .await?;
         self.ports
             .queue
             .send(
