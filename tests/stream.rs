@@ -263,6 +263,9 @@ async fn last_event_id_is_checked_and_replay_bounded() {
             t.matches("\nid: ").count() + usize::from(t.starts_with("id: ")) >= 2
         })
         .await;
+    // A record written now (after the burst's last id; ids are minted at
+    // write time) follows live.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
     let later = append_burst(&server, 1).await;
     exact
         .read_until(Duration::from_secs(5), |t| t.contains(&later[0]))

@@ -60,6 +60,9 @@ pub(crate) async fn stream(
         .saturating_mul(1000);
     let oldest = cursor_at(now_ms.saturating_sub(window_ms));
     let mut pending = VecDeque::new();
+    // What the client has seen, by its own account: live records at or
+    // below it (written late, after the feed passed them) are not sent.
+    let floor = last_event_id.clone();
     let replay = last_event_id.map(|id| {
         if id < oldest {
             pending.push_back(closing(
@@ -82,6 +85,7 @@ pub(crate) async fn stream(
         replay,
         replay_max: server.sse_replay_max_events,
         replayed: HashSet::new(),
+        floor,
         pending,
         done: false,
     };
@@ -125,6 +129,8 @@ struct Connection {
     replay_max: usize,
     /// Ids sent by the replay that the hub may deliver again.
     replayed: HashSet<String>,
+    /// The client's `Last-Event-ID`: a resume delivers only what follows it.
+    floor: Option<String>,
     pending: VecDeque<Event>,
     done: bool,
 }
@@ -151,7 +157,8 @@ impl Connection {
             }
             match self.subscription.records.recv().await {
                 Some(record) => {
-                    if !self.replayed.remove(&record.id) {
+                    let seen_by_client = self.floor.as_ref().is_some_and(|f| record.id <= *f);
+                    if !self.replayed.remove(&record.id) && !seen_by_client {
                         self.pending.push_back(to_event(&record));
                     }
                 }
