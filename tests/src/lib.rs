@@ -2,6 +2,7 @@
 //! listening on a free loopback port, with a clock the test moves by hand.
 
 pub mod auth;
+pub mod contention;
 pub mod serverless;
 
 use std::path::PathBuf;
@@ -64,6 +65,57 @@ pub fn dynamodb_endpoint() -> Option<String> {
     }
 }
 
+/// Fresh state and audit tables on the emulator, named after `prefix`.
+pub async fn fresh_tables(
+    endpoint: &str,
+    prefix: &str,
+) -> switchyard_store_dynamodb::DynamoSettings {
+    use switchyard_store_dynamodb::{DynamoSettings, connect, schema};
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    let settings = DynamoSettings {
+        region: "us-east-1".into(),
+        endpoint_url: Some(endpoint.to_string()),
+        state_table: format!("{prefix}-state-{}", &suffix[..12]),
+        audit_table: format!("{prefix}-audit-{}", &suffix[..12]),
+    };
+    let setup = connect(&settings, None).await;
+    schema::create_table(&setup, "StateTable", &settings.state_table)
+        .await
+        .expect("state table");
+    schema::create_table(&setup, "AuditTable", &settings.audit_table)
+        .await
+        .expect("audit table");
+    settings
+}
+
+/// Adapters on `settings`' tables through their own SDK client (a separate
+/// connection pool, as a separate Lambda instance has), reaching DynamoDB at
+/// `endpoint` (the emulator, or a proxy in front of it).
+pub async fn dynamodb_adapters(
+    settings: &switchyard_store_dynamodb::DynamoSettings,
+    endpoint: &str,
+    clock: Arc<ManualClock>,
+    round_trips: Option<switchyard_store_dynamodb::RoundTrips>,
+) -> (
+    Arc<dyn switchyard_store::StateStore>,
+    Arc<dyn switchyard_store::AuditStore>,
+) {
+    use switchyard_store_dynamodb::{DynamoAuditStore, DynamoSettings, DynamoStateStore, connect};
+    let via = DynamoSettings {
+        endpoint_url: Some(endpoint.to_string()),
+        ..settings.clone()
+    };
+    let client = connect(&via, round_trips).await;
+    (
+        Arc::new(DynamoStateStore::new(
+            client.clone(),
+            &settings.state_table,
+            clock.clone(),
+        )),
+        Arc::new(DynamoAuditStore::new(client, &settings.audit_table, clock)),
+    )
+}
+
 /// Fresh DynamoDB tables on the emulator, and adapters on them.
 pub async fn dynamodb_ports(
     endpoint: &str,
@@ -73,32 +125,41 @@ pub async fn dynamodb_ports(
     Arc<dyn switchyard_store::StateStore>,
     Arc<dyn switchyard_store::AuditStore>,
 ) {
-    use switchyard_store_dynamodb::{
-        DynamoAuditStore, DynamoSettings, DynamoStateStore, connect, schema,
-    };
-    let suffix = uuid::Uuid::new_v4().simple().to_string();
-    let settings = DynamoSettings {
-        region: "us-east-1".into(),
-        endpoint_url: Some(endpoint.to_string()),
-        state_table: format!("e2e-state-{}", &suffix[..12]),
-        audit_table: format!("e2e-audit-{}", &suffix[..12]),
-    };
-    let setup = connect(&settings, None).await;
-    schema::create_table(&setup, "StateTable", &settings.state_table)
-        .await
-        .expect("state table");
-    schema::create_table(&setup, "AuditTable", &settings.audit_table)
-        .await
-        .expect("audit table");
-    let client = connect(&settings, round_trips).await;
-    (
-        Arc::new(DynamoStateStore::new(
-            client.clone(),
-            &settings.state_table,
-            clock.clone(),
-        )),
-        Arc::new(DynamoAuditStore::new(client, &settings.audit_table, clock)),
-    )
+    let settings = fresh_tables(endpoint, "e2e").await;
+    dynamodb_adapters(&settings, endpoint, clock, round_trips).await
+}
+
+/// One gateway instance of several sharing a set of tables: its own SDK
+/// client and its own in-memory delay queue (the test delivers messages).
+pub struct Instance {
+    pub gateway: Arc<Gateway>,
+    pub memory: MemoryPorts,
+}
+
+/// `count` gateway instances on `settings`' tables, reached at `endpoint`,
+/// all reading one clock.
+pub async fn gateway_instances(
+    settings: &switchyard_store_dynamodb::DynamoSettings,
+    endpoint: &str,
+    count: usize,
+    clock: Arc<ManualClock>,
+    config: &Config,
+    rules_yaml: Option<&str>,
+) -> Vec<Instance> {
+    let mut out = Vec::with_capacity(count);
+    for _ in 0..count {
+        let mut memory = MemoryPorts::new(clock.clone(), 1000);
+        let (state, audit) = dynamodb_adapters(settings, endpoint, clock.clone(), None).await;
+        memory.ports.state = state;
+        memory.ports.audit = audit;
+        let rules = rules_yaml.map(|y| switchyard_rules::load_str("race.yaml", y).expect("rules"));
+        let gateway = build_gateway(config.clone(), memory.ports.clone(), rules).expect("gateway");
+        out.push(Instance {
+            gateway: Arc::new(gateway),
+            memory,
+        });
+    }
+    out
 }
 
 /// Start a server for `config` at the instant `now`, on the memory adapters.

@@ -5,12 +5,14 @@
 
 pub mod action;
 pub mod audit;
+pub mod backoff;
 pub mod clock;
 pub mod outcome;
 pub mod provider;
 
 pub use action::{Action, ActionValidationError};
 pub use audit::{AuditPage, AuditQuery, AuditRecord, Caller};
+pub use backoff::Backoff;
 pub use clock::{Clock, ManualClock, SystemClock, after, after_seconds};
 pub use outcome::{ActionOutcome, ProviderResponse, ResponseStatus};
 pub use provider::{Provider, ProviderError, ProviderRequest};

@@ -1,19 +1,36 @@
 //! Calling a provider: per-attempt timeout, retries with exponential backoff
 //! and full jitter for retryable errors, one idempotency key for all attempts.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use rand::Rng;
+use futures_util::future::BoxFuture;
 use switchyard_config::ExecutorConfig;
-use switchyard_core::{Action, ActionOutcome, ProviderRequest, ProviderResponse};
+use switchyard_core::{Action, ActionOutcome, Backoff, ProviderRequest, ProviderResponse};
 use switchyard_providers::ProviderRegistry;
 
-#[derive(Debug, Clone)]
+/// Waits between attempts (tokio's timer; a recorder in tests).
+pub(crate) type Sleeper = Arc<dyn Fn(Duration) -> BoxFuture<'static, ()> + Send + Sync>;
+/// The jitter's random fraction (0.0–1.0) of each ceiling.
+pub(crate) type Jitter = Arc<dyn Fn() -> f64 + Send + Sync>;
+
+#[derive(Clone)]
 pub(crate) struct Executor {
     max_retries: u32,
     attempt_timeout: Duration,
-    backoff_base: Duration,
-    backoff_max: Duration,
+    backoff: Backoff,
+    sleeper: Sleeper,
+    jitter: Jitter,
+}
+
+impl std::fmt::Debug for Executor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Executor")
+            .field("max_retries", &self.max_retries)
+            .field("attempt_timeout", &self.attempt_timeout)
+            .field("backoff", &self.backoff)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why a provider call ended without a response.
@@ -38,11 +55,23 @@ impl ExecutionFailure {
 
 impl Executor {
     pub fn new(config: &ExecutorConfig) -> Self {
+        Self::with_timing(
+            config,
+            Arc::new(|d| Box::pin(tokio::time::sleep(d))),
+            Arc::new(rand::random::<f64>),
+        )
+    }
+
+    pub fn with_timing(config: &ExecutorConfig, sleeper: Sleeper, jitter: Jitter) -> Self {
         Self {
             max_retries: config.max_retries,
             attempt_timeout: Duration::from_secs(config.timeout_seconds.max(1)),
-            backoff_base: Duration::from_millis(config.backoff_base_ms),
-            backoff_max: Duration::from_millis(config.backoff_max_ms.max(config.backoff_base_ms)),
+            backoff: Backoff::new(
+                Duration::from_millis(config.backoff_base_ms),
+                Duration::from_millis(config.backoff_max_ms.max(config.backoff_base_ms)),
+            ),
+            sleeper,
+            jitter,
         }
     }
 
@@ -89,20 +118,118 @@ impl Executor {
                     attempts: attempt,
                 });
             }
-            tokio::time::sleep(self.backoff(attempt)).await;
+            (self.sleeper)(self.backoff.jittered(attempt - 1, (self.jitter)())).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use async_trait::async_trait;
+    use serde_json::json;
+    use switchyard_core::{Provider, ProviderError};
+
+    use super::*;
+
+    /// Fails retryably `failures` times, then succeeds; keeps every key it was given.
+    struct Flaky {
+        failures: u32,
+        calls: AtomicU32,
+        keys: Mutex<Vec<String>>,
+    }
+
+    #[async_trait]
+    impl Provider for Flaky {
+        fn name(&self) -> &str {
+            "flaky"
+        }
+        fn kind(&self) -> &str {
+            "log"
+        }
+        async fn execute(
+            &self,
+            request: ProviderRequest<'_>,
+        ) -> Result<ProviderResponse, ProviderError> {
+            self.keys
+                .lock()
+                .expect("keys")
+                .push(request.idempotency_key.to_string());
+            if self.calls.fetch_add(1, Ordering::SeqCst) < self.failures {
+                return Err(ProviderError::retryable("UNAVAILABLE", "try again"));
+            }
+            Ok(ProviderResponse::success(json!({"ok": true})))
         }
     }
 
-    /// Full jitter: uniform in [0, min(max, base * 2^(attempt-1))].
-    fn backoff(&self, attempt: u32) -> Duration {
-        let ceiling = self
-            .backoff_base
-            .saturating_mul(1u32 << (attempt - 1).min(16))
-            .min(self.backoff_max);
-        let millis = ceiling.as_millis() as u64;
-        if millis == 0 {
-            return Duration::ZERO;
-        }
-        Duration::from_millis(rand::rng().random_range(0..=millis))
+    /// Runs the executor against `Flaky` with the default schedule and
+    /// `max_retries`; returns the waits it asked for and the provider.
+    async fn run(
+        failures: u32,
+        max_retries: u32,
+        fraction: f64,
+    ) -> (Vec<Duration>, Arc<Flaky>, bool) {
+        let flaky = Arc::new(Flaky {
+            failures,
+            calls: AtomicU32::new(0),
+            keys: Mutex::new(Vec::new()),
+        });
+        let mut providers = ProviderRegistry::default();
+        providers.insert(flaky.clone());
+        let waits = Arc::new(Mutex::new(Vec::new()));
+        let recorder = waits.clone();
+        let config = ExecutorConfig {
+            max_retries,
+            ..ExecutorConfig::default()
+        };
+        let executor = Executor::with_timing(
+            &config,
+            Arc::new(move |d| {
+                recorder.lock().expect("waits").push(d);
+                Box::pin(async {})
+            }),
+            Arc::new(move || fraction),
+        );
+        let action = Action::builder("shop", "acme", "flaky", "t", json!({})).with_id("o-1");
+        let ok = executor
+            .execute(&providers, "flaky", &action, &action.idempotency_key())
+            .await
+            .is_ok();
+        let waits = waits.lock().expect("waits").clone();
+        (waits, flaky, ok)
+    }
+
+    fn secs(waits: &[Duration]) -> Vec<f64> {
+        waits.iter().map(Duration::as_secs_f64).collect()
+    }
+
+    #[tokio::test]
+    async fn retries_wait_one_two_four_eight_seconds_at_most() {
+        // At the top of the jitter range, the waits are the ceilings.
+        let (waits, flaky, ok) = run(5, 5, 1.0).await;
+        assert!(ok, "the sixth attempt succeeds");
+        assert_eq!(secs(&waits), [1.0, 2.0, 4.0, 8.0, 8.0]);
+        assert_eq!(flaky.calls.load(Ordering::SeqCst), 6);
+        // Full jitter scales each ceiling by the random fraction.
+        let (waits, _, _) = run(4, 4, 0.25).await;
+        assert_eq!(secs(&waits), [0.25, 0.5, 1.0, 2.0]);
+    }
+
+    #[tokio::test]
+    async fn retries_stop_at_max_retries() {
+        let (waits, flaky, ok) = run(10, 3, 1.0).await;
+        assert!(!ok, "three retries are not enough for ten failures");
+        assert_eq!(secs(&waits), [1.0, 2.0, 4.0]);
+        assert_eq!(flaky.calls.load(Ordering::SeqCst), 4);
+    }
+
+    #[tokio::test]
+    async fn every_attempt_carries_the_same_idempotency_key() {
+        let (_, flaky, ok) = run(3, 3, 0.0).await;
+        assert!(ok);
+        let keys = flaky.keys.lock().expect("keys").clone();
+        assert_eq!(keys, ["shop/acme/o-1"; 4]);
     }
 }

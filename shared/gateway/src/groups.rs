@@ -105,6 +105,14 @@ pub(crate) fn fingerprint_of(
     (hex::encode(hasher.finalize()), labels)
 }
 
+/// Reads and compare-and-swaps of one group before an append gives up with
+/// 503: enough for every member of a burst of hundreds on one group (each
+/// round lets one through), bounded in time by [`GROUP_APPEND_BACKOFF`]
+/// (at most 64 × 50 ms of waiting).
+const GROUP_APPEND_ATTEMPTS: u32 = 64;
+const GROUP_APPEND_BACKOFF: switchyard_core::Backoff =
+    switchyard_core::Backoff::new(Duration::from_millis(1), Duration::from_millis(50));
+
 impl Gateway {
     /// Add an action to its open group (creating it if needed).
     #[allow(clippy::too_many_arguments)]
@@ -119,7 +127,13 @@ impl Gateway {
     ) -> Result<ActionOutcome, GatewayError> {
         let (group_key, labels) = fingerprint_of(action, group_by);
         let key = StateKey::new(&action.namespace, &action.tenant, GROUP_KIND, &group_key);
-        for _ in 0..32 {
+        for attempt in 0..GROUP_APPEND_ATTEMPTS {
+            if attempt > 0 {
+                // Another member won the last round: wait a jittered moment so
+                // the losers do not all come back in the same instant.
+                let wait = GROUP_APPEND_BACKOFF.jittered(attempt - 1, rand::random::<f64>());
+                tokio::time::sleep(wait).await;
+            }
             let now = self.ports.clock.now();
             let new_group = || GroupState {
                 group_id: uuid::Uuid::new_v4().to_string(),

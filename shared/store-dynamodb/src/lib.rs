@@ -11,6 +11,7 @@
 mod attr;
 mod audit;
 mod connect;
+pub mod contention;
 pub mod schema;
 mod state;
 

@@ -16,6 +16,7 @@ use switchyard_store::state::MAX_GATE_OPS;
 use switchyard_store::{GateOp, GateResult, ListPage, StateKey, StateStore, StoreError, Versioned};
 
 use crate::attr::{Item, SEP, get_n, get_s, key_of, live, n, pk, s, sk, unavailable};
+use crate::contention::{self, CONFLICT_ATTEMPTS, retry_on_conflict};
 
 #[derive(Clone)]
 pub struct DynamoStateStore {
@@ -113,15 +114,16 @@ impl DynamoStateStore {
         item.insert("v".into(), s(value));
         item.insert("ver".into(), n(1));
         expiry_attrs(&mut item, expires_at);
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk) OR exp_ms <= :now")
-            .expression_attribute_values(":now", n(self.now_ms()))
-            .send()
-            .await;
+        let result = retry_on_conflict(|| {
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item.clone()))
+                .condition_expression("attribute_not_exists(pk) OR exp_ms <= :now")
+                .expression_attribute_values(":now", n(self.now_ms()))
+                .send()
+        })
+        .await;
         conditional(result, "PutItem")
     }
 
@@ -154,18 +156,20 @@ impl DynamoStateStore {
             condition.push_str(" AND ver = :expected");
             values.insert(":expected".into(), n(version));
         }
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key_of(key)))
-            .update_expression(format!("{set}{remove}"))
-            .condition_expression(condition)
-            .expression_attribute_names("#ttl", "ttl")
-            .set_expression_attribute_values(Some(values))
-            .return_values(ReturnValue::UpdatedNew)
-            .send()
-            .await;
+        let update = format!("{set}{remove}");
+        let result = retry_on_conflict(|| {
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key_of(key)))
+                .update_expression(&update)
+                .condition_expression(&condition)
+                .expression_attribute_names("#ttl", "ttl")
+                .set_expression_attribute_values(Some(values.clone()))
+                .return_values(ReturnValue::UpdatedNew)
+                .send()
+        })
+        .await;
         match result {
             Ok(out) => Ok(Some(
                 out.attributes
@@ -229,15 +233,16 @@ impl DynamoStateStore {
 
     /// Delete an item only if it is expired (so a live one is never lost).
     async fn delete_if_expired(&self, key: &StateKey, now_ms: i64) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(key_of(key)))
-            .condition_expression("exp_ms <= :now")
-            .expression_attribute_values(":now", n(now_ms))
-            .send()
-            .await;
+        let result = retry_on_conflict(|| {
+            self.client
+                .delete_item()
+                .table_name(&self.table)
+                .set_key(Some(key_of(key)))
+                .condition_expression("exp_ms <= :now")
+                .expression_attribute_values(":now", n(now_ms))
+                .send()
+        })
+        .await;
         match result {
             Ok(_) => Ok(()),
             Err(e) if is_condition_failure(&e) => Ok(()),
@@ -296,20 +301,21 @@ impl StateStore for DynamoStateStore {
     }
 
     async fn delete(&self, key: &StateKey) -> Result<bool, StoreError> {
-        let out = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(key_of(key)))
-            .return_values(ReturnValue::AllOld)
-            .send()
-            .await
-            .map_err(|e| {
-                unavailable(
-                    "DeleteItem",
-                    aws_sdk_dynamodb::error::DisplayErrorContext(e),
-                )
-            })?;
+        let out = retry_on_conflict(|| {
+            self.client
+                .delete_item()
+                .table_name(&self.table)
+                .set_key(Some(key_of(key)))
+                .return_values(ReturnValue::AllOld)
+                .send()
+        })
+        .await
+        .map_err(|e| {
+            unavailable(
+                "DeleteItem",
+                aws_sdk_dynamodb::error::DisplayErrorContext(e),
+            )
+        })?;
         let now = self.now_ms();
         Ok(out.attributes.is_some_and(|old| live(&old, now)))
     }
@@ -324,8 +330,12 @@ impl StateStore for DynamoStateStore {
         if ops.is_empty() {
             return Ok(GateResult::Passed);
         }
-        // At most a few rounds: each retry follows the removal of an expired item.
-        for _ in 0..4 {
+        // Two kinds of rounds, each bounded: a contention retry (see
+        // `contention`), or the removal of an expired counter that failed
+        // the condition (at most one per operation).
+        let mut contention_retries = 0;
+        let mut expired_removals = 0;
+        loop {
             let now = self.now_ms();
             let items = ops
                 .iter()
@@ -357,9 +367,24 @@ impl StateStore for DynamoStateStore {
                 .enumerate()
                 .find(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
             else {
-                // Cancelled for another reason (a concurrent transaction on
-                // the same item): nothing was written, try again.
-                tokio::time::sleep(Duration::from_millis(5)).await;
+                let transient = reasons
+                    .iter()
+                    .filter_map(|r| r.code())
+                    .any(contention::is_transient_reason);
+                if !transient {
+                    return Err(unavailable(
+                        "TransactWriteItems",
+                        aws_sdk_dynamodb::error::DisplayErrorContext(err),
+                    ));
+                }
+                // Cancelled by contention: nothing was written, send it again.
+                contention_retries += 1;
+                if contention_retries >= CONFLICT_ATTEMPTS {
+                    return Err(StoreError::Unavailable(format!(
+                        "gate cancelled by contention {CONFLICT_ATTEMPTS} times; retry"
+                    )));
+                }
+                contention::back_off(contention_retries - 1).await;
                 continue;
             };
             let old = reason.item();
@@ -367,6 +392,12 @@ impl StateStore for DynamoStateStore {
                 && !live(old, now)
             {
                 // The counter exists but expired: clear it and retry.
+                expired_removals += 1;
+                if expired_removals > ops.len() {
+                    return Err(StoreError::Unavailable(
+                        "gate kept meeting expired counters; retry".into(),
+                    ));
+                }
                 self.delete_if_expired(key, now).await?;
                 continue;
             }
@@ -376,9 +407,6 @@ impl StateStore for DynamoStateStore {
             };
             return Ok(GateResult::Rejected { op: index, current });
         }
-        Err(StoreError::Unavailable(
-            "gate kept conflicting; retry".into(),
-        ))
     }
 
     async fn counter(&self, key: &StateKey) -> Result<u64, StoreError> {
@@ -470,32 +498,36 @@ impl StateStore for DynamoStateStore {
             ("exp_ms".to_string(), n(until)),
             ("ttl".to_string(), n(until / 1000 + 86_400)),
         ]);
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk) OR exp_ms <= :now OR #owner = :owner")
-            .expression_attribute_names("#owner", "owner")
-            .expression_attribute_values(":now", n(now))
-            .expression_attribute_values(":owner", s(owner))
-            .send()
-            .await;
+        let result = retry_on_conflict(|| {
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item.clone()))
+                .condition_expression(
+                    "attribute_not_exists(pk) OR exp_ms <= :now OR #owner = :owner",
+                )
+                .expression_attribute_names("#owner", "owner")
+                .expression_attribute_values(":now", n(now))
+                .expression_attribute_values(":owner", s(owner))
+                .send()
+        })
+        .await;
         conditional(result, "PutItem")
     }
 
     async fn unlock(&self, name: &str, owner: &str) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .key("pk", s(LOCKS))
-            .key("sk", s(name))
-            .condition_expression("#owner = :owner")
-            .expression_attribute_names("#owner", "owner")
-            .expression_attribute_values(":owner", s(owner))
-            .send()
-            .await;
+        let result = retry_on_conflict(|| {
+            self.client
+                .delete_item()
+                .table_name(&self.table)
+                .key("pk", s(LOCKS))
+                .key("sk", s(name))
+                .condition_expression("#owner = :owner")
+                .expression_attribute_names("#owner", "owner")
+                .expression_attribute_values(":owner", s(owner))
+                .send()
+        })
+        .await;
         conditional(result, "DeleteItem")
     }
 }

@@ -93,4 +93,5 @@ async fn dynamodb_is_atomic_across_independent_clients() {
     conformance::concurrent_claims(&clients, 200, "ddb").await;
     conformance::concurrent_counts(&clients, 100, 10, "ddb").await;
     conformance::concurrent_leases(&clients, "ddb").await;
+    conformance::concurrent_takeover(&clients, &clock, "ddb").await;
 }

@@ -351,6 +351,48 @@ pub async fn concurrent_leases(clients: &[Arc<dyn StateStore>], run: &str) {
     }
 }
 
+/// A lease whose holder went silent: when it expires, every client tries to
+/// take it over at once (all sharing `clock`) and exactly one succeeds, while
+/// the old holder can no longer release it.
+pub async fn concurrent_takeover(clients: &[Arc<dyn StateStore>], clock: &ManualClock, run: &str) {
+    for round in 0..10 {
+        let name = format!("{run}-takeover-{round}");
+        assert!(
+            clients[0]
+                .try_lock(&name, "silent", Duration::from_secs(30))
+                .await
+                .expect("first lock")
+        );
+        clock.advance(Span::seconds(31));
+        let start = Arc::new(tokio::sync::Barrier::new(clients.len()));
+        let mut tasks = Vec::new();
+        for (i, store) in clients.iter().enumerate() {
+            let (store, name, start) = (store.clone(), name.clone(), start.clone());
+            tasks.push(tokio::spawn(async move {
+                start.wait().await;
+                store
+                    .try_lock(&name, &format!("w{i}"), Duration::from_secs(30))
+                    .await
+                    .expect("takeover")
+            }));
+        }
+        let mut winners = 0;
+        for t in tasks {
+            if t.await.expect("task") {
+                winners += 1;
+            }
+        }
+        assert_eq!(
+            winners, 1,
+            "round {round}: exactly one client takes the expired lease over"
+        );
+        assert!(
+            !clients[1].unlock(&name, "silent").await.expect("unlock"),
+            "round {round}: the silent holder no longer owns the lease"
+        );
+    }
+}
+
 async fn race(
     clients: &[Arc<dyn StateStore>],
     attempts: usize,

@@ -26,12 +26,14 @@ async fn memory_audit_store_conforms() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn memory_store_is_atomic_under_concurrency() {
-    let store: Arc<dyn StateStore> = Arc::new(MemoryStateStore::new(clock()));
+    let clock = clock();
+    let store: Arc<dyn StateStore> = Arc::new(MemoryStateStore::new(clock.clone()));
     // Clones share one map, as handlers of one process do.
     let clients: Vec<Arc<dyn StateStore>> = (0..8).map(|_| store.clone()).collect();
     conformance::concurrent_claims(&clients, 200, "mem").await;
     conformance::concurrent_counts(&clients, 100, 10, "mem").await;
     conformance::concurrent_leases(&clients, "mem").await;
+    conformance::concurrent_takeover(&clients, &clock, "mem").await;
 }
 
 #[tokio::test]

@@ -1,0 +1,404 @@
+//! Contention on DynamoDB, for real: every race of the gateway runs across
+//! eight instances (separate SDK clients) while a proxy in front of the
+//! emulator cancels 30% of transactions and conditional writes the way
+//! DynamoDB does under contention (`TransactionCanceledException` with
+//! `TransactionConflict`, `TransactionConflictException`) and throttles a
+//! few. The emulator alone serialises requests, so without the proxy the
+//! store's conflict paths would never run.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use switchyard_core::{Action, ActionOutcome, ManualClock};
+use switchyard_gateway::quotas::{OverageBehavior, QuotaPolicy, QuotaWindow};
+use switchyard_gateway::recurring::RecurringAction;
+use switchyard_gateway::{DispatchOptions, Gateway};
+use switchyard_store::{GateOp, StateKey, StateStore, StoreError, conformance};
+use switchyard_store_dynamodb::contention::{CONFLICT_ATTEMPTS, worst_case_wait};
+use switchyard_tests::contention::{ConflictProxy, Injection, ProxyStats};
+use switchyard_tests::{
+    Instance, at, dynamodb_adapters, dynamodb_endpoint, ecommerce_config, fresh_tables,
+    gateway_instances,
+};
+
+const MONDAY_NOON_ET: &str = "2026-01-05T17:00:00Z";
+
+fn order(n: u32) -> Action {
+    Action::builder(
+        "ecommerce",
+        "acme-store",
+        "payment-gateway",
+        "place_order",
+        json!({"order_id": format!("ORD-{n}"), "total_cents": 100, "shipping_country": "US"}),
+    )
+    .with_id(format!("race-{n}"))
+    .with_dedup_key(format!("order-{n}"))
+}
+
+/// Every injected kind of error came up at least once: a run where the
+/// proxy did nothing proves nothing.
+fn assert_contended(stats: &ProxyStats) {
+    assert!(
+        ProxyStats::get(&stats.transaction_conflicts) > 0,
+        "no transaction conflict injected: {stats:?}"
+    );
+    assert!(
+        stats.injected() > ProxyStats::get(&stats.transaction_conflicts),
+        "only transaction conflicts injected: {stats:?}"
+    );
+}
+
+/// Dispatch `count` actions across the instances at once; outcomes by tag.
+/// Any error fails the test: contention must never reach the caller.
+async fn race(
+    gateways: &[Arc<Gateway>],
+    count: usize,
+    make: impl Fn(usize) -> Action,
+) -> (BTreeMap<String, usize>, Vec<ActionOutcome>) {
+    let start = Arc::new(tokio::sync::Barrier::new(count));
+    let mut tasks = Vec::new();
+    for i in 0..count {
+        let gateway = gateways[i % gateways.len()].clone();
+        let action = make(i);
+        let start = start.clone();
+        tasks.push(tokio::spawn(async move {
+            start.wait().await;
+            gateway
+                .dispatch(action, DispatchOptions::default())
+                .await
+                .unwrap_or_else(|e| panic!("dispatch {i} failed under contention: {e}"))
+        }));
+    }
+    let mut tally = BTreeMap::new();
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        let outcome = task.await.expect("task");
+        *tally.entry(outcome.tag().to_string()).or_insert(0) += 1;
+        outcomes.push(outcome);
+    }
+    (tally, outcomes)
+}
+
+fn gateways(instances: &[Instance]) -> Vec<Arc<Gateway>> {
+    instances.iter().map(|i| i.gateway.clone()).collect()
+}
+
+/// The dispatch pipeline alone: no chain trigger, no lifecycle tracking.
+fn dispatch_only_config() -> switchyard_config::Config {
+    let mut config = ecommerce_config();
+    config.chains.on_executed.clear();
+    config.state_machines.clear();
+    config
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn store_races_hold_under_injected_conflicts() {
+    let Some(endpoint) = dynamodb_endpoint() else {
+        return;
+    };
+    let proxy = ConflictProxy::start(&endpoint, Injection::heavy()).await;
+    let settings = fresh_tables(&endpoint, "conflict-store").await;
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let mut clients: Vec<Arc<dyn StateStore>> = Vec::new();
+    for _ in 0..8 {
+        clients.push(
+            dynamodb_adapters(&settings, &proxy.endpoint, clock.clone(), None)
+                .await
+                .0,
+        );
+    }
+    conformance::concurrent_claims(&clients, 200, "conflict").await;
+    conformance::concurrent_counts(&clients, 100, 10, "conflict").await;
+    conformance::concurrent_leases(&clients, "conflict").await;
+    conformance::concurrent_takeover(&clients, &clock, "conflict").await;
+    assert_contended(&proxy.stats);
+    assert!(
+        ProxyStats::get(&proxy.stats.write_conflicts) > 0,
+        "{:?}",
+        proxy.stats
+    );
+}
+
+/// The retry bound, as `switchyard_store_dynamodb::contention` states it:
+/// a write that is cancelled every time is sent exactly `CONFLICT_ATTEMPTS`
+/// times, waits at most `worst_case_wait` in between, and then answers
+/// `Unavailable` (a 503 at the API), never a wrong "no".
+#[tokio::test]
+async fn contention_retries_are_bounded() {
+    let Some(endpoint) = dynamodb_endpoint() else {
+        return;
+    };
+    let settings = fresh_tables(&endpoint, "conflict-bound").await;
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let key = StateKey::new("ns", "t", "dedup", "always-contended");
+
+    let proxy = ConflictProxy::start(
+        &endpoint,
+        Injection {
+            transaction_conflicts: 1.0,
+            ..Injection::default()
+        },
+    )
+    .await;
+    let (store, _) = dynamodb_adapters(&settings, &proxy.endpoint, clock.clone(), None).await;
+    let started = Instant::now();
+    let err = store
+        .gate(&[GateOp::Claim {
+            key: key.clone(),
+            expires_at: None,
+        }])
+        .await
+        .expect_err("a transaction cancelled every time gives up");
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    assert_eq!(
+        ProxyStats::get(&proxy.stats.transactions),
+        u64::from(CONFLICT_ATTEMPTS)
+    );
+    assert!(started.elapsed() < worst_case_wait() + Duration::from_secs(5));
+
+    let proxy = ConflictProxy::start(
+        &endpoint,
+        Injection {
+            write_conflicts: 1.0,
+            ..Injection::default()
+        },
+    )
+    .await;
+    let (store, _) = dynamodb_adapters(&settings, &proxy.endpoint, clock.clone(), None).await;
+    let err = store
+        .try_lock("contended-lease", "w1", Duration::from_secs(30))
+        .await
+        .expect_err("a write refused every time gives up");
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    assert_eq!(
+        ProxyStats::get(&proxy.stats.conditional_writes),
+        u64::from(CONFLICT_ATTEMPTS)
+    );
+
+    // Nothing was written by the refused attempts: the claim is still free.
+    let (direct, _) = dynamodb_adapters(&settings, &endpoint, clock, None).await;
+    assert_eq!(
+        direct
+            .gate(&[GateOp::Claim {
+                key,
+                expires_at: None
+            }])
+            .await
+            .expect("gate"),
+        switchyard_store::GateResult::Passed
+    );
+    assert!(
+        direct
+            .try_lock("contended-lease", "w2", Duration::from_secs(30))
+            .await
+            .expect("lock")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dispatch_races_across_instances_hold_under_conflicts() {
+    let Some(endpoint) = dynamodb_endpoint() else {
+        return;
+    };
+    let proxy = ConflictProxy::start(&endpoint, Injection::heavy()).await;
+    let config = dispatch_only_config();
+    let clock = || Arc::new(ManualClock::new(at(MONDAY_NOON_ET)));
+
+    // 200 dispatches of one order (one dedup key), spread over 8 instances.
+    let settings = fresh_tables(&endpoint, "race-dedup").await;
+    let instances = gateway_instances(&settings, &proxy.endpoint, 8, clock(), &config, None).await;
+    let (tally, _) = race(&gateways(&instances), 200, |i| {
+        order(1).with_id(format!("dup-{i}"))
+    })
+    .await;
+    assert_eq!(tally.get("executed"), Some(&1), "{tally:?}");
+    assert_eq!(tally.get("deduplicated"), Some(&199), "{tally:?}");
+
+    // 100 against a throttle of 10 per window.
+    let throttle = "rules:\n  - name: ten-a-minute\n    condition:\n      field: action.tenant\n      eq: acme-store\n    action:\n      type: throttle\n      max_count: 10\n      window_seconds: 60\n";
+    let settings = fresh_tables(&endpoint, "race-throttle").await;
+    let instances = gateway_instances(
+        &settings,
+        &proxy.endpoint,
+        8,
+        clock(),
+        &config,
+        Some(throttle),
+    )
+    .await;
+    let (tally, _) = race(&gateways(&instances), 100, |i| order(1000 + i as u32)).await;
+    assert_eq!(tally.get("executed"), Some(&10), "{tally:?}");
+    assert_eq!(tally.get("throttled"), Some(&90), "{tally:?}");
+
+    // A quota of 25: exactly 25 of 60 pass, whichever instance they reach.
+    let settings = fresh_tables(&endpoint, "race-quota").await;
+    let instances = gateway_instances(
+        &settings,
+        &proxy.endpoint,
+        8,
+        clock(),
+        &config,
+        Some("rules: []\n"),
+    )
+    .await;
+    instances[0]
+        .gateway
+        .quotas
+        .create(QuotaPolicy {
+            id: "q-race".into(),
+            namespace: "ecommerce".into(),
+            tenant: "acme-store".into(),
+            provider: None,
+            max_actions: 25,
+            window: QuotaWindow::Hourly,
+            overage_behavior: OverageBehavior::Block,
+            enabled: true,
+            description: None,
+            created_at: at(MONDAY_NOON_ET),
+            updated_at: at(MONDAY_NOON_ET),
+        })
+        .await
+        .expect("quota");
+    let (tally, _) = race(&gateways(&instances), 60, |i| order(2000 + i as u32)).await;
+    assert_eq!(tally.get("executed"), Some(&25), "{tally:?}");
+    assert_eq!(tally.get("quota_exceeded"), Some(&35), "{tally:?}");
+
+    // 40 members of one group from 8 instances: every append lands once
+    // (the sizes they report are exactly 1..=40, none lost, none twice).
+    let group = "rules:\n  - name: batch\n    condition:\n      field: action.action_type\n      eq: place_order\n    action:\n      type: group\n      group_by: [payload.shipping_country]\n      group_wait_seconds: 600\n      max_group_size: 1000\n";
+    let settings = fresh_tables(&endpoint, "race-group").await;
+    let instances =
+        gateway_instances(&settings, &proxy.endpoint, 8, clock(), &config, Some(group)).await;
+    let (tally, outcomes) = race(&gateways(&instances), 40, |i| order(3000 + i as u32)).await;
+    assert_eq!(tally.get("grouped"), Some(&40), "{tally:?}");
+    let mut sizes: Vec<u64> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            ActionOutcome::Grouped { group_size, .. } => Some(*group_size),
+            _ => None,
+        })
+        .collect();
+    sizes.sort_unstable();
+    assert_eq!(sizes, (1..=40).collect::<Vec<u64>>());
+
+    assert_contended(&proxy.stats);
+}
+
+/// Deliver one message to every instance at once (SQS delivering a message
+/// twice, or two handlers picking up one tick); every delivery must succeed.
+async fn deliver_everywhere(instances: &[Instance], message: &switchyard_store::DelayedMessage) {
+    let start = Arc::new(tokio::sync::Barrier::new(instances.len()));
+    let mut tasks = Vec::new();
+    for instance in instances {
+        let (gateway, message, start) = (instance.gateway.clone(), message.clone(), start.clone());
+        tasks.push(tokio::spawn(async move {
+            start.wait().await;
+            gateway.handle(&message).await
+        }));
+    }
+    for task in tasks {
+        task.await
+            .expect("task")
+            .unwrap_or_else(|e| panic!("a delivery of {} failed: {e}", message.kind));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn chain_steps_and_recurring_ticks_run_once_under_conflicts() {
+    let Some(endpoint) = dynamodb_endpoint() else {
+        return;
+    };
+    let proxy = ConflictProxy::start(&endpoint, Injection::heavy()).await;
+    let settings = fresh_tables(&endpoint, "race-handlers").await;
+    let clock = Arc::new(ManualClock::new(at(MONDAY_NOON_ET)));
+    let mut config = ecommerce_config();
+    config.state_machines.clear();
+    let instances =
+        gateway_instances(&settings, &proxy.endpoint, 8, clock.clone(), &config, None).await;
+    let (_, audit) = dynamodb_adapters(&settings, &endpoint, clock.clone(), None).await;
+
+    // A chain step delivered to eight handlers at once runs once.
+    let outcome = instances[0]
+        .gateway
+        .dispatch(order(1), DispatchOptions::default())
+        .await
+        .expect("order");
+    assert_eq!(outcome.tag(), "executed", "{outcome:?}");
+    let step = instances[0]
+        .memory
+        .queue
+        .take_due(16)
+        .into_iter()
+        .find(|m| m.kind == switchyard_gateway::chains::CHAIN_STEP_MESSAGE)
+        .expect("the order's chain sent its first step");
+    deliver_everywhere(&instances, &step).await;
+    let chain_id = step.body["id"].as_str().expect("chain id").to_string();
+    let records = audit.since("0", 1000).await.expect("audit");
+    let step_runs = records
+        .iter()
+        .filter(|r| r.chain_id.as_deref() == Some(chain_id.as_str()))
+        .filter(|r| r.verdict_details["step_index"] == json!(0))
+        .count();
+    assert_eq!(step_runs, 1, "the first step ran exactly once");
+    let chain = instances[1]
+        .gateway
+        .get_chain("ecommerce", "acme-store", &chain_id)
+        .await
+        .expect("chain")
+        .expect("the chain exists");
+    assert_eq!(chain.steps[0].attempts, 1, "one handler claimed the step");
+
+    // A recurring tick delivered to eight handlers at once dispatches once.
+    let recurring = instances[0]
+        .gateway
+        .create_recurring(RecurringAction {
+            id: "every-minute".into(),
+            namespace: "ecommerce".into(),
+            tenant: "acme-store".into(),
+            cron_expression: "* * * * *".into(),
+            timezone: "UTC".into(),
+            provider: "warehouse".into(),
+            action_type: "stock_check".into(),
+            payload: json!({}),
+            metadata: Default::default(),
+            enabled: true,
+            description: None,
+            next_fire_at: None,
+            last_fired_at: None,
+            fire_count: 0,
+            created_at: at(MONDAY_NOON_ET),
+            updated_at: at(MONDAY_NOON_ET),
+        })
+        .await
+        .expect("recurring");
+    let fire_at = recurring.next_fire_at.expect("armed");
+    clock.set(fire_at);
+    let tick = instances[0]
+        .memory
+        .queue
+        .take_due(16)
+        .into_iter()
+        .find(|m| m.kind == switchyard_gateway::recurring::RECURRING_MESSAGE)
+        .expect("the first tick is due");
+    deliver_everywhere(&instances, &tick).await;
+    let tick_id = format!("every-minute:{}", fire_at.timestamp());
+    let dispatched = audit
+        .since("0", 1000)
+        .await
+        .expect("audit")
+        .iter()
+        .filter(|r| r.action_id == tick_id)
+        .count();
+    assert_eq!(dispatched, 1, "the tick dispatched exactly once");
+    let stored = instances[2]
+        .gateway
+        .get_recurring("every-minute")
+        .await
+        .expect("get")
+        .expect("exists");
+    assert_eq!(stored.fire_count, 1);
+
+    assert_contended(&proxy.stats);
+}
