@@ -47,6 +47,12 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// Whether the condition holds for `ctx`, evaluated on this rule alone
+    /// (no index, enabled or not): the oracle the index is tested against.
+    pub fn condition_holds(&self, ctx: &EvalContext<'_>) -> bool {
+        self.condition.evaluate(&ctx.fields_for(self))
+    }
+
     pub fn is_enabled(&self) -> bool {
         self.enabled.load(Ordering::Relaxed)
     }

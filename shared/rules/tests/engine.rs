@@ -354,70 +354,129 @@ fn operators_and_missing_fields() {
     assert!(matches(&weekday, &with_payload(json!({}))));
 }
 
-/// The index must never change which rule decides: compare against a plain
-/// scan of every rule in order over many generated actions.
-#[test]
-fn index_agrees_with_a_linear_scan() {
-    let mut yaml = String::from("rules:\n");
-    for i in 0..300 {
-        let (field, value) = match i % 5 {
-            0 => ("action.tenant", format!("tenant-{}", i % 7)),
-            1 => ("action.action_type", format!("type-{}", i % 4)),
-            2 => ("action.namespace", format!("ns-{}", i % 3)),
-            3 => ("action.provider", format!("prov-{}", i % 2)),
-            _ => ("action.payload.n", format!("{}", i % 11)),
-        };
-        let extra = if i % 3 == 0 {
-            format!(
-                "        - field: action.payload.n\n          gte: {}\n",
-                i % 9
-            )
-        } else {
-            String::new()
-        };
-        yaml.push_str(&format!(
-            "  - name: r{i}\n    priority: {}\n    condition:\n      all:\n        - field: {field}\n          eq: \"{value}\"\n{extra}    action:\n      type: deny\n",
-            (i * 37) % 50
-        ));
+/// A small deterministic generator (xorshift), so a failure names its seed.
+struct Gen(u64);
+
+impl Gen {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
     }
-    let set =
-        RuleSet::new(load_str("gen.yaml", &yaml).expect("loads"), chrono_tz::UTC).expect("set");
-    // One single-rule set per rule, in evaluation order: a linear scan.
-    let singles: Vec<(String, RuleSet)> = load_str("gen.yaml", &yaml)
-        .expect("loads")
-        .into_iter()
-        .map(|rule| {
-            (
-                rule.name.clone(),
-                RuleSet::new(vec![rule], chrono_tz::UTC).expect("set"),
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len() as u64) as usize]
+    }
+}
+
+const ROUTING: [&str; 4] = [
+    "action.action_type",
+    "action.tenant",
+    "action.provider",
+    "action.namespace",
+];
+/// Values of routing fields, including strings that look like numbers and
+/// booleans (the index keys on strings; a rule may compare with a number).
+const VALUES: [&str; 6] = ["a", "b", "c", "5", "true", "x-y"];
+
+/// A literal for a routing comparison: mostly strings, sometimes a number
+/// or a boolean (which an index on strings must not mistake for "5"/"true").
+fn literal(g: &mut Gen) -> String {
+    match g.below(6) {
+        0 => "5".into(),
+        1 => "true".into(),
+        _ => format!("\"{}\"", g.pick(&VALUES)),
+    }
+}
+
+/// One predicate, YAML at `indent`: routing equalities and lists (the
+/// indexable shapes), their negations, and payload comparisons.
+fn predicate(g: &mut Gen, indent: usize, depth: u32) -> String {
+    let pad = " ".repeat(indent);
+    let shape = if depth >= 2 { g.below(6) } else { g.below(9) };
+    match shape {
+        0 | 1 => format!(
+            "{pad}field: {}\n{pad}eq: {}\n",
+            g.pick(&ROUTING),
+            literal(g)
+        ),
+        2 => {
+            let items: Vec<String> = (0..1 + g.below(3)).map(|_| literal(g)).collect();
+            format!(
+                "{pad}field: {}\n{pad}in_list: [{}]\n",
+                g.pick(&ROUTING),
+                items.join(", ")
             )
-        })
-        .collect();
-    let order: Vec<&str> = set.rules().iter().map(|r| r.name.as_str()).collect();
-    for k in 0..500u32 {
-        let action = Action::builder(
-            format!("ns-{}", k % 3),
-            format!("tenant-{}", k % 7),
-            format!("prov-{}", k % 2),
-            format!("type-{}", k % 4),
-            json!({"n": (k % 11).to_string()}),
-        );
-        let ctx = EvalContext::new(&action, at(BUSINESS_HOURS), chrono_tz::UTC);
-        let indexed: Vec<&str> = set
-            .matches(&ctx, None)
-            .map(|(_, r)| r.name.as_str())
-            .collect();
-        let linear: Vec<&str> = order
-            .iter()
-            .copied()
-            .filter(|name| {
-                singles
-                    .iter()
-                    .find(|(n, _)| n == name)
-                    .is_some_and(|(_, one)| one.first_match(&ctx).is_some())
-            })
-            .collect();
-        assert_eq!(indexed, linear, "action {k}");
+        }
+        3 => format!(
+            "{pad}field: {}\n{pad}ne: {}\n",
+            g.pick(&ROUTING),
+            literal(g)
+        ),
+        4 => format!("{pad}field: action.payload.n\n{pad}gte: {}\n", g.below(10)),
+        5 => format!(
+            "{pad}field: action.payload.k\n{pad}eq: \"{}\"\n",
+            g.pick(&VALUES)
+        ),
+        6 => format!("{pad}not:\n{}", predicate(g, indent + 2, depth + 1)),
+        kind => {
+            let key = if kind == 7 { "any" } else { "all" };
+            let mut out = format!("{pad}{key}:\n");
+            for _ in 0..1 + g.below(3) {
+                let item = predicate(g, indent + 4, depth + 1);
+                out.push_str(&format!("{pad}  - {}", &item[indent + 4..]));
+            }
+            out
+        }
+    }
+}
+
+/// The index must never change which rule decides: for generated rule sets
+/// (`in_list` keys, `any`, `not`, `ne`, numbers and booleans compared with
+/// routing fields) and generated actions, the rules it yields are exactly
+/// those whose condition, evaluated on its own, holds, in evaluation order.
+#[test]
+fn index_agrees_with_direct_evaluation() {
+    for seed in 1..=20u64 {
+        let mut g = Gen(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+        let mut yaml = String::from("rules:\n");
+        for i in 0..150 {
+            yaml.push_str(&format!(
+                "  - name: r{i}\n    priority: {}\n    condition:\n{}    action:\n      type: deny\n",
+                g.below(20),
+                predicate(&mut g, 6, 0)
+            ));
+        }
+        let set =
+            RuleSet::new(load_str("gen.yaml", &yaml).expect("loads"), chrono_tz::UTC).expect("set");
+        for k in 0..200 {
+            let mut payload = json!({"k": g.pick(&VALUES)});
+            if g.below(4) > 0 {
+                payload["n"] = json!(g.below(12));
+            }
+            let action = Action::builder(
+                g.pick(&VALUES),
+                g.pick(&VALUES),
+                g.pick(&VALUES),
+                g.pick(&VALUES),
+                payload,
+            );
+            let ctx = EvalContext::new(&action, at(BUSINESS_HOURS), chrono_tz::UTC);
+            let indexed: Vec<&str> = set
+                .matches(&ctx, None)
+                .map(|(_, r)| r.name.as_str())
+                .collect();
+            let direct: Vec<&str> = set
+                .rules()
+                .iter()
+                .filter(|r| r.condition_holds(&ctx))
+                .map(|r| r.name.as_str())
+                .collect();
+            assert_eq!(indexed, direct, "seed {seed}, action {k}: {action:?}");
+        }
     }
 }
 
