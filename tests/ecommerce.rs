@@ -211,6 +211,11 @@ async fn after_hours_on(backend: Backend) {
         let due: chrono::DateTime<chrono::Utc> =
             serde_json::from_value(scheduled["scheduled_for"].clone()).expect("timestamp");
         assert_eq!((due - at(instant)).num_seconds(), 30);
+        // The outcome names the action itself: its audit record is found by it.
+        assert_eq!(scheduled["action_id"], "act-1001", "{instant}");
+        let (status, record) = server.get("/v1/audit/act-1001").await;
+        assert_eq!(status, 200, "{instant}: {record}");
+        assert_eq!(record["outcome"], "scheduled", "{instant}: {record}");
         // 11 scheduled orders and 2 approval expiries wait on the delay queue.
         assert_eq!(
             server.memory.queue.len(),
@@ -256,9 +261,31 @@ async fn dry_run_and_rules_api() {
         .put("/v1/rules/no-such-rule/enabled", &json!({"enabled": false}))
         .await;
     assert_eq!(status, 404);
-    // Reload from the configured directory restores the file's state.
+    // A reload keeps what the operator switched off, and says so.
     let (status, body) = server.post_raw("/v1/rules/reload", None, Vec::new()).await;
     assert_eq!((status, body["reloaded"].clone()), (200, json!(6)));
+    assert_eq!(
+        body["runtime_state_kept"],
+        json!([{"rule": "dedup-double-submit", "enabled": false}])
+    );
+    let (_, dry) = server.post("/v1/dispatch?dry_run=true", order).await;
+    assert_eq!(
+        dry["DryRun"]["matched_rule"],
+        json!("throttle-merchant-orders")
+    );
+    // Switched on again, it decides again, and later reloads keep it on.
+    let (status, _) = server
+        .put(
+            "/v1/rules/dedup-double-submit/enabled",
+            &json!({"enabled": true}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, body) = server.post_raw("/v1/rules/reload", None, Vec::new()).await;
+    assert_eq!(
+        body["runtime_state_kept"],
+        json!([{"rule": "dedup-double-submit", "enabled": true}])
+    );
     let (_, dry) = server.post("/v1/dispatch?dry_run=true", order).await;
     assert_eq!(dry["DryRun"]["matched_rule"], json!("dedup-double-submit"));
 }
@@ -331,4 +358,42 @@ async fn concurrent_duplicates_over_http_execute_once() {
         }
     }
     assert_eq!(executed, 1);
+}
+
+/// Every single-dispatch answer carries the action's id in `X-Action-Id`
+/// (Acteon's `Executed` and `Suppressed` shapes have none), and the audit
+/// record is found by it, also when the server chose the id.
+#[tokio::test]
+async fn every_dispatch_answer_names_its_action() {
+    let server = start_ecommerce(at(MONDAY_NOON_ET)).await;
+    let mut sanctioned = order("sanctioned", 3001, 5000, "NK", "order-3001").body;
+    sanctioned.as_object_mut().expect("object").remove("id");
+    for (body, kind) in [
+        (
+            order("standard", 1001, 4999, "US", "order-1001").body,
+            "Executed",
+        ),
+        (sanctioned, "Suppressed"),
+    ] {
+        let response = server
+            .http
+            .post(server.url("/v1/dispatch"))
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 200);
+        let id = response.headers()["x-action-id"]
+            .to_str()
+            .expect("ascii")
+            .to_string();
+        let outcome: Value = response.json().await.expect("json");
+        assert_eq!(outcome_kind(&outcome), kind, "{outcome}");
+        if let Some(sent) = body["id"].as_str() {
+            assert_eq!(id, sent);
+        }
+        let (status, record) = server.get(&format!("/v1/audit/{id}")).await;
+        assert_eq!(status, 200, "{kind}: {record}");
+        assert_eq!(record["action_id"], id.as_str());
+    }
 }

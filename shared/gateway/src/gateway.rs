@@ -35,6 +35,9 @@ pub struct Gateway {
     pub(crate) providers: ProviderRegistry,
     pub(crate) rules: ArcSwap<RuleSet>,
     rules_dir: Mutex<Option<PathBuf>>,
+    /// Rules enabled or disabled through the API since start: a reload keeps
+    /// these states (an operator who switched a rule off meant it).
+    runtime_toggles: Mutex<std::collections::BTreeMap<String, bool>>,
     pub(crate) default_timezone: Tz,
     pub(crate) metrics: Metrics,
     pub(crate) redactor: Redactor,
@@ -107,6 +110,7 @@ impl Gateway {
             audit_retry: Default::default(),
             rules: ArcSwap::from_pointee(RuleSet::empty(default_timezone)),
             rules_dir: Mutex::new(config.rules_directory()),
+            runtime_toggles: Mutex::default(),
             config: Arc::new(config),
             ports,
             providers,
@@ -149,8 +153,29 @@ impl Gateway {
         self.rules.load().summaries()
     }
 
+    /// Enable or disable a rule of the serving set; false if there is no
+    /// such rule. The state outlives reloads (see [`Self::runtime_toggles`]).
     pub fn set_rule_enabled(&self, name: &str, enabled: bool) -> bool {
-        self.rules.load().set_enabled(name, enabled)
+        let mut toggles = self
+            .runtime_toggles
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if !self.rules.load().set_enabled(name, enabled) {
+            return false;
+        }
+        toggles.insert(name.to_string(), enabled);
+        true
+    }
+
+    /// The rules whose state was set through the API, and that state: each
+    /// reload applies it to the rule of that name in the new set.
+    pub fn runtime_toggles(&self) -> Vec<(String, bool)> {
+        self.runtime_toggles
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(name, enabled)| (name.clone(), *enabled))
+            .collect()
     }
 
     /// Load every rule file of `dir` (or the last directory loaded) and swap the
@@ -179,6 +204,13 @@ impl Gateway {
         let set = RuleSet::new(rules, self.default_timezone)?;
         self.check_references(&set)?;
         let count = set.len();
+        // Held across the swap so a toggle cannot land on the old set in between.
+        let mut toggles = self
+            .runtime_toggles
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        // A toggled rule that the new files no longer have is forgotten.
+        toggles.retain(|name, enabled| set.set_enabled(name, *enabled));
         self.rules.store(Arc::new(set));
         Ok(count)
     }

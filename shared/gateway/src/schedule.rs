@@ -61,8 +61,10 @@ impl Gateway {
                 scheduled_for,
             )
             .await?;
+        // The action's own id (what its audit record is found by), not the
+        // record's: action ids are the client's and need not be unique.
         Ok(ActionOutcome::Scheduled {
-            action_id: id,
+            action_id: action.id.clone(),
             scheduled_for,
         })
     }

@@ -171,7 +171,7 @@ async fn ecommerce_orders_after_hours_are_scheduled() {
         panic!("expected Scheduled, got {outcome:?}");
     };
     assert_eq!((scheduled_for - h.clock_now()).num_seconds(), 30);
-    assert_ne!(action_id, "late-1", "the scheduled entry has its own id");
+    assert_eq!(action_id, "late-1", "the outcome names the action itself");
     assert_eq!(h.memory.queue.len(), 1, "one release message is waiting");
     assert_eq!(h.memory.queue.next_due(), Some(scheduled_for));
     // Sanctioned orders are denied at any hour.

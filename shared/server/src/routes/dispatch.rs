@@ -1,7 +1,8 @@
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use switchyard_core::Action;
@@ -86,13 +87,23 @@ pub(crate) async fn dispatch(
     authed: Authed,
     query: Result<Query<DispatchParams>, QueryRejection>,
     JsonBody(body): JsonBody,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let options = params(query, &authed)?;
     let action = admit_action(&state, &authed, body)?;
     let _permit = permits(&state, 1)?;
+    // Acteon's outcome shapes mostly carry no id: the header tells the
+    // caller which action id to look its audit record up by.
+    let action_id = HeaderValue::from_str(&action.id).ok();
     let outcome = state.gateway.dispatch(action, options).await?;
-    Ok(Json(outcome_json(&state, &outcome)))
+    let mut response = Json(outcome_json(&state, &outcome)).into_response();
+    if let Some(id) = action_id {
+        response.headers_mut().insert(ACTION_ID_HEADER, id);
+    }
+    Ok(response)
 }
+
+/// The id of the dispatched action, on every single-dispatch answer.
+pub const ACTION_ID_HEADER: &str = "x-action-id";
 
 /// Up to this many items of a batch run at once.
 const BATCH_CONCURRENCY: usize = 32;

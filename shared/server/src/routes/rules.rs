@@ -52,8 +52,21 @@ pub(crate) async fn reload(
             },
             other => ApiError::bad_request(other.to_string()),
         })?;
-    audit_global(&state, &authed, "rules_reloaded", json!({"rules": count})).await;
-    Ok(Json(json!({"reloaded": count})))
+    // Rules switched on or off through the API keep that state; say which.
+    let kept: Vec<Value> = state
+        .gateway
+        .runtime_toggles()
+        .into_iter()
+        .map(|(rule, enabled)| json!({"rule": rule, "enabled": enabled}))
+        .collect();
+    audit_global(
+        &state,
+        &authed,
+        "rules_reloaded",
+        json!({"rules": count, "runtime_state_kept": kept}),
+    )
+    .await;
+    Ok(Json(json!({"reloaded": count, "runtime_state_kept": kept})))
 }
 
 #[derive(Debug, Deserialize)]
