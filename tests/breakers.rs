@@ -368,3 +368,57 @@ async fn the_reaper_recovers_open_breakers_and_dead_probes() {
         "the next call probes"
     );
 }
+
+/// Breaker state lives in the shared store: a breaker that one instance
+/// opened keeps a second instance (its own SDK client, its own process
+/// memory) off the failing provider, on DynamoDB as on Lambda.
+#[tokio::test]
+async fn a_breaker_opened_by_one_instance_holds_on_another() {
+    use switchyard_tests::{dynamodb_adapters, dynamodb_endpoint, fresh_tables, serve};
+    let Some(endpoint) = dynamodb_endpoint() else {
+        return;
+    };
+    let down = Arc::new(AtomicBool::new(false));
+    let (url, calls) = flaky(|_| true, std::time::Duration::ZERO, down).await;
+    let config = error_rate_config(&url, 1);
+    let settings = fresh_tables(&endpoint, "breaker").await;
+    let clock = Arc::new(switchyard_core::ManualClock::new(at(
+        "2026-01-05T17:00:00Z",
+    )));
+    let mut instances = Vec::new();
+    for _ in 0..2 {
+        let mut memory = switchyard_gateway::MemoryPorts::new(clock.clone(), 1000);
+        let (state, audit) = dynamodb_adapters(&settings, &endpoint, clock.clone(), None).await;
+        memory.ports.state = state;
+        memory.ports.audit = audit;
+        instances.push(serve(config.clone(), clock.clone(), memory).await);
+    }
+    let (first, second) = (&instances[0], &instances[1]);
+    // Ten failures on the first instance open the breaker (error-rate mode).
+    for n in 0..10 {
+        let (_, outcome) = first.post("/v1/dispatch", &charge(n)).await;
+        assert_eq!(outcome_kind(&outcome), "Failed", "{outcome}");
+    }
+    let (_, breakers) = second.get("/v1/circuit-breakers").await;
+    let payment = breakers["circuit_breakers"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|b| b["provider"] == "payment")
+        .expect("breaker")
+        .clone();
+    assert_eq!(
+        payment["state"],
+        json!("open"),
+        "the second instance reads it"
+    );
+    // The second instance has never called the provider, and does not now.
+    let before = calls.load(Ordering::SeqCst);
+    let (_, outcome) = second.post("/v1/dispatch", &charge(10)).await;
+    assert_eq!(outcome_kind(&outcome), "Rerouted", "{outcome}");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        before,
+        "the open breaker keeps the second instance off the provider"
+    );
+}

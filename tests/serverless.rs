@@ -325,6 +325,46 @@ async fn rules_from_s3_delays_by_sqs_and_scheduler_and_duplicate_deliveries() {
         .post("/v1/dispatch", &action("soon-2", "remind_soon"))
         .await;
     assert_eq!(body, json!({"Suppressed": {"rule": "freeze"}}));
+
+    // A broken rule file put next to them is refused: every function keeps
+    // serving the rules it has (the freeze above still decides).
+    assert_eq!(
+        functions.scheduler.refresh_rules().await,
+        Some(4),
+        "freeze loaded"
+    );
+    let serving = functions.scheduler.gateway.rules().len();
+    s3.put_object()
+        .bucket(&rules.bucket)
+        .key("prod/broken.yaml")
+        .body(
+            b"rules:\n  - name: half-written\n    condition:\n      field: action.nope\n"
+                .to_vec()
+                .into(),
+        )
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(functions.scheduler.refresh_rules().await, None, "refused");
+    assert_eq!(functions.scheduler.gateway.rules().len(), serving);
+    let (status, body) = functions
+        .post("/v1/dispatch", &action("soon-3", "remind_soon"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body, json!({"Suppressed": {"rule": "freeze"}}));
+    // Fixed, it loads at the next check.
+    s3.put_object()
+        .bucket(&rules.bucket)
+        .key("prod/broken.yaml")
+        .body(b"rules:\n  - name: written-in-full\n    condition:\n      field: action.action_type\n      eq: never\n    action:\n      type: deny\n".to_vec().into())
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(
+        functions.scheduler.refresh_rules().await,
+        Some(serving + 1),
+        "the fixed file loads"
+    );
 }
 
 #[tokio::test]

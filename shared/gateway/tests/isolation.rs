@@ -23,6 +23,8 @@ struct Fragile {
     calls: AtomicUsize,
     /// The idempotency keys providers were given, in call order.
     keys: std::sync::Mutex<Vec<String>>,
+    /// Actions that already crashed once (see `crash_once`).
+    crashed: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl Fragile {
@@ -30,6 +32,7 @@ impl Fragile {
         Arc::new(Self {
             calls: AtomicUsize::new(0),
             keys: Default::default(),
+            crashed: Default::default(),
         })
     }
 }
@@ -46,6 +49,21 @@ impl Provider for Fragile {
         &self,
         request: ProviderRequest<'_>,
     ) -> Result<ProviderResponse, ProviderError> {
+        // The request reached the provider, then the handler died before
+        // its result was saved: the message will be delivered again.
+        if request.action.payload["crash_once"] == json!(true)
+            && self
+                .crashed
+                .lock()
+                .expect("crashed")
+                .insert(request.action.id.clone())
+        {
+            self.keys
+                .lock()
+                .expect("keys")
+                .push(request.idempotency_key.to_string());
+            panic!("crashed after the provider call for {}", request.action.id);
+        }
         if request.action.payload["boom"] == json!(true) {
             panic!("injected fault for action {}", request.action.id);
         }
@@ -165,6 +183,45 @@ async fn a_panicking_message_is_dead_lettered_and_the_next_one_delivered() {
     clock.advance(chrono::Duration::seconds(11));
     gateway.process_due(&memory.queue).await;
     assert_eq!(fragile.calls.load(Ordering::SeqCst), 2);
+}
+
+/// A handler that dies after the provider received the request is
+/// delivered again (SQS redelivery, the local worker's retry): the provider
+/// sees the second call under the same idempotency key as the first, so it
+/// can tell the repeat.
+#[tokio::test]
+async fn a_redelivered_message_reaches_the_provider_with_the_same_idempotency_key() {
+    let fragile = Fragile::new();
+    let (gateway, clock, memory) = gateway(fragile.clone());
+    let action = Action::builder(
+        "shop",
+        "acme",
+        "fragile",
+        "later",
+        json!({"crash_once": true}),
+    )
+    .with_id("o-42");
+    gateway
+        .dispatch(action, DispatchOptions::default())
+        .await
+        .expect("scheduled");
+    clock.advance(chrono::Duration::seconds(11));
+    for _ in 0..5 {
+        gateway.process_due(&memory.queue).await;
+        if memory.queue.is_empty() {
+            break;
+        }
+        // The dead handler's lease (60 s) runs out before the next delivery.
+        clock.advance(chrono::Duration::seconds(61));
+    }
+    assert!(memory.queue.is_empty(), "delivered until it succeeded");
+    let keys = fragile.keys.lock().expect("keys").clone();
+    assert_eq!(
+        keys,
+        ["shop/acme/o-42", "shop/acme/o-42"],
+        "two calls, one key"
+    );
+    assert_eq!(gateway.metrics().dead_lettered, 0);
 }
 
 /// Two tenants choosing the same action id reach the provider with
