@@ -477,12 +477,17 @@ def money(x):
     return f"${x:,.2f}"
 
 
+# The scale issue's cold-start target for `dispatch`, process start to first answer.
+COLD_START_TARGET_MS = 25
+
+
 def write(report):
     out = []
     if report["sizes"]:
         out.append("| function | bootstrap | zip | target |\n|---|---|---|---|")
         for name, raw, zipped in report["sizes"]:
-            out.append(f"| `{name}` | {raw / 2**20:.1f} MiB | {zipped / 2**20:.1f} MiB | ≤ 8 MB / ≤ 3 MB |")
+            verdict = "PASS" if raw <= 8e6 and zipped <= 3e6 else "MISS"
+            out.append(f"| `{name}` | {raw / 2**20:.1f} MiB | {zipped / 2**20:.1f} MiB | ≤ 8 MB / ≤ 3 MB: **{verdict}** |")
     else:
         out.append("(no arm64 build found: run infra/build-functions)")
     if report["crates"]:
@@ -492,9 +497,10 @@ def write(report):
         for name, size in groups:
             out.append(f"| {name} | {size / 2**20:.2f} MiB | {size / total:.0%} |")
     out.append("\n**Cold start of `dispatch`** (process start → first request served; median of 7, min in brackets) and resident memory at idle:\n")
-    out.append("| rules | init → first response | RSS idle |\n|---|---|---|")
+    out.append("| rules | init → first response | RSS idle | target |\n|---|---|---|---|")
     for label, (median, best, rss) in report["cold"].items():
-        out.append(f"| {label} | {median:.1f} ms ({best:.1f}) | {rss:.1f} MiB |")
+        verdict = "PASS" if median <= COLD_START_TARGET_MS else "MISS"
+        out.append(f"| {label} | {median:.1f} ms ({best:.1f}) | {rss:.1f} MiB | ≤ {COLD_START_TARGET_MS} ms: **{verdict}** |")
 
     orders, ops, wru, rru, dispatch_ms = report["dispatch"]
     _, steps, invocations, chain_ops, chain_wru, chain_rru, chain_ms, mapping = report["chains"]

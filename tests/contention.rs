@@ -17,7 +17,7 @@ use switchyard_gateway::recurring::RecurringAction;
 use switchyard_gateway::{DispatchOptions, Gateway};
 use switchyard_store::{GateOp, StateKey, StateStore, StoreError, conformance};
 use switchyard_store_dynamodb::contention::{CONFLICT_ATTEMPTS, worst_case_wait};
-use switchyard_tests::contention::{ConflictProxy, Injection, ProxyStats};
+use switchyard_tests::contention::{ConflictProxy, Counts, Injection, ProxyStats};
 use switchyard_tests::{
     Instance, at, dynamodb_adapters, dynamodb_endpoint, ecommerce_config, fresh_tables,
     gateway_instances,
@@ -197,6 +197,55 @@ async fn contention_retries_are_bounded() {
     );
 }
 
+/// One race's figures for BENCHMARKS.md.
+struct Measured {
+    race: &'static str,
+    dispatches: usize,
+    tally: BTreeMap<String, usize>,
+    counts: Counts,
+    took: Duration,
+}
+
+fn tally_text(tally: &BTreeMap<String, usize>) -> String {
+    tally
+        .iter()
+        .map(|(tag, n)| format!("{n} {tag}"))
+        .collect::<Vec<_>>()
+        .join(" / ")
+}
+
+/// Written to `target/contention.md`, which `bench/report.py` puts in BENCHMARKS.md.
+fn write_figures(baseline: &Measured, contended: &[Measured]) {
+    let mut table = String::from(
+        "| race (8 instances) | outcomes | errors | sent per dispatch: `TransactWriteItems` / conditional writes | injected: transaction conflicts / throttles, write conflicts, throughput exceeded | time |\n|---|---|---|---|---|---|\n",
+    );
+    for m in std::iter::once(baseline).chain(contended) {
+        let c = m.counts;
+        table.push_str(&format!(
+            "| {} | {} | 0 | {:.2} / {:.2} | {} / {}, {}, {} | {:.2} s |\n",
+            m.race,
+            tally_text(&m.tally),
+            c.transactions as f64 / m.dispatches as f64,
+            c.conditional_writes as f64 / m.dispatches as f64,
+            c.transaction_conflicts,
+            c.transaction_throttles,
+            c.write_conflicts,
+            c.throughput_exceeded,
+            m.took.as_secs_f64(),
+        ));
+    }
+    let dedup = &contended[0];
+    table.push_str(&format!(
+        "\nThe same 200-dispatch dedup race takes {:.2}× as long with 30% of transactions cancelled as without.\n",
+        dedup.took.as_secs_f64() / baseline.took.as_secs_f64()
+    ));
+    let out = switchyard_tests::repo_path("target/contention.md");
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir).expect("target dir");
+    }
+    std::fs::write(out, table).expect("write contention figures");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn dispatch_races_across_instances_hold_under_conflicts() {
     let Some(endpoint) = dynamodb_endpoint() else {
@@ -205,16 +254,47 @@ async fn dispatch_races_across_instances_hold_under_conflicts() {
     let proxy = ConflictProxy::start(&endpoint, Injection::heavy()).await;
     let config = dispatch_only_config();
     let clock = || Arc::new(ManualClock::new(at(MONDAY_NOON_ET)));
+    let dedup = |i: usize| order(1).with_id(format!("dup-{i}"));
 
-    // 200 dispatches of one order (one dedup key), spread over 8 instances.
+    // 200 dispatches of one order (one dedup key), spread over 8 instances:
+    // first through a proxy that injects nothing (the baseline), then through
+    // the contended one.
+    let baseline_proxy = ConflictProxy::start(&endpoint, Injection::default()).await;
+    let settings = fresh_tables(&endpoint, "race-base").await;
+    let instances = gateway_instances(
+        &settings,
+        &baseline_proxy.endpoint,
+        8,
+        clock(),
+        &config,
+        None,
+    )
+    .await;
+    let started = Instant::now();
+    let (tally, _) = race(&gateways(&instances), 200, dedup).await;
+    let baseline = Measured {
+        race: "200 × one dedup key, no injection",
+        dispatches: 200,
+        tally,
+        counts: baseline_proxy.stats.counts(),
+        took: started.elapsed(),
+    };
+    let mut measured = Vec::new();
+
     let settings = fresh_tables(&endpoint, "race-dedup").await;
     let instances = gateway_instances(&settings, &proxy.endpoint, 8, clock(), &config, None).await;
-    let (tally, _) = race(&gateways(&instances), 200, |i| {
-        order(1).with_id(format!("dup-{i}"))
-    })
-    .await;
+    let before = proxy.stats.counts();
+    let started = Instant::now();
+    let (tally, _) = race(&gateways(&instances), 200, dedup).await;
     assert_eq!(tally.get("executed"), Some(&1), "{tally:?}");
     assert_eq!(tally.get("deduplicated"), Some(&199), "{tally:?}");
+    measured.push(Measured {
+        race: "200 × one dedup key, 30% conflicts",
+        dispatches: 200,
+        tally,
+        counts: proxy.stats.counts() - before,
+        took: started.elapsed(),
+    });
 
     // 100 against a throttle of 10 per window.
     let throttle = "rules:\n  - name: ten-a-minute\n    condition:\n      field: action.tenant\n      eq: acme-store\n    action:\n      type: throttle\n      max_count: 10\n      window_seconds: 60\n";
@@ -228,9 +308,18 @@ async fn dispatch_races_across_instances_hold_under_conflicts() {
         Some(throttle),
     )
     .await;
+    let before = proxy.stats.counts();
+    let started = Instant::now();
     let (tally, _) = race(&gateways(&instances), 100, |i| order(1000 + i as u32)).await;
     assert_eq!(tally.get("executed"), Some(&10), "{tally:?}");
     assert_eq!(tally.get("throttled"), Some(&90), "{tally:?}");
+    measured.push(Measured {
+        race: "100 × throttle of 10, 30% conflicts",
+        dispatches: 100,
+        tally,
+        counts: proxy.stats.counts() - before,
+        took: started.elapsed(),
+    });
 
     // A quota of 25: exactly 25 of 60 pass, whichever instance they reach.
     let settings = fresh_tables(&endpoint, "race-quota").await;
@@ -261,9 +350,18 @@ async fn dispatch_races_across_instances_hold_under_conflicts() {
         })
         .await
         .expect("quota");
+    let before = proxy.stats.counts();
+    let started = Instant::now();
     let (tally, _) = race(&gateways(&instances), 60, |i| order(2000 + i as u32)).await;
     assert_eq!(tally.get("executed"), Some(&25), "{tally:?}");
     assert_eq!(tally.get("quota_exceeded"), Some(&35), "{tally:?}");
+    measured.push(Measured {
+        race: "60 × quota of 25, 30% conflicts",
+        dispatches: 60,
+        tally,
+        counts: proxy.stats.counts() - before,
+        took: started.elapsed(),
+    });
 
     // 40 members of one group from 8 instances: every append lands once
     // (the sizes they report are exactly 1..=40, none lost, none twice).
@@ -271,6 +369,8 @@ async fn dispatch_races_across_instances_hold_under_conflicts() {
     let settings = fresh_tables(&endpoint, "race-group").await;
     let instances =
         gateway_instances(&settings, &proxy.endpoint, 8, clock(), &config, Some(group)).await;
+    let before = proxy.stats.counts();
+    let started = Instant::now();
     let (tally, outcomes) = race(&gateways(&instances), 40, |i| order(3000 + i as u32)).await;
     assert_eq!(tally.get("grouped"), Some(&40), "{tally:?}");
     let mut sizes: Vec<u64> = outcomes
@@ -282,8 +382,16 @@ async fn dispatch_races_across_instances_hold_under_conflicts() {
         .collect();
     sizes.sort_unstable();
     assert_eq!(sizes, (1..=40).collect::<Vec<u64>>());
+    measured.push(Measured {
+        race: "40 × one group, 30% conflicts",
+        dispatches: 40,
+        tally,
+        counts: proxy.stats.counts() - before,
+        took: started.elapsed(),
+    });
 
     assert_contended(&proxy.stats);
+    write_figures(&baseline, &measured);
 }
 
 /// Deliver one message to every instance at once (SQS delivering a message

@@ -56,7 +56,43 @@ pub struct ProxyStats {
     pub throughput_exceeded: AtomicU64,
 }
 
+/// A copy of the counters at one moment (subtract two to measure a stretch).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub transactions: u64,
+    pub conditional_writes: u64,
+    pub transaction_conflicts: u64,
+    pub transaction_throttles: u64,
+    pub write_conflicts: u64,
+    pub throughput_exceeded: u64,
+}
+
+impl std::ops::Sub for Counts {
+    type Output = Counts;
+    fn sub(self, before: Counts) -> Counts {
+        Counts {
+            transactions: self.transactions - before.transactions,
+            conditional_writes: self.conditional_writes - before.conditional_writes,
+            transaction_conflicts: self.transaction_conflicts - before.transaction_conflicts,
+            transaction_throttles: self.transaction_throttles - before.transaction_throttles,
+            write_conflicts: self.write_conflicts - before.write_conflicts,
+            throughput_exceeded: self.throughput_exceeded - before.throughput_exceeded,
+        }
+    }
+}
+
 impl ProxyStats {
+    pub fn counts(&self) -> Counts {
+        Counts {
+            transactions: Self::get(&self.transactions),
+            conditional_writes: Self::get(&self.conditional_writes),
+            transaction_conflicts: Self::get(&self.transaction_conflicts),
+            transaction_throttles: Self::get(&self.transaction_throttles),
+            write_conflicts: Self::get(&self.write_conflicts),
+            throughput_exceeded: Self::get(&self.throughput_exceeded),
+        }
+    }
+
     pub fn get(counter: &AtomicU64) -> u64 {
         counter.load(Ordering::Relaxed)
     }

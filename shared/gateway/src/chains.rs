@@ -317,6 +317,7 @@ impl Gateway {
             .await?
             .is_some()
         {
+            Metrics::bump(&self.metrics.chains_created);
             if let Some(at) = state.expires_at {
                 self.ports
                     .queue

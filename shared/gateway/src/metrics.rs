@@ -34,6 +34,9 @@ counters!(
     state_changed,
     pending_approval,
     chains_started,
+    // Every chain created, whatever started it (a `chain` rule, an
+    // `on_executed` trigger, a parent's sub-chain step).
+    chains_created,
     chains_completed,
     chains_failed,
     chains_cancelled,
