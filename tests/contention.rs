@@ -206,6 +206,27 @@ struct Measured {
     took: Duration,
 }
 
+/// `race`, with its figures: time, and what the proxy saw meanwhile.
+async fn timed_race(
+    label: &'static str,
+    stats: &ProxyStats,
+    gateways: &[Arc<Gateway>],
+    count: usize,
+    make: impl Fn(usize) -> Action,
+) -> (Measured, Vec<ActionOutcome>) {
+    let before = stats.counts();
+    let started = Instant::now();
+    let (tally, outcomes) = race(gateways, count, make).await;
+    let measured = Measured {
+        race: label,
+        dispatches: count,
+        tally,
+        counts: stats.counts() - before,
+        took: started.elapsed(),
+    };
+    (measured, outcomes)
+}
+
 fn tally_text(tally: &BTreeMap<String, usize>) -> String {
     tally
         .iter()
@@ -270,31 +291,29 @@ async fn dispatch_races_across_instances_hold_under_conflicts() {
         None,
     )
     .await;
-    let started = Instant::now();
-    let (tally, _) = race(&gateways(&instances), 200, dedup).await;
-    let baseline = Measured {
-        race: "200 × one dedup key, no injection",
-        dispatches: 200,
-        tally,
-        counts: baseline_proxy.stats.counts(),
-        took: started.elapsed(),
-    };
+    let (baseline, _) = timed_race(
+        "200 × one dedup key, no injection",
+        &baseline_proxy.stats,
+        &gateways(&instances),
+        200,
+        dedup,
+    )
+    .await;
     let mut measured = Vec::new();
 
     let settings = fresh_tables(&endpoint, "race-dedup").await;
     let instances = gateway_instances(&settings, &proxy.endpoint, 8, clock(), &config, None).await;
-    let before = proxy.stats.counts();
-    let started = Instant::now();
-    let (tally, _) = race(&gateways(&instances), 200, dedup).await;
-    assert_eq!(tally.get("executed"), Some(&1), "{tally:?}");
-    assert_eq!(tally.get("deduplicated"), Some(&199), "{tally:?}");
-    measured.push(Measured {
-        race: "200 × one dedup key, 30% conflicts",
-        dispatches: 200,
-        tally,
-        counts: proxy.stats.counts() - before,
-        took: started.elapsed(),
-    });
+    let (m, _) = timed_race(
+        "200 × one dedup key, 30% conflicts",
+        &proxy.stats,
+        &gateways(&instances),
+        200,
+        dedup,
+    )
+    .await;
+    assert_eq!(m.tally.get("executed"), Some(&1), "{:?}", m.tally);
+    assert_eq!(m.tally.get("deduplicated"), Some(&199), "{:?}", m.tally);
+    measured.push(m);
 
     // 100 against a throttle of 10 per window.
     let throttle = "rules:\n  - name: ten-a-minute\n    condition:\n      field: action.tenant\n      eq: acme-store\n    action:\n      type: throttle\n      max_count: 10\n      window_seconds: 60\n";
@@ -308,18 +327,17 @@ async fn dispatch_races_across_instances_hold_under_conflicts() {
         Some(throttle),
     )
     .await;
-    let before = proxy.stats.counts();
-    let started = Instant::now();
-    let (tally, _) = race(&gateways(&instances), 100, |i| order(1000 + i as u32)).await;
-    assert_eq!(tally.get("executed"), Some(&10), "{tally:?}");
-    assert_eq!(tally.get("throttled"), Some(&90), "{tally:?}");
-    measured.push(Measured {
-        race: "100 × throttle of 10, 30% conflicts",
-        dispatches: 100,
-        tally,
-        counts: proxy.stats.counts() - before,
-        took: started.elapsed(),
-    });
+    let (m, _) = timed_race(
+        "100 × throttle of 10, 30% conflicts",
+        &proxy.stats,
+        &gateways(&instances),
+        100,
+        |i| order(1000 + i as u32),
+    )
+    .await;
+    assert_eq!(m.tally.get("executed"), Some(&10), "{:?}", m.tally);
+    assert_eq!(m.tally.get("throttled"), Some(&90), "{:?}", m.tally);
+    measured.push(m);
 
     // A quota of 25: exactly 25 of 60 pass, whichever instance they reach.
     let settings = fresh_tables(&endpoint, "race-quota").await;
@@ -350,18 +368,17 @@ async fn dispatch_races_across_instances_hold_under_conflicts() {
         })
         .await
         .expect("quota");
-    let before = proxy.stats.counts();
-    let started = Instant::now();
-    let (tally, _) = race(&gateways(&instances), 60, |i| order(2000 + i as u32)).await;
-    assert_eq!(tally.get("executed"), Some(&25), "{tally:?}");
-    assert_eq!(tally.get("quota_exceeded"), Some(&35), "{tally:?}");
-    measured.push(Measured {
-        race: "60 × quota of 25, 30% conflicts",
-        dispatches: 60,
-        tally,
-        counts: proxy.stats.counts() - before,
-        took: started.elapsed(),
-    });
+    let (m, _) = timed_race(
+        "60 × quota of 25, 30% conflicts",
+        &proxy.stats,
+        &gateways(&instances),
+        60,
+        |i| order(2000 + i as u32),
+    )
+    .await;
+    assert_eq!(m.tally.get("executed"), Some(&25), "{:?}", m.tally);
+    assert_eq!(m.tally.get("quota_exceeded"), Some(&35), "{:?}", m.tally);
+    measured.push(m);
 
     // 40 members of one group from 8 instances: every append lands once
     // (the sizes they report are exactly 1..=40, none lost, none twice).
@@ -369,10 +386,15 @@ async fn dispatch_races_across_instances_hold_under_conflicts() {
     let settings = fresh_tables(&endpoint, "race-group").await;
     let instances =
         gateway_instances(&settings, &proxy.endpoint, 8, clock(), &config, Some(group)).await;
-    let before = proxy.stats.counts();
-    let started = Instant::now();
-    let (tally, outcomes) = race(&gateways(&instances), 40, |i| order(3000 + i as u32)).await;
-    assert_eq!(tally.get("grouped"), Some(&40), "{tally:?}");
+    let (m, outcomes) = timed_race(
+        "40 × one group, 30% conflicts",
+        &proxy.stats,
+        &gateways(&instances),
+        40,
+        |i| order(3000 + i as u32),
+    )
+    .await;
+    assert_eq!(m.tally.get("grouped"), Some(&40), "{:?}", m.tally);
     let mut sizes: Vec<u64> = outcomes
         .iter()
         .filter_map(|o| match o {
@@ -382,13 +404,7 @@ async fn dispatch_races_across_instances_hold_under_conflicts() {
         .collect();
     sizes.sort_unstable();
     assert_eq!(sizes, (1..=40).collect::<Vec<u64>>());
-    measured.push(Measured {
-        race: "40 × one group, 30% conflicts",
-        dispatches: 40,
-        tally,
-        counts: proxy.stats.counts() - before,
-        took: started.elapsed(),
-    });
+    measured.push(m);
 
     assert_contended(&proxy.stats);
     write_figures(&baseline, &measured);

@@ -88,6 +88,12 @@ pub async fn fresh_tables(
     settings
 }
 
+/// The state and audit adapters of one gateway instance.
+pub type Adapters = (
+    Arc<dyn switchyard_store::StateStore>,
+    Arc<dyn switchyard_store::AuditStore>,
+);
+
 /// Adapters on `settings`' tables through their own SDK client (a separate
 /// connection pool, as a separate Lambda instance has), reaching DynamoDB at
 /// `endpoint` (the emulator, or a proxy in front of it).
@@ -96,10 +102,7 @@ pub async fn dynamodb_adapters(
     endpoint: &str,
     clock: Arc<ManualClock>,
     round_trips: Option<switchyard_store_dynamodb::RoundTrips>,
-) -> (
-    Arc<dyn switchyard_store::StateStore>,
-    Arc<dyn switchyard_store::AuditStore>,
-) {
+) -> Adapters {
     use switchyard_store_dynamodb::{DynamoAuditStore, DynamoSettings, DynamoStateStore, connect};
     let via = DynamoSettings {
         endpoint_url: Some(endpoint.to_string()),
@@ -121,10 +124,7 @@ pub async fn dynamodb_ports(
     endpoint: &str,
     clock: Arc<ManualClock>,
     round_trips: Option<switchyard_store_dynamodb::RoundTrips>,
-) -> (
-    Arc<dyn switchyard_store::StateStore>,
-    Arc<dyn switchyard_store::AuditStore>,
-) {
+) -> Adapters {
     let settings = fresh_tables(endpoint, "e2e").await;
     dynamodb_adapters(&settings, endpoint, clock, round_trips).await
 }

@@ -9,13 +9,15 @@ use switchyard_rules::{EvaluationMode, RuleSet};
 
 /// Load a directory. With a configuration, the rules are loaded into a
 /// throwaway gateway, which checks every provider and chain they name exactly
-/// as `serve` would.
+/// as `serve` would. Without one, the rules alone are checked (syntax,
+/// operators, names, time zones): they may well be meant for a configuration
+/// that names providers this machine has never seen.
 fn load(
     dir: &Path,
-    config: Option<&Path>,
+    config_path: Option<&Path>,
     timezone: Option<&str>,
 ) -> anyhow::Result<(Arc<RuleSet>, Config)> {
-    let mut config = match config {
+    let mut config = match config_path {
         Some(path) => Config::load(path)?,
         None => Config::default(),
     };
@@ -24,6 +26,13 @@ fn load(
         config.rules.default_timezone = Some(tz.to_string());
     }
     let rules = switchyard_rules::load_dir(dir)?;
+    if config_path.is_none() {
+        let zone = match &config.rules.default_timezone {
+            Some(tz) => switchyard_rules::parse_timezone(tz).map_err(anyhow::Error::msg)?,
+            None => chrono_tz::UTC,
+        };
+        return Ok((Arc::new(RuleSet::new(rules, zone)?), config));
+    }
     let memory = MemoryPorts::new(Arc::new(ManualClock::new(chrono::Utc::now())), 1);
     let gateway = switchyard_server::build_gateway(config.clone(), memory.ports, Some(rules))
         .map_err(anyhow::Error::msg)?;

@@ -114,6 +114,41 @@ fn rules_check_reports_the_location_of_an_error() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// Rule files written for another configuration (providers and chains this
+/// machine has never heard of) pass `rules check` alone; with `--config`,
+/// the references are checked too and a missing provider is named.
+#[test]
+fn rules_check_alone_ignores_references_and_with_config_checks_them() {
+    let dir = std::env::temp_dir().join(format!("switchyard-cli-refs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(
+        dir.join("alerts.yaml"),
+        "rules:\n  - name: page-on-call\n    condition:\n      field: action.payload.severity\n      eq: critical\n    action:\n      type: reroute\n      target_provider: slack\n  - name: escalate\n    condition:\n      field: action.action_type\n      eq: incident\n    action:\n      type: chain\n      chain: incident-escalation\n",
+    )
+    .expect("write");
+    let alone = switchyard()
+        .args(["rules", "check"])
+        .arg(&dir)
+        .output()
+        .expect("run");
+    assert!(
+        alone.status.success(),
+        "{}",
+        String::from_utf8_lossy(&alone.stderr)
+    );
+    assert!(String::from_utf8_lossy(&alone.stdout).contains("2 rules OK"));
+    let with_config = switchyard()
+        .args(["rules", "check"])
+        .arg(&dir)
+        .args(["--config", &repo("rules/ecommerce/gateway.toml")])
+        .output()
+        .expect("run");
+    assert!(!with_config.status.success());
+    let stderr = String::from_utf8_lossy(&with_config.stderr);
+    assert!(stderr.contains("no provider named 'slack'"), "{stderr}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 #[test]
 fn rules_test_explains_without_side_effects() {
     let run = |at: &str| {
