@@ -309,17 +309,19 @@ def main():
     (ROOT / "target/faults.md").write_text(report)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                             cwd=ROOT).stdout.strip()
+    ok = alive and panics == 0 and missing_retry_after == 0 and not any(wrong.values())
     section = f"""## Fault injection (`bench/faults.py`, against the release binary on the emulator)
 
 `switchyard serve` on DynamoDB (the emulator behind a TCP proxy), commit `{commit}`. Steady
 load with 1% malformed bodies and SSE clients connecting and leaving; the proxy cuts the store
 off for {args.down_for:.0f} s mid-run (open connections reset, new ones refused: what a stopped
 emulator does, without erasing its in-memory tables). Afterwards every client-side action id is
-reconciled against `GET /v1/audit`.
+reconciled against `GET /v1/audit`. Target: every accepted action audited exactly once, no
+refused one audited, every 503 with `Retry-After`, the server alive with no panic:
+**{"PASS" if ok else "MISS"}**.
 
 {report}"""
     subprocess.run([str(ROOT / "bench/section.py")], input=section, text=True, check=True)
-    ok = alive and panics == 0 and missing_retry_after == 0 and not any(wrong.values())
     sys.exit(0 if ok else 1)
 
 
