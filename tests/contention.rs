@@ -15,7 +15,7 @@ use switchyard_core::{Action, ActionOutcome, ManualClock};
 use switchyard_gateway::quotas::{OverageBehavior, QuotaPolicy, QuotaWindow};
 use switchyard_gateway::recurring::RecurringAction;
 use switchyard_gateway::{DispatchOptions, Gateway};
-use switchyard_store::{GateOp, StateKey, StateStore, StoreError, conformance};
+use switchyard_store::{Deferred, GateOp, StateKey, StateStore, StoreError, conformance};
 use switchyard_store_dynamodb::contention::{CONFLICT_ATTEMPTS, worst_case_wait};
 use switchyard_tests::contention::{ConflictProxy, Counts, Injection, ProxyStats};
 use switchyard_tests::{
@@ -425,7 +425,7 @@ async fn deliver_everywhere(instances: &[Instance], message: &switchyard_store::
     for task in tasks {
         task.await
             .expect("task")
-            .unwrap_or_else(|e| panic!("a delivery of {} failed: {e}", message.kind));
+            .unwrap_or_else(|e| panic!("a delivery of {} failed: {e}", message.work.kind()));
     }
 }
 
@@ -455,10 +455,12 @@ async fn chain_steps_and_recurring_ticks_run_once_under_conflicts() {
         .queue
         .take_due(16)
         .into_iter()
-        .find(|m| m.kind == switchyard_gateway::chains::CHAIN_STEP_MESSAGE)
+        .find(|m| matches!(m.work, Deferred::ChainStep { .. }))
         .expect("the order's chain sent its first step");
     deliver_everywhere(&instances, &step).await;
-    let chain_id = step.body["id"].as_str().expect("chain id").to_string();
+    let Deferred::ChainStep { id: chain_id, .. } = step.work.clone() else {
+        unreachable!("found as a chain step");
+    };
     let records = audit.since("0", 1000).await.expect("audit");
     let step_runs = records
         .iter()
@@ -504,7 +506,7 @@ async fn chain_steps_and_recurring_ticks_run_once_under_conflicts() {
         .queue
         .take_due(16)
         .into_iter()
-        .find(|m| m.kind == switchyard_gateway::recurring::RECURRING_MESSAGE)
+        .find(|m| matches!(m.work, Deferred::RecurringFire { .. }))
         .expect("the first tick is due");
     deliver_everywhere(&instances, &tick).await;
     let tick_id = format!("every-minute:{}", fire_at.timestamp());

@@ -351,11 +351,13 @@ async fn a_tick_delivered_twice_runs_once() {
         .post("/v1/recurring", &json!({"namespace": "iot", "tenant": "smartbuilding-hq", "cron_expression": "*/5 * * * *",
                                         "provider": "local-fallback", "action_type": "heartbeat"}))
         .await;
-    let message = switchyard_store::DelayedMessage {
-        id: "dup".into(),
-        kind: "recurring_fire".into(),
-        body: json!({"namespace": "iot", "tenant": "smartbuilding-hq", "id": created["id"], "fire_at": created["next_fire_at"]}),
-    };
+    // As the queue carries it (the wire form), read back into a message.
+    let message = switchyard_store::DelayedMessage::parse(
+        &json!({"id": "dup", "kind": "recurring_fire",
+                "body": {"namespace": "iot", "tenant": "smartbuilding-hq", "id": created["id"], "fire_at": created["next_fire_at"]}})
+        .to_string(),
+    )
+    .expect("a recurring tick");
     server.clock.advance(chrono::Duration::minutes(5));
     let (a, b) = tokio::join!(
         server.gateway.handle(&message),

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use switchyard_core::{Action, ActionOutcome, Caller};
-use switchyard_store::{DelayedMessage, StateKey};
+use switchyard_store::{Deferred, DelayedMessage, RecordRef, StateKey};
 
 pub use crate::approval_signer::{ApprovalSigner, LinkPurpose};
 use crate::error::GatewayError;
@@ -152,11 +152,14 @@ impl Gateway {
         self.ports
             .queue
             .send(
-                DelayedMessage {
-                    id: format!("approval-expiry:{id}"),
-                    kind: "approval_expiry".into(),
-                    body: json!({"namespace": action.namespace, "tenant": action.tenant, "id": id}),
-                },
+                DelayedMessage::new(
+                    format!("approval-expiry:{id}"),
+                    Deferred::ApprovalExpiry(RecordRef {
+                        namespace: action.namespace.clone(),
+                        tenant: action.tenant.clone(),
+                        id: id.clone(),
+                    }),
+                ),
                 expires_at,
             )
             .await?;
@@ -491,7 +494,7 @@ impl Gateway {
     /// The expiry message: a still-pending approval becomes `expired`.
     pub(crate) async fn expire_approval(
         &self,
-        r: &crate::handlers::RecordRef,
+        r: &RecordRef,
     ) -> Result<crate::handlers::Handled, GatewayError> {
         use crate::handlers::Handled;
         let key = approval_key(&r.namespace, &r.tenant, &r.id);

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use switchyard_config::{BranchConfig, ChainDefinition, ChainStepConfig, StepFailurePolicy};
 use switchyard_core::{Action, ActionOutcome};
-use switchyard_store::{DelayedMessage, StateKey};
+use switchyard_store::{Deferred, DelayedMessage, RecordRef, StateKey};
 
 use crate::audit::AuditContext;
 use crate::error::GatewayError;
@@ -29,8 +29,6 @@ use crate::metrics::Metrics;
 use crate::template::{TemplateContext, render};
 
 pub const CHAIN_KIND: &str = "chain";
-pub const CHAIN_STEP_MESSAGE: &str = "chain_step";
-pub const CHAIN_TIMEOUT_MESSAGE: &str = "chain_timeout";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -168,14 +166,6 @@ impl ChainState {
     }
 }
 
-#[derive(Debug, Deserialize)]
-struct StepMessage {
-    namespace: String,
-    tenant: String,
-    id: String,
-    step: usize,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ChainError {
     #[error("chain not found")]
@@ -263,11 +253,15 @@ impl Gateway {
         self.ports
             .queue
             .send(
-                DelayedMessage {
-                    id: format!("{}:{step}", state.chain_id),
-                    kind: CHAIN_STEP_MESSAGE.into(),
-                    body: json!({"namespace": state.namespace, "tenant": state.tenant, "id": state.chain_id, "step": step}),
-                },
+                DelayedMessage::new(
+                    format!("{}:{step}", state.chain_id),
+                    Deferred::ChainStep {
+                        namespace: state.namespace.clone(),
+                        tenant: state.tenant.clone(),
+                        id: state.chain_id.clone(),
+                        step,
+                    },
+                ),
                 at,
             )
             .await?;
@@ -322,11 +316,14 @@ impl Gateway {
                 self.ports
                     .queue
                     .send(
-                        DelayedMessage {
-                            id: format!("{chain_id}:timeout"),
-                            kind: CHAIN_TIMEOUT_MESSAGE.into(),
-                            body: json!({"namespace": state.namespace, "tenant": state.tenant, "id": chain_id}),
-                        },
+                        DelayedMessage::new(
+                            format!("{chain_id}:timeout"),
+                            Deferred::ChainTimeout(RecordRef {
+                                namespace: state.namespace.clone(),
+                                tenant: state.tenant.clone(),
+                                id: chain_id.clone(),
+                            }),
+                        ),
                         at,
                     )
                     .await?;
@@ -376,15 +373,6 @@ impl Gateway {
             .state
             .compare_and_swap(&key, version, &body, expires)
             .await?)
-    }
-
-    pub(crate) async fn advance_chain_message(
-        &self,
-        message: &DelayedMessage,
-    ) -> Result<Handled, GatewayError> {
-        let m: StepMessage = crate::handlers::message_body(message)?;
-        self.advance_chain(&m.namespace, &m.tenant, &m.id, m.step)
-            .await
     }
 
     /// Advance a chain by one step (the `chain-step` handler).
@@ -636,11 +624,7 @@ impl Gateway {
     }
 
     /// The chain-timeout message.
-    pub(crate) async fn time_out_chain(
-        &self,
-        message: &DelayedMessage,
-    ) -> Result<Handled, GatewayError> {
-        let r: crate::handlers::RecordRef = crate::handlers::message_body(message)?;
+    pub(crate) async fn time_out_chain(&self, r: &RecordRef) -> Result<Handled, GatewayError> {
         let Some((mut state, version)) = self.load_chain(&r.namespace, &r.tenant, &r.id).await?
         else {
             return Ok(Handled::Done);

@@ -7,14 +7,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use switchyard_config::StateMachineConfig;
 use switchyard_core::{Action, ActionOutcome};
-use switchyard_store::{DelayedMessage, StateKey};
+use switchyard_store::{Deferred, DelayedMessage, StateKey};
 
 use crate::error::GatewayError;
 use crate::gateway::Gateway;
 use crate::handlers::{Handled, decode};
 
 pub const EVENT_KIND: &str = "event_state";
-pub const EVENT_TIMEOUT_MESSAGE: &str = "event_timeout";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Transition {
@@ -113,11 +112,15 @@ impl Gateway {
             self.ports
                 .queue
                 .send(
-                    DelayedMessage {
-                        id: format!("event-timeout:{}:{new_version}", event.fingerprint),
-                        kind: EVENT_TIMEOUT_MESSAGE.into(),
-                        body: json!({"namespace": event.namespace, "tenant": event.tenant, "id": event.fingerprint, "version": new_version}),
-                    },
+                    DelayedMessage::new(
+                        format!("event-timeout:{}:{new_version}", event.fingerprint),
+                        Deferred::EventTimeout {
+                            namespace: event.namespace.clone(),
+                            tenant: event.tenant.clone(),
+                            id: event.fingerprint.clone(),
+                            version: new_version,
+                        },
+                    ),
                     switchyard_core::after_seconds(self.ports.clock.now(), timeout.after_seconds),
                 )
                 .await?;
@@ -310,21 +313,14 @@ impl Gateway {
     /// The timeout message: move the event if it is still where it was.
     pub(crate) async fn time_out_event(
         &self,
-        message: &DelayedMessage,
+        b: &switchyard_store::RecordRef,
+        armed_at_version: u64,
     ) -> Result<Handled, GatewayError> {
-        #[derive(Deserialize)]
-        struct Body {
-            namespace: String,
-            tenant: String,
-            id: String,
-            version: u64,
-        }
-        let b: Body = crate::handlers::message_body(message)?;
         let Some((mut event, version)) = self.load_event(&b.namespace, &b.tenant, &b.id).await?
         else {
             return Ok(Handled::Done);
         };
-        if version != b.version {
+        if version != armed_at_version {
             return Ok(Handled::Done); // It moved since the timeout was armed.
         }
         let machine = self.machine(&event.state_machine)?;

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use switchyard_core::{Action, ActionOutcome};
-use switchyard_store::{DelayedMessage, StateKey};
+use switchyard_store::{Deferred, DelayedMessage, StateKey};
 
 use crate::dispatch::Resume;
 use crate::error::GatewayError;
@@ -25,7 +25,6 @@ use crate::metrics::Metrics;
 
 pub const GROUP_KIND: &str = "group";
 const BATCH_KIND: &str = "group_batch";
-pub const GROUP_FLUSH_MESSAGE: &str = "group_flush";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GroupState {
@@ -181,11 +180,19 @@ impl Gateway {
                 self.ports
                     .queue
                     .send(
-                        DelayedMessage {
-                            id: format!("group:{}:{}", group.group_id, if full { "full" } else { "due" }),
-                            kind: GROUP_FLUSH_MESSAGE.into(),
-                            body: json!({"namespace": group.namespace, "tenant": group.tenant, "id": group_key, "group_id": group.group_id}),
-                        },
+                        DelayedMessage::new(
+                            format!(
+                                "group:{}:{}",
+                                group.group_id,
+                                if full { "full" } else { "due" }
+                            ),
+                            Deferred::GroupFlush {
+                                namespace: group.namespace.clone(),
+                                tenant: group.tenant.clone(),
+                                id: group_key.clone(),
+                                group_id: Some(group.group_id.clone()),
+                            },
+                        ),
                         at,
                     )
                     .await?;

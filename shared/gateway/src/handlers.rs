@@ -8,9 +8,8 @@
 
 use std::time::Duration;
 
-use serde::Deserialize;
 use serde_json::json;
-use switchyard_store::{DelayedMessage, MemoryDelayQueue, StateKey};
+use switchyard_store::{Deferred, DelayedMessage, MemoryDelayQueue, RecordRef, StateKey};
 
 use crate::dispatch::Resume;
 use crate::error::GatewayError;
@@ -26,14 +25,6 @@ pub enum Handled {
     RetryLater(Duration),
 }
 
-/// Where a message's record lives.
-#[derive(Debug, Deserialize)]
-pub(crate) struct RecordRef {
-    pub namespace: String,
-    pub tenant: String,
-    pub id: String,
-}
-
 /// Deliveries of a failing message before it is dead-lettered (the delay
 /// queue's `maxReceiveCount` in `infra/template.yaml`).
 pub const MAX_DELIVERIES: u32 = 5;
@@ -47,11 +38,48 @@ pub(crate) const HANDLER_LEASE: Duration = Duration::from_secs(60);
 impl Gateway {
     /// Handle one delayed message.
     pub async fn handle(&self, message: &DelayedMessage) -> Result<Handled, GatewayError> {
-        let body = || message_body::<RecordRef>(message);
-        match message.kind.as_str() {
-            SCHEDULED_KIND => self.release_scheduled(&body()?).await,
-            "approval_expiry" => self.expire_approval(&body()?).await,
-            other => self.handle_orchestration(other, message).await,
+        let record = |namespace: &str, tenant: &str, id: &str| RecordRef {
+            namespace: namespace.to_string(),
+            tenant: tenant.to_string(),
+            id: id.to_string(),
+        };
+        match &message.work {
+            Deferred::ScheduledAction(r) => self.release_scheduled(r).await,
+            Deferred::ApprovalExpiry(r) => self.expire_approval(r).await,
+            Deferred::ChainStep {
+                namespace,
+                tenant,
+                id,
+                step,
+            } => self.advance_chain(namespace, tenant, id, *step).await,
+            Deferred::ChainTimeout(r) => self.time_out_chain(r).await,
+            Deferred::GroupFlush {
+                namespace,
+                tenant,
+                id,
+                group_id,
+            } => {
+                self.flush_group(namespace, tenant, id, group_id.as_deref(), false)
+                    .await
+            }
+            Deferred::EventTimeout {
+                namespace,
+                tenant,
+                id,
+                version,
+            } => {
+                self.time_out_event(&record(namespace, tenant, id), *version)
+                    .await
+            }
+            Deferred::RecurringFire {
+                namespace,
+                tenant,
+                id,
+                fire_at,
+            } => {
+                self.fire_recurring(&record(namespace, tenant, id), *fire_at)
+                    .await
+            }
         }
     }
 
@@ -72,7 +100,7 @@ impl Gateway {
                     .map(|s| s.to_string())
                     .or_else(|| panic.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "unknown panic".into());
-                tracing::error!(id = %message.id, kind = %message.kind, panic = %why, "message handler panicked");
+                tracing::error!(id = %message.id, kind = message.work.kind(), panic = %why, "message handler panicked");
                 Err(GatewayError::Internal(format!("handler panicked: {why}")))
             }
         }
@@ -109,17 +137,11 @@ impl Gateway {
                         if malformed || attempts >= MAX_DELIVERIES {
                             queue.forget_failures(&message.id);
                             crate::metrics::Metrics::bump(&self.metrics.dead_lettered);
-                            self.audit_dead_letter(
-                                &message.id,
-                                &message.kind,
-                                &message.body,
-                                &err.to_string(),
-                                attempts,
-                            )
-                            .await;
+                            self.audit_dead_letter(&message, &err.to_string(), attempts)
+                                .await;
                             None
                         } else {
-                            tracing::warn!(id = %message.id, kind = %message.kind, attempts, error = %err, "handler failed; will retry");
+                            tracing::warn!(id = %message.id, kind = message.work.kind(), attempts, error = %err, "handler failed; will retry");
                             Some(RETRY_DELAY)
                         }
                     }
@@ -175,51 +197,10 @@ impl Gateway {
     }
 }
 
-/// A message's body as `T`; a malformed body is `Invalid` (dropped, never retried).
-pub(crate) fn message_body<T: serde::de::DeserializeOwned>(
-    message: &DelayedMessage,
-) -> Result<T, GatewayError> {
-    serde_json::from_value(message.body.clone()).map_err(|e| GatewayError::Invalid {
-        field: "body".into(),
-        message: format!("message {} ({}): {e}", message.id, message.kind),
-    })
-}
-
 pub(crate) fn decode<T: serde::de::DeserializeOwned>(
     key: &StateKey,
     value: &str,
 ) -> Result<T, GatewayError> {
     serde_json::from_str(value)
         .map_err(|e| GatewayError::Internal(format!("corrupt record {}: {e}", key.display())))
-}
-
-impl Gateway {
-    pub(crate) async fn handle_orchestration(
-        &self,
-        kind: &str,
-        message: &DelayedMessage,
-    ) -> Result<Handled, GatewayError> {
-        #[derive(Deserialize)]
-        struct GroupRef {
-            namespace: String,
-            tenant: String,
-            id: String,
-            group_id: Option<String>,
-        }
-        match kind {
-            crate::chains::CHAIN_STEP_MESSAGE => self.advance_chain_message(message).await,
-            crate::chains::CHAIN_TIMEOUT_MESSAGE => self.time_out_chain(message).await,
-            crate::groups::GROUP_FLUSH_MESSAGE => {
-                let g: GroupRef = crate::handlers::message_body(message)?;
-                self.flush_group(&g.namespace, &g.tenant, &g.id, g.group_id.as_deref(), false)
-                    .await
-            }
-            crate::events::EVENT_TIMEOUT_MESSAGE => self.time_out_event(message).await,
-            crate::recurring::RECURRING_MESSAGE => self.fire_recurring(message).await,
-            other => Err(GatewayError::Invalid {
-                field: "kind".into(),
-                message: format!("message {} has unknown kind '{other}'", message.id),
-            }),
-        }
-    }
 }

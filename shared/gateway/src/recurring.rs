@@ -13,7 +13,7 @@ use croner::Cron;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use switchyard_core::Action;
-use switchyard_store::{DelayedMessage, GateOp, GateResult, StateKey};
+use switchyard_store::{Deferred, DelayedMessage, GateOp, GateResult, RecordRef, StateKey};
 
 use crate::dispatch::Resume;
 use crate::error::GatewayError;
@@ -22,7 +22,6 @@ use crate::handlers::{Handled, decode};
 use crate::metrics::Metrics;
 
 pub const RECURRING_KIND: &str = "recurring";
-pub const RECURRING_MESSAGE: &str = "recurring_fire";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecurringAction {
@@ -92,11 +91,15 @@ impl Gateway {
         self.ports
             .queue
             .send(
-                DelayedMessage {
-                    id: format!("recurring:{}:{}", recurring.id, at.timestamp()),
-                    kind: RECURRING_MESSAGE.into(),
-                    body: json!({"namespace": recurring.namespace, "tenant": recurring.tenant, "id": recurring.id, "fire_at": at}),
-                },
+                DelayedMessage::new(
+                    format!("recurring:{}:{}", recurring.id, at.timestamp()),
+                    Deferred::RecurringFire {
+                        namespace: recurring.namespace.clone(),
+                        tenant: recurring.tenant.clone(),
+                        id: recurring.id.clone(),
+                        fire_at: at,
+                    },
+                ),
                 at,
             )
             .await?;
@@ -192,22 +195,15 @@ impl Gateway {
     /// A fire message: claim the tick, send the next one, dispatch.
     pub(crate) async fn fire_recurring(
         &self,
-        message: &DelayedMessage,
+        b: &RecordRef,
+        fire_at: DateTime<Utc>,
     ) -> Result<Handled, GatewayError> {
-        #[derive(Deserialize)]
-        struct Body {
-            namespace: String,
-            tenant: String,
-            id: String,
-            fire_at: DateTime<Utc>,
-        }
-        let b: Body = crate::handlers::message_body(message)?;
         let key = recurring_key(&b.namespace, &b.tenant, &b.id);
         let Some(stored) = self.ports.state.get(&key).await? else {
             return Ok(Handled::Done); // Deleted.
         };
         let mut recurring: RecurringAction = decode(&key, &stored.value)?;
-        if !recurring.enabled || recurring.next_fire_at != Some(b.fire_at) {
+        if !recurring.enabled || recurring.next_fire_at != Some(fire_at) {
             return Ok(Handled::Done); // Paused, or re-armed since this message was sent.
         }
         let claim = GateOp::Claim {
@@ -215,9 +211,9 @@ impl Gateway {
                 &b.namespace,
                 &b.tenant,
                 "recurring_tick",
-                format!("{}:{}", b.id, b.fire_at.timestamp()),
+                format!("{}:{}", b.id, fire_at.timestamp()),
             ),
-            expires_at: Some(switchyard_core::after_seconds(b.fire_at, 2 * 86_400)),
+            expires_at: Some(switchyard_core::after_seconds(fire_at, 2 * 86_400)),
         };
         if self.ports.state.gate(&[claim]).await? != GateResult::Passed {
             return Ok(Handled::Done); // Another handler has this tick.
@@ -225,9 +221,9 @@ impl Gateway {
         let now = self.ports.clock.now();
         let (cron, tz) = parse_schedule(&recurring.cron_expression, &recurring.timezone)?;
         // After downtime, skip missed ticks instead of firing them in a burst.
-        let next = next_after(&cron, tz, b.fire_at.max(now))?;
+        let next = next_after(&cron, tz, fire_at.max(now))?;
         recurring.next_fire_at = Some(next);
-        recurring.last_fired_at = Some(b.fire_at);
+        recurring.last_fired_at = Some(fire_at);
         recurring.fire_count += 1;
         self.put_json(&key, &recurring, None).await?;
         self.send_fire(&recurring, next).await?;
@@ -238,14 +234,14 @@ impl Gateway {
             &recurring.action_type,
             recurring.payload.clone(),
         )
-        .with_id(format!("{}:{}", recurring.id, b.fire_at.timestamp()));
+        .with_id(format!("{}:{}", recurring.id, fire_at.timestamp()));
         action.metadata = recurring.metadata.clone();
         action.created_at = now;
         Metrics::bump(&self.metrics.recurring_dispatched);
         self.run_pipeline(
             action,
             Resume::FromStart,
-            json!({"recurring_id": recurring.id, "fire_at": b.fire_at}),
+            json!({"recurring_id": recurring.id, "fire_at": fire_at}),
             &switchyard_core::Caller::system(),
         )
         .await?;

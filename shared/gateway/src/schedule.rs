@@ -3,9 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use switchyard_core::{Action, ActionOutcome};
-use switchyard_store::{DelayedMessage, StateKey};
+use switchyard_store::{Deferred, DelayedMessage, RecordRef, StateKey};
 
 use crate::error::GatewayError;
 use crate::gateway::Gateway;
@@ -53,11 +52,14 @@ impl Gateway {
         self.ports
             .queue
             .send(
-                DelayedMessage {
-                    id: format!("scheduled:{id}"),
-                    kind: SCHEDULED_KIND.into(),
-                    body: json!({"namespace": action.namespace, "tenant": action.tenant, "id": id}),
-                },
+                DelayedMessage::new(
+                    format!("scheduled:{id}"),
+                    Deferred::ScheduledAction(RecordRef {
+                        namespace: action.namespace.clone(),
+                        tenant: action.tenant.clone(),
+                        id: id.clone(),
+                    }),
+                ),
                 scheduled_for,
             )
             .await?;

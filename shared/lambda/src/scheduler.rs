@@ -44,7 +44,7 @@ pub async fn handle(runtime: &Runtime, event: SchedulerEvent) -> Result<Value, S
         SchedulerEvent::Schedule(message) => {
             runtime.refresh_rules().await;
             crate::sqs::handle_message(runtime, &message).await?;
-            Ok(json!({"message_id": message.id, "kind": message.kind, "status": "done"}))
+            Ok(json!({"message_id": message.id, "kind": message.work.kind(), "status": "done"}))
         }
     }
 }

@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
-use serde_json::Value;
 use switchyard_gateway::{GatewayError, Handled};
 use switchyard_store::DelayedMessage;
 
@@ -46,34 +45,41 @@ pub async fn handle_batch(
 async fn handle_record(runtime: &Runtime, record: &SqsMessage, max_receive_count: u32) -> bool {
     let raw = record.body.as_deref().unwrap_or_default();
     let id = record.message_id.as_deref().unwrap_or("?");
-    let result = match serde_json::from_str::<DelayedMessage>(raw) {
-        Ok(message) => handle_message(runtime, &message)
-            .await
-            .map_err(|e| (message, e)),
-        Err(e) => Err((
-            DelayedMessage {
-                id: id.to_string(),
-                kind: "unreadable".into(),
-                body: Value::String(raw.to_string()),
-            },
-            format!("not a Switchyard message: {e}"),
-        )),
-    };
-    let Err((message, error)) = result else {
-        return true;
-    };
     let attempts = record
         .attributes
         .get("ApproximateReceiveCount")
         .and_then(|n| n.parse::<u32>().ok())
         .unwrap_or(1);
-    if attempts >= max_receive_count {
-        runtime
-            .gateway
-            .audit_dead_letter(&message.id, &message.kind, &message.body, &error, attempts)
-            .await;
-    } else {
-        tracing::warn!(sqs_message_id = id, message_id = %message.id, kind = %message.kind, attempts, error, "message failed; SQS will redeliver it");
+    let last_delivery = attempts >= max_receive_count;
+    match DelayedMessage::parse(raw) {
+        Ok(message) => {
+            let Err(error) = handle_message(runtime, &message).await else {
+                return true;
+            };
+            if last_delivery {
+                runtime
+                    .gateway
+                    .audit_dead_letter(&message, &error, attempts)
+                    .await;
+            } else {
+                tracing::warn!(sqs_message_id = id, message_id = %message.id, kind = message.work.kind(), attempts, error, "message failed; SQS will redeliver it");
+            }
+        }
+        Err(error) => {
+            if last_delivery {
+                runtime
+                    .gateway
+                    .audit_unreadable(id, raw, &error, attempts)
+                    .await;
+            } else {
+                tracing::warn!(
+                    sqs_message_id = id,
+                    attempts,
+                    error,
+                    "unreadable message; SQS will redeliver it"
+                );
+            }
+        }
     }
     false
 }

@@ -36,9 +36,6 @@ pub struct QueueSettings {
     pub schedule_dead_letter_arn: Option<String>,
 }
 
-/// The message kinds that go to the chain queue.
-pub const CHAIN_KINDS: &[&str] = &["chain_step"];
-
 pub struct AwsDelayQueue {
     sqs: aws_sdk_sqs::Client,
     scheduler: aws_sdk_scheduler::Client,
@@ -149,7 +146,7 @@ impl DelayQueue for AwsDelayQueue {
     ) -> Result<(), StoreError> {
         let body = serde_json::to_string(&message)
             .map_err(|e| StoreError::Invalid(format!("message {}: {e}", message.id)))?;
-        match route(&message.kind, deliver_at, self.clock.now()) {
+        match route(message.work.lane(), deliver_at, self.clock.now()) {
             Route::ChainQueue { delay_seconds } => {
                 self.send_sqs(&self.settings.chain_queue_url, body, delay_seconds)
                     .await

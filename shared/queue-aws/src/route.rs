@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
+use switchyard_store::Lane;
 
 /// SQS's ceiling for `DelaySeconds`.
 pub const SQS_MAX_DELAY_SECONDS: i64 = 900;
@@ -16,7 +17,7 @@ pub enum Route {
 /// Chain steps due within 15 minutes ride the chain queue, other messages
 /// the delay queue; anything later becomes a one-time schedule. Delays round
 /// up to whole seconds so nothing arrives early.
-pub fn route(kind: &str, deliver_at: DateTime<Utc>, now: DateTime<Utc>) -> Route {
+pub fn route(lane: Lane, deliver_at: DateTime<Utc>, now: DateTime<Utc>) -> Route {
     let millis = (deliver_at - now).num_milliseconds().max(0);
     let seconds = (millis + 999) / 1000;
     if seconds > SQS_MAX_DELAY_SECONDS {
@@ -24,10 +25,9 @@ pub fn route(kind: &str, deliver_at: DateTime<Utc>, now: DateTime<Utc>) -> Route
     }
     // Within 0..=900 by the check above.
     let delay_seconds = i32::try_from(seconds).unwrap_or(0);
-    if crate::CHAIN_KINDS.contains(&kind) {
-        Route::ChainQueue { delay_seconds }
-    } else {
-        Route::DelayQueue { delay_seconds }
+    match lane {
+        Lane::Chain => Route::ChainQueue { delay_seconds },
+        Lane::Delay => Route::DelayQueue { delay_seconds },
     }
 }
 
@@ -59,11 +59,11 @@ mod tests {
     fn short_delays_ride_sqs_and_round_up() {
         let (due, now) = at(1_500);
         assert_eq!(
-            route("chain_step", due, now),
+            route(Lane::Chain, due, now),
             Route::ChainQueue { delay_seconds: 2 }
         );
         assert_eq!(
-            route("scheduled_action", due, now),
+            route(Lane::Delay, due, now),
             Route::DelayQueue { delay_seconds: 2 }
         );
     }
@@ -72,7 +72,7 @@ mod tests {
     fn past_times_are_immediate() {
         let (due, now) = at(-60_000);
         assert_eq!(
-            route("group_flush", due, now),
+            route(Lane::Delay, due, now),
             Route::DelayQueue { delay_seconds: 0 }
         );
     }
@@ -81,12 +81,12 @@ mod tests {
     fn fifteen_minutes_is_the_sqs_ceiling() {
         let (due, now) = at(900_000);
         assert_eq!(
-            route("scheduled_action", due, now),
+            route(Lane::Delay, due, now),
             Route::DelayQueue { delay_seconds: 900 }
         );
         let (due, now) = at(900_001);
-        assert_eq!(route("scheduled_action", due, now), Route::Schedule);
-        assert_eq!(route("chain_step", due, now), Route::Schedule);
+        assert_eq!(route(Lane::Delay, due, now), Route::Schedule);
+        assert_eq!(route(Lane::Chain, due, now), Route::Schedule);
     }
 
     #[test]

@@ -18,5 +18,5 @@ pub use audit::AuditStore;
 pub use error::StoreError;
 pub use key::StateKey;
 pub use memory::{MemoryAuditStore, MemoryDelayQueue, MemoryStateStore};
-pub use queue::{DelayQueue, DelayedMessage};
+pub use queue::{Deferred, DelayQueue, DelayedMessage, Lane, RecordRef};
 pub use state::{GateOp, GateResult, ListPage, StateStore, Versioned};

@@ -57,13 +57,18 @@ async fn audit_capacity_drops_the_oldest() {
 
 #[tokio::test]
 async fn delay_queue_releases_in_due_order() {
-    use switchyard_store::{DelayQueue, DelayedMessage, MemoryDelayQueue};
+    use switchyard_store::{Deferred, DelayQueue, DelayedMessage, MemoryDelayQueue, RecordRef};
     let clock = clock();
     let queue = MemoryDelayQueue::new(clock.clone());
-    let msg = |id: &str| DelayedMessage {
-        id: id.into(),
-        kind: "k".into(),
-        body: serde_json::json!({}),
+    let msg = |id: &str| {
+        DelayedMessage::new(
+            id,
+            Deferred::ScheduledAction(RecordRef {
+                namespace: "n".into(),
+                tenant: "t".into(),
+                id: id.into(),
+            }),
+        )
     };
     let now = Utc::now();
     clock.set(now);
