@@ -218,23 +218,26 @@ async fn work(gateway: Arc<switchyard_gateway::Gateway>, memory: MemoryPorts) {
     }
 }
 
-/// The local stand-in for the `reaper` function's retention pass.
+/// The local stand-in for the `reaper` function: the same pass (retention
+/// when enabled, circuit-breaker recovery always) every
+/// `retention_check_interval_seconds`.
 async fn reap(gateway: Arc<switchyard_gateway::Gateway>) {
     let background = &gateway.config().background;
-    if !background.enabled || !background.enable_retention_reaper {
+    if !background.enabled {
         return;
     }
+    let retention = background.enable_retention_reaper;
     let mut tick = tokio::time::interval(Duration::from_secs(
         background.retention_check_interval_seconds.max(1),
     ));
     loop {
         tick.tick().await;
         let pass = gateway.clone();
-        match tokio::spawn(async move { pass.run_retention().await }).await {
-            Ok(Ok(report)) => tracing::debug!(?report, "retention pass"),
-            Ok(Err(err)) => tracing::warn!(error = %err, "retention pass failed"),
+        match tokio::spawn(async move { pass.upkeep(retention).await }).await {
+            Ok(Ok(report)) => tracing::debug!(?report, "upkeep pass"),
+            Ok(Err(err)) => tracing::warn!(error = %err, "upkeep pass failed"),
             Err(err) => {
-                tracing::error!(error = %err, "retention pass panicked; the reaper goes on")
+                tracing::error!(error = %err, "upkeep pass panicked; the reaper goes on")
             }
         }
     }

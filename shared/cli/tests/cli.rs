@@ -230,3 +230,84 @@ async fn allow_anonymous_serves_a_public_address_with_a_warning() {
         .expect("stderr");
     assert!(stderr.contains("WITHOUT authentication"), "{stderr}");
 }
+
+/// The local worker runs the reaper's pass: an open breaker whose recovery
+/// timeout has passed turns half-open with no request arriving, as the
+/// `reaper` function does on Lambda (here with retention switched off).
+#[tokio::test]
+async fn the_local_worker_recovers_open_breakers() {
+    let dir = std::env::temp_dir().join(format!("switchyard-cli-breaker-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let config = dir.join("gateway.toml");
+    std::fs::write(
+        &config,
+        r#"
+[executor]
+max_retries = 0
+timeout_seconds = 1
+
+[[providers]]
+name = "down"
+type = "webhook"
+url = "http://127.0.0.1:9/hook"
+
+[circuit_breaker]
+enabled = true
+failure_threshold = 1
+recovery_timeout_seconds = 1
+
+[background]
+enabled = true
+enable_retention_reaper = false
+retention_check_interval_seconds = 1
+"#,
+    )
+    .expect("write");
+    let config = config.to_string_lossy().to_string();
+    let (_child, line) = serve(
+        &["serve", "--port", "0", "--config", &config],
+        Stdio::null(),
+    )
+    .await;
+    let base = line
+        .trim()
+        .strip_prefix("Listening on ")
+        .expect("announces its address")
+        .to_string();
+    let http = reqwest::Client::new();
+    let state = || async {
+        let body: serde_json::Value = http
+            .get(format!("{base}/v1/circuit-breakers"))
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("json");
+        body["circuit_breakers"][0]["state"].clone()
+    };
+    let outcome: serde_json::Value = http
+        .post(format!("{base}/v1/dispatch"))
+        .json(&serde_json::json!({"namespace": "n", "tenant": "t", "provider": "down", "action_type": "x", "payload": {}}))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    assert!(outcome.get("Failed").is_some(), "{outcome}");
+    assert_eq!(state().await, "open");
+    let mut seen = state().await;
+    for _ in 0..40 {
+        if seen == "half_open" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        seen = state().await;
+    }
+    assert_eq!(
+        seen, "half_open",
+        "recovered by the worker, no request needed"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

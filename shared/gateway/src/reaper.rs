@@ -22,7 +22,18 @@ pub struct ReapReport {
 impl Gateway {
     /// One maintenance pass: retention deletes, then circuit-breaker recovery.
     pub async fn reap(&self) -> Result<ReapReport, GatewayError> {
-        let retention = self.run_retention().await?;
+        self.upkeep(true).await
+    }
+
+    /// The same pass, with retention only when `retention` is on: the local
+    /// worker and the `reaper` function share it, so breakers recover
+    /// locally exactly as they do on Lambda.
+    pub async fn upkeep(&self, retention: bool) -> Result<ReapReport, GatewayError> {
+        let retention = if retention {
+            self.run_retention().await?
+        } else {
+            RetentionReport::default()
+        };
         let breakers_recovered = self.recover_breakers().await?;
         Ok(ReapReport {
             retention,

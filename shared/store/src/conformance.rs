@@ -327,28 +327,36 @@ pub async fn concurrent_counts(
 pub async fn concurrent_leases(clients: &[Arc<dyn StateStore>], run: &str) {
     for round in 0..20 {
         let name = format!("{run}-race-{round}");
-        let mut tasks = Vec::new();
-        for (i, store) in clients.iter().take(2).cycle().take(2).enumerate() {
-            let store = store.clone();
-            let name = name.clone();
-            tasks.push(tokio::spawn(async move {
-                store
-                    .try_lock(&name, &format!("w{i}"), Duration::from_secs(30))
-                    .await
-                    .expect("lock")
-            }));
-        }
-        let mut winners = 0;
-        for t in tasks {
-            if t.await.expect("task") {
-                winners += 1;
-            }
-        }
+        let racers: Vec<_> = clients.iter().take(2).cycle().take(2).cloned().collect();
         assert_eq!(
-            winners, 1,
+            lease_race(&racers, &name).await,
+            1,
             "round {round}: exactly one worker holds the lease"
         );
     }
+}
+
+/// Every client tries to take lease `name` at once (owner `w<i>`); how many got it.
+async fn lease_race(clients: &[Arc<dyn StateStore>], name: &str) -> usize {
+    let start = Arc::new(tokio::sync::Barrier::new(clients.len()));
+    let mut tasks = Vec::new();
+    for (i, store) in clients.iter().enumerate() {
+        let (store, name, start) = (store.clone(), name.to_string(), start.clone());
+        tasks.push(tokio::spawn(async move {
+            start.wait().await;
+            store
+                .try_lock(&name, &format!("w{i}"), Duration::from_secs(30))
+                .await
+                .expect("lock")
+        }));
+    }
+    let mut winners = 0;
+    for t in tasks {
+        if t.await.expect("task") {
+            winners += 1;
+        }
+    }
+    winners
 }
 
 /// A lease whose holder went silent: when it expires, every client tries to
@@ -364,24 +372,7 @@ pub async fn concurrent_takeover(clients: &[Arc<dyn StateStore>], clock: &Manual
                 .expect("first lock")
         );
         clock.advance(Span::seconds(31));
-        let start = Arc::new(tokio::sync::Barrier::new(clients.len()));
-        let mut tasks = Vec::new();
-        for (i, store) in clients.iter().enumerate() {
-            let (store, name, start) = (store.clone(), name.clone(), start.clone());
-            tasks.push(tokio::spawn(async move {
-                start.wait().await;
-                store
-                    .try_lock(&name, &format!("w{i}"), Duration::from_secs(30))
-                    .await
-                    .expect("takeover")
-            }));
-        }
-        let mut winners = 0;
-        for t in tasks {
-            if t.await.expect("task") {
-                winners += 1;
-            }
-        }
+        let winners = lease_race(clients, &name).await;
         assert_eq!(
             winners, 1,
             "round {round}: exactly one client takes the expired lease over"
