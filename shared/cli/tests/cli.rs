@@ -45,14 +45,18 @@ async fn serve(args: &[&str], stderr: Stdio) -> (Child, String) {
     (child, line)
 }
 
+/// The address a server's first line announces.
+fn announced(line: &str) -> String {
+    line.trim()
+        .strip_prefix("Listening on ")
+        .expect("announces its address")
+        .to_string()
+}
+
 #[tokio::test]
 async fn serve_without_config_runs_the_bundled_example() {
     let (_child, line) = serve(&["serve", "--port", "0"], Stdio::null()).await;
-    let base = line
-        .trim()
-        .strip_prefix("Listening on ")
-        .expect("announces its address")
-        .to_string();
+    let base = announced(&line);
     assert!(base.starts_with("http://127.0.0.1:"), "{base}");
     let http = reqwest::Client::new();
     let health: serde_json::Value = http
@@ -269,11 +273,7 @@ retention_check_interval_seconds = 1
         Stdio::null(),
     )
     .await;
-    let base = line
-        .trim()
-        .strip_prefix("Listening on ")
-        .expect("announces its address")
-        .to_string();
+    let base = announced(&line);
     let http = reqwest::Client::new();
     let state = || async {
         let body: serde_json::Value = http
