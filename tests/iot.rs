@@ -413,3 +413,68 @@ async fn retention_policies_through_the_api() {
     let (_, list) = server.get("/v1/retention?namespace=iot").await;
     assert_eq!(list["count"], json!(1));
 }
+
+/// The requests of Acteon's AWS example setup script, in their shapes: a
+/// quota, a retention policy with `compliance_hold`, and a recurring action
+/// with `cron_expr` and an `action_template` object (our fixture, written
+/// from the documented fields).
+#[tokio::test]
+async fn an_acteon_setup_script_creates_its_quota_retention_and_recurring_action() {
+    let server = iot().await;
+    let (status, quota) = server
+        .post("/v1/quotas", &json!({"namespace": "iot", "tenant": "smartbuilding-hq", "max_actions": 500,
+                                    "window": "hourly", "overage_behavior": "block", "enabled": true,
+                                    "description": "500 actions per hour"}))
+        .await;
+    assert!((200..300).contains(&status), "{status} {quota}");
+    let (status, retention) = server
+        .post(
+            "/v1/retention",
+            &json!({"namespace": "iot", "tenant": "smartbuilding-hq", "enabled": true,
+                                       "audit_ttl_seconds": 604_800, "event_ttl_seconds": 172_800,
+                                       "compliance_hold": false, "description": "7-day audit"}),
+        )
+        .await;
+    assert!((200..300).contains(&status), "{status} {retention}");
+    let (status, recurring) = server
+        .post("/v1/recurring", &json!({"namespace": "iot", "tenant": "smartbuilding-hq",
+                                       "cron_expr": "*/5 * * * *", "timezone": "UTC", "enabled": true,
+                                       "action_template": {"provider": "event-bus", "action_type": "device_lifecycle",
+                                                           "payload": {"event": "heartbeat_check"}},
+                                       "description": "heartbeat every 5 minutes"}))
+        .await;
+    assert!((200..300).contains(&status), "{status} {recurring}");
+    let (_, stored) = server
+        .get(&format!(
+            "/v1/recurring/{}",
+            recurring["id"].as_str().expect("id")
+        ))
+        .await;
+    assert_eq!(stored["provider"], "event-bus", "{stored}");
+    assert_eq!(stored["action_type"], "device_lifecycle");
+    assert_eq!(stored["payload"]["event"], "heartbeat_check");
+    assert_eq!(stored["cron_expression"], "*/5 * * * *");
+
+    // Both shapes at once, or neither: a 400 naming the field.
+    let (status, both) = server
+        .post("/v1/recurring", &json!({"namespace": "iot", "tenant": "smartbuilding-hq", "cron_expr": "* * * * *",
+                                       "provider": "event-bus", "action_type": "x",
+                                       "action_template": {"provider": "event-bus", "action_type": "x"}}))
+        .await;
+    assert_eq!(
+        (status, both["field"].clone()),
+        (400, json!("action_template")),
+        "{both}"
+    );
+    let (status, neither) = server
+        .post(
+            "/v1/recurring",
+            &json!({"namespace": "iot", "tenant": "smartbuilding-hq", "cron_expr": "* * * * *"}),
+        )
+        .await;
+    assert_eq!(
+        (status, neither["field"].clone()),
+        (400, json!("provider")),
+        "{neither}"
+    );
+}

@@ -213,6 +213,10 @@ pub(crate) async fn delete_retention(
     }
 }
 
+/// `POST /v1/recurring`: the action to repeat either as flat fields
+/// (`provider`, `action_type`, `payload`, `metadata`) or as one
+/// `action_template` object with those fields (the shape Acteon's example
+/// scripts send), never both.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateRecurring {
@@ -222,15 +226,52 @@ pub(crate) struct CreateRecurring {
     cron_expression: String,
     #[serde(default = "utc")]
     timezone: String,
+    provider: Option<String>,
+    action_type: Option<String>,
+    payload: Option<Value>,
+    metadata: Option<BTreeMap<String, String>>,
+    action_template: Option<ActionTemplate>,
+    #[serde(default = "yes")]
+    enabled: bool,
+    description: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ActionTemplate {
     provider: String,
     action_type: String,
     #[serde(default)]
     payload: Value,
     #[serde(default)]
     metadata: BTreeMap<String, String>,
-    #[serde(default = "yes")]
-    enabled: bool,
-    description: Option<String>,
+}
+
+impl CreateRecurring {
+    /// The action to repeat, from whichever shape the request used.
+    fn template(&mut self) -> Result<ActionTemplate, ApiError> {
+        let flat = self.provider.is_some()
+            || self.action_type.is_some()
+            || self.payload.is_some()
+            || self.metadata.is_some();
+        match self.action_template.take() {
+            Some(_) if flat => Err(ApiError::invalid_field(
+                "action_template",
+                "give either action_template or provider/action_type/payload/metadata, not both",
+            )),
+            Some(template) => Ok(template),
+            None => Ok(ActionTemplate {
+                provider: self.provider.take().ok_or_else(|| {
+                    ApiError::invalid_field("provider", "missing field `provider`")
+                })?,
+                action_type: self.action_type.take().ok_or_else(|| {
+                    ApiError::invalid_field("action_type", "missing field `action_type`")
+                })?,
+                payload: self.payload.take().unwrap_or_default(),
+                metadata: self.metadata.take().unwrap_or_default(),
+            }),
+        }
+    }
 }
 
 fn utc() -> String {
@@ -246,16 +287,22 @@ pub(crate) async fn create_recurring(
     authed: Authed,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let req: CreateRecurring = from_value(body)?;
+    let mut req: CreateRecurring = from_value(body)?;
+    let template = req.template()?;
     for (field, value) in [
         ("namespace", &req.namespace),
         ("tenant", &req.tenant),
-        ("action_type", &req.action_type),
+        ("action_type", &template.action_type),
     ] {
         non_empty(field, value)?;
     }
     // It dispatches as this tenant: the caller must be allowed to.
-    authed.action(&req.namespace, &req.tenant, &req.provider, &req.action_type)?;
+    authed.action(
+        &req.namespace,
+        &req.tenant,
+        &template.provider,
+        &template.action_type,
+    )?;
     let now = state.gateway.clock().now();
     let created = state
         .gateway
@@ -265,10 +312,10 @@ pub(crate) async fn create_recurring(
             tenant: req.tenant,
             cron_expression: req.cron_expression,
             timezone: req.timezone,
-            provider: req.provider,
-            action_type: req.action_type,
-            payload: req.payload,
-            metadata: req.metadata,
+            provider: template.provider,
+            action_type: template.action_type,
+            payload: template.payload,
+            metadata: template.metadata,
             enabled: req.enabled,
             description: req.description,
             next_fire_at: None,
