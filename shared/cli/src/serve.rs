@@ -107,6 +107,13 @@ async fn serve(
             "serving the bundled e-commerce example (rules/ecommerce)"
         ),
     }
+    if gateway.rules().is_empty() {
+        // No rule allows everything, including what deny rules were meant to stop.
+        tracing::warn!(
+            rules_directory = ?gateway.config().rules_directory(),
+            "NO RULES LOADED: every action will be allowed; check [rules] directory"
+        );
+    }
     // The one line scripts wait for.
     println!("Listening on http://{local}");
     let sweeper = tokio::spawn(sweep(memory.clone(), sweep_every));

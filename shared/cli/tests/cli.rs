@@ -311,3 +311,26 @@ retention_check_interval_seconds = 1
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A rules directory that yields no rule is said loudly at start: an empty
+/// rule set allows everything, including what deny rules were meant to stop.
+#[tokio::test]
+async fn an_empty_rule_set_is_a_loud_warning_at_start() {
+    let dir = std::env::temp_dir().join(format!("switchyard-cli-norules-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("rules")).expect("dir");
+    let config = dir.join("gateway.toml");
+    std::fs::write(&config, "[rules]\ndirectory = \"rules\"\n").expect("write");
+    let config = config.to_string_lossy().to_string();
+    let (mut child, _line) = serve(
+        &["serve", "--port", "0", "--config", &config],
+        Stdio::piped(),
+    )
+    .await;
+    let _ = child.0.kill();
+    let _ = child.0.wait();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.0.stderr.take().expect("stderr"), &mut stderr)
+        .expect("stderr");
+    assert!(stderr.contains("NO RULES LOADED"), "{stderr}");
+    std::fs::remove_dir_all(&dir).ok();
+}

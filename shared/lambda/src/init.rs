@@ -150,6 +150,13 @@ pub async fn init_with(
         state_table = %settings.state_table,
         "gateway ready"
     );
+    if gateway.rules().is_empty() {
+        // No rule allows everything, including what deny rules were meant to stop.
+        tracing::warn!(
+            source = %settings.rules.as_ref().map_or(String::new(), ToString::to_string),
+            "NO RULES LOADED: every action will be allowed; check RULES_S3_URI"
+        );
+    }
     Ok(Runtime {
         gateway: Arc::new(gateway),
         settings,
