@@ -30,6 +30,10 @@ async fn malformed_and_invalid_actions() {
         body["error"].as_str().expect("msg").contains("line 1"),
         "{body}"
     );
+    // Acteon's clients read `message` and `retryable`: a bad request is not
+    // worth sending again unchanged.
+    assert_eq!(body["message"], body["error"]);
+    assert_eq!(body["retryable"], json!(false));
 
     let mut missing = order();
     missing

@@ -966,6 +966,9 @@ async fn rate_limits_answer_429_with_retry_after() {
     assert!((1..=60).contains(&retry), "{retry}");
     let body: Value = response.json().await.expect("json");
     assert_eq!(body["code"], json!("RATE_LIMITED"));
+    // Acteon's clients read `message` and `retryable`.
+    assert_eq!(body["message"], body["error"]);
+    assert_eq!(body["retryable"], json!(true));
     // Another key has its own bucket; the tenant's bucket spans keys.
     let mut statuses = Vec::new();
     for (i, key) in [

@@ -55,8 +55,22 @@ impl ApiError {
         Self::new(StatusCode::CONFLICT, "CONFLICT", message)
     }
 
+    /// Worth sending again unchanged (later): throttled, timed out, or the
+    /// server's own trouble.
+    pub fn retryable(&self) -> bool {
+        self.status == StatusCode::TOO_MANY_REQUESTS
+            || self.status == StatusCode::REQUEST_TIMEOUT
+            || self.status.is_server_error()
+    }
+
+    /// `error` is ours; `message` and `retryable` are what Acteon's clients read.
     pub fn body(&self) -> Value {
-        let mut body = json!({"error": self.message, "code": self.code});
+        let mut body = json!({
+            "error": self.message,
+            "message": self.message,
+            "code": self.code,
+            "retryable": self.retryable(),
+        });
         if let Some(field) = &self.field {
             body["field"] = json!(field);
         }
