@@ -53,33 +53,38 @@ fn announced(line: &str) -> String {
         .to_string()
 }
 
-#[tokio::test]
-async fn serve_without_config_runs_the_bundled_example() {
-    let (_child, line) = serve(&["serve", "--port", "0"], Stdio::null()).await;
-    let base = announced(&line);
-    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
-    let http = reqwest::Client::new();
-    let health: serde_json::Value = http
-        .get(format!("{base}/health"))
-        .send()
+async fn get_json(url: &str) -> serde_json::Value {
+    reqwest::get(url)
         .await
         .expect("get")
         .json()
         .await
-        .expect("json");
-    assert_eq!(health["status"], "ok");
-    assert_eq!(health["rules"], 6);
-    let order = serde_json::json!({"namespace": "ecommerce", "tenant": "acme-store", "provider": "payment-gateway",
-        "action_type": "place_order", "payload": {"total_cents": 100, "shipping_country": "NK"}});
-    let outcome: serde_json::Value = http
-        .post(format!("{base}/v1/dispatch"))
-        .json(&order)
+        .expect("json")
+}
+
+async fn post_json(url: &str, body: &serde_json::Value) -> serde_json::Value {
+    reqwest::Client::new()
+        .post(url)
+        .json(body)
         .send()
         .await
         .expect("post")
         .json()
         .await
-        .expect("json");
+        .expect("json")
+}
+
+#[tokio::test]
+async fn serve_without_config_runs_the_bundled_example() {
+    let (_child, line) = serve(&["serve", "--port", "0"], Stdio::null()).await;
+    let base = announced(&line);
+    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+    let health = get_json(&format!("{base}/health")).await;
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["rules"], 6);
+    let order = serde_json::json!({"namespace": "ecommerce", "tenant": "acme-store", "provider": "payment-gateway",
+        "action_type": "place_order", "payload": {"total_cents": 100, "shipping_country": "NK"}});
+    let outcome = post_json(&format!("{base}/v1/dispatch"), &order).await;
     assert_eq!(
         outcome,
         serde_json::json!({"Suppressed": {"rule": "deny-sanctioned-regions"}})
@@ -274,27 +279,15 @@ retention_check_interval_seconds = 1
     )
     .await;
     let base = announced(&line);
-    let http = reqwest::Client::new();
     let state = || async {
-        let body: serde_json::Value = http
-            .get(format!("{base}/v1/circuit-breakers"))
-            .send()
-            .await
-            .expect("request")
-            .json()
-            .await
-            .expect("json");
-        body["circuit_breakers"][0]["state"].clone()
+        get_json(&format!("{base}/v1/circuit-breakers")).await["circuit_breakers"][0]["state"]
+            .clone()
     };
-    let outcome: serde_json::Value = http
-        .post(format!("{base}/v1/dispatch"))
-        .json(&serde_json::json!({"namespace": "n", "tenant": "t", "provider": "down", "action_type": "x", "payload": {}}))
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("json");
+    let outcome = post_json(
+        &format!("{base}/v1/dispatch"),
+        &serde_json::json!({"namespace": "n", "tenant": "t", "provider": "down", "action_type": "x", "payload": {}}),
+    )
+    .await;
     assert!(outcome.get("Failed").is_some(), "{outcome}");
     assert_eq!(state().await, "open");
     let mut seen = state().await;
