@@ -477,4 +477,21 @@ async fn an_acteon_setup_script_creates_its_quota_retention_and_recurring_action
         (400, json!("provider")),
         "{neither}"
     );
+
+    // Deletes answer 204 with no body (what Acteon's clients expect), then 404.
+    for path in [
+        format!("/v1/recurring/{}", recurring["id"].as_str().expect("id")),
+        format!("/v1/retention/{}", retention["id"].as_str().expect("id")),
+        format!("/v1/quotas/{}", quota["id"].as_str().expect("id")),
+    ] {
+        let deleted = server
+            .http
+            .delete(server.url(&path))
+            .send()
+            .await
+            .expect("delete");
+        assert_eq!(deleted.status().as_u16(), 204, "{path}");
+        assert!(deleted.bytes().await.expect("body").is_empty(), "{path}");
+        assert_eq!(server.get(&path).await.0, 404, "{path}");
+    }
 }

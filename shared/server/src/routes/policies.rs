@@ -195,7 +195,7 @@ pub(crate) async fn delete_retention(
     State(state): State<AppState>,
     authed: Authed,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<StatusCode, ApiError> {
     let policy = find_retention(&state, &authed, &id).await?;
     if state.gateway.delete_retention(&id).await? {
         audit_change(
@@ -207,7 +207,8 @@ pub(crate) async fn delete_retention(
             json!({"id": id}),
         )
         .await;
-        Ok(Json(json!({"deleted": true, "id": id})))
+        // What Acteon's clients expect of a delete: no content.
+        Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found(format!("no retention policy '{id}'")))
     }
@@ -463,7 +464,7 @@ pub(crate) async fn delete_recurring(
     State(state): State<AppState>,
     authed: Authed,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<StatusCode, ApiError> {
     let item = find_recurring(&state, &authed, &id).await?;
     if state.gateway.delete_recurring(&id).await? {
         audit_change(
@@ -475,7 +476,8 @@ pub(crate) async fn delete_recurring(
             json!({"id": id}),
         )
         .await;
-        Ok(Json(json!({"deleted": true, "id": id})))
+        // What Acteon's clients expect of a delete: no content.
+        Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found(format!("no recurring action '{id}'")))
     }

@@ -176,7 +176,7 @@ pub(crate) async fn delete(
     State(state): State<AppState>,
     authed: Authed,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<StatusCode, ApiError> {
     let policy = find(&state, &authed, &id).await?;
     if state.gateway.quotas.delete(&id).await? {
         audit_change(
@@ -188,7 +188,8 @@ pub(crate) async fn delete(
             json!({"id": id}),
         )
         .await;
-        Ok(Json(json!({"deleted": true, "id": id})))
+        // What Acteon's clients expect of a delete: no content.
+        Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found(format!("no quota with id '{id}'")))
     }
