@@ -101,6 +101,15 @@ fn sample(method: &str, route: &str, ids: &Ids) -> Sample {
         ("GET", "/v1/circuit-breakers")
         | ("GET", "/v1/providers/health")
         | ("GET", "/v1/rules") => s(route.into(), None, Scope::Shared),
+        ("GET", "/v1/dead-letters")
+        | ("GET", "/v1/dlq/stats")
+        | ("POST", "/v1/dead-letters/drain")
+        | ("POST", "/v1/dlq/drain") => s(route.into(), None, Scope::Shared),
+        ("POST", "/v1/dead-letters/{id}/replay") => s(
+            "/v1/dead-letters/no-such-letter/replay".into(),
+            None,
+            Scope::Shared,
+        ),
         ("POST", "/v1/dispatch") => s(
             route.into(),
             Some(order(TENANT, "matrix-order", 1500)),

@@ -25,6 +25,12 @@ use switchyard_tests::{
 
 const MONDAY_NOON_ET: &str = "2026-01-05T17:00:00Z";
 
+/// The emulator answers one request at a time: four races of 200 at once
+/// (the test harness runs a file's tests in parallel) queue requests past
+/// the store's 5 s attempt timeout on a busy 2-core machine. One race at a
+/// time keeps the test about contention, not about the emulator's queue.
+static ONE_RACE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn order(n: u32) -> Action {
     Action::builder(
         "ecommerce",
@@ -98,6 +104,7 @@ async fn store_races_hold_under_injected_conflicts() {
     let Some(endpoint) = dynamodb_endpoint() else {
         return;
     };
+    let _turn = ONE_RACE_AT_A_TIME.lock().await;
     let proxy = ConflictProxy::start(&endpoint, Injection::heavy()).await;
     let settings = fresh_tables(&endpoint, "conflict-store").await;
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
@@ -130,6 +137,7 @@ async fn contention_retries_are_bounded() {
     let Some(endpoint) = dynamodb_endpoint() else {
         return;
     };
+    let _turn = ONE_RACE_AT_A_TIME.lock().await;
     let settings = fresh_tables(&endpoint, "conflict-bound").await;
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
     let key = StateKey::new("ns", "t", "dedup", "always-contended");
@@ -272,6 +280,7 @@ async fn dispatch_races_across_instances_hold_under_conflicts() {
     let Some(endpoint) = dynamodb_endpoint() else {
         return;
     };
+    let _turn = ONE_RACE_AT_A_TIME.lock().await;
     let proxy = ConflictProxy::start(&endpoint, Injection::heavy()).await;
     let config = dispatch_only_config();
     let clock = || Arc::new(ManualClock::new(at(MONDAY_NOON_ET)));
@@ -434,6 +443,7 @@ async fn chain_steps_and_recurring_ticks_run_once_under_conflicts() {
     let Some(endpoint) = dynamodb_endpoint() else {
         return;
     };
+    let _turn = ONE_RACE_AT_A_TIME.lock().await;
     let proxy = ConflictProxy::start(&endpoint, Injection::heavy()).await;
     let settings = fresh_tables(&endpoint, "race-handlers").await;
     let clock = Arc::new(ManualClock::new(at(MONDAY_NOON_ET)));

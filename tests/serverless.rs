@@ -368,7 +368,7 @@ async fn rules_from_s3_delays_by_sqs_and_scheduler_and_duplicate_deliveries() {
 }
 
 #[tokio::test]
-async fn a_poison_chain_step_lands_in_the_dlq_with_its_failure_audited() {
+async fn a_poison_chain_step_becomes_a_dead_letter_with_its_failure_audited() {
     let Some(stack) = deploy_stack("sy-poison").await else {
         return;
     };
@@ -390,38 +390,49 @@ async fn a_poison_chain_step_lands_in_the_dlq_with_its_failure_audited() {
             .expect("send");
     }
     let max = functions.chain_step.settings.chain_max_receive_count;
-    let dlq = functions
-        .stack
-        .output("ChainDeadLetterQueueUrl")
-        .to_string();
     let mut failed_deliveries = 0;
     let mut dead = Vec::new();
     for _ in 0..40 {
         failed_deliveries += functions.poll(Source::Chain).await.failed;
-        let moved = sqs
-            .receive_message()
-            .queue_url(&dlq)
-            .max_number_of_messages(10)
-            .visibility_timeout(60)
-            .send()
-            .await
-            .expect("receive DLQ");
-        dead.extend(
-            moved
-                .messages()
-                .iter()
-                .filter_map(|m| m.body().map(str::to_string)),
-        );
+        let (status, page) = functions.get("/v1/dead-letters").await;
+        assert_eq!(status, 200, "{page}");
+        dead = page["entries"].as_array().cloned().unwrap_or_default();
         if dead.len() == 2 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(1_100)).await;
     }
-    assert_eq!(dead.len(), 2, "both messages reach the DLQ: {dead:?}");
+    assert_eq!(dead.len(), 2, "both messages are dead letters: {dead:?}");
     assert_eq!(
         failed_deliveries,
-        2 * max as usize,
-        "each failed maxReceiveCount times"
+        2 * (max as usize - 1),
+        "each failed maxReceiveCount times, the last one settled as a dead letter"
+    );
+    // The function kept them, so the queue's own DLQ (the net for what the
+    // function cannot settle) stays empty.
+    let dlq = functions
+        .stack
+        .output("ChainDeadLetterQueueUrl")
+        .to_string();
+    let moved = sqs
+        .receive_message()
+        .queue_url(&dlq)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .expect("receive DLQ");
+    assert!(moved.messages().is_empty(), "{moved:?}");
+    assert!(
+        dead.iter().all(|d| d["replayable"] == json!(false)),
+        "neither reads as a message: {dead:?}"
+    );
+    let (status, refused) = functions
+        .post("/v1/dead-letters/poison-1/replay", &json!({}))
+        .await;
+    assert_eq!(
+        (status, refused["field"].clone()),
+        (400, json!("id")),
+        "{refused}"
     );
 
     // The failures are in the audit trail: the step under its chain, the
@@ -451,4 +462,12 @@ async fn a_poison_chain_step_lands_in_the_dlq_with_its_failure_audited() {
             .expect("message")
             .contains("not a Switchyard message")
     );
+    let (status, drained) = functions.post("/v1/dlq/drain", &json!({})).await;
+    assert_eq!(
+        (status, drained["count"].clone()),
+        (200, json!(2)),
+        "{drained}"
+    );
+    let (_, stats) = functions.get("/v1/dlq/stats").await;
+    assert_eq!(stats, json!({"enabled": true, "count": 0}));
 }

@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde_json::json;
 use switchyard_store::{Deferred, DelayedMessage, MemoryDelayQueue, RecordRef, StateKey};
 
+use crate::delivery::{Incoming, Settled};
 use crate::dispatch::Resume;
 use crate::error::GatewayError;
 use crate::gateway::Gateway;
@@ -29,8 +30,9 @@ pub enum Handled {
 /// queue's `maxReceiveCount` in `infra/template.yaml`).
 pub const MAX_DELIVERIES: u32 = 5;
 
-/// How long a failed message waits before its next delivery.
-const RETRY_DELAY: Duration = Duration::from_secs(5);
+/// How long a failed message waits before its next local delivery (SQS
+/// waits out the message's visibility timeout instead).
+pub const RETRY_DELAY: Duration = Duration::from_secs(5);
 
 /// How long a handler may hold a record before another may take over.
 pub(crate) const HANDLER_LEASE: Duration = Duration::from_secs(60);
@@ -106,12 +108,11 @@ impl Gateway {
         }
     }
 
-    /// Drain every due message of the in-memory queue (local server, tests),
-    /// with SQS's policy: work that must wait goes back on the queue, a
-    /// failure is retried after a delay, and after [`MAX_DELIVERIES`] failed
-    /// deliveries (at once for a malformed message) the message is
-    /// dead-lettered: audited with its reason and dropped. Returns how many
-    /// messages were handled.
+    /// Drain every due message of the in-memory queue (local server, tests)
+    /// under the delivery policy every transport uses ([`Gateway::deliver`]):
+    /// work that must wait goes back on the queue, a failure is delivered
+    /// again after [`RETRY_DELAY`], and the [`MAX_DELIVERIES`]-th failed
+    /// delivery is dead-lettered. Returns how many messages were handled.
     pub async fn process_due(&self, queue: &MemoryDelayQueue) -> usize {
         let mut handled = 0;
         loop {
@@ -121,35 +122,23 @@ impl Gateway {
             }
             // A batch is handled concurrently (handlers wait on providers and
             // the store); one chain never has two steps due at once.
-            let results =
-                futures_util::future::join_all(due.iter().map(|m| self.handle_isolated(m))).await;
-            for (message, result) in due.into_iter().zip(results) {
+            let settled = futures_util::future::join_all(due.iter().map(|message| {
+                let attempt = queue.failures(&message.id).saturating_add(1);
+                self.deliver(Incoming::Message(message), attempt, MAX_DELIVERIES)
+            }))
+            .await;
+            for (message, settled) in due.into_iter().zip(settled) {
                 handled += 1;
-                let retry = match result {
-                    Ok(Handled::Done) => {
-                        queue.forget_failures(&message.id);
-                        None
-                    }
-                    Ok(Handled::RetryLater(after)) => Some(after),
-                    Err(err) => {
-                        let attempts = queue.record_failure(&message.id);
-                        let malformed = matches!(err, GatewayError::Invalid { .. });
-                        if malformed || attempts >= MAX_DELIVERIES {
-                            queue.forget_failures(&message.id);
-                            crate::metrics::Metrics::bump(&self.metrics.dead_lettered);
-                            self.audit_dead_letter(&message, &err.to_string(), attempts)
-                                .await;
-                            None
-                        } else {
-                            tracing::warn!(id = %message.id, kind = message.work.kind(), attempts, error = %err, "handler failed; will retry");
-                            Some(RETRY_DELAY)
+                match settled {
+                    Settled::Ack => queue.forget_failures(&message.id),
+                    Settled::Redeliver => {
+                        queue.record_failure(&message.id);
+                        let at = switchyard_core::after(self.ports.clock.now(), RETRY_DELAY);
+                        if let Err(err) =
+                            switchyard_store::DelayQueue::send(queue, message, at).await
+                        {
+                            tracing::error!(error = %err, "cannot requeue message");
                         }
-                    }
-                };
-                if let Some(after) = retry {
-                    let at = switchyard_core::after(self.ports.clock.now(), after);
-                    if let Err(err) = switchyard_store::DelayQueue::send(queue, message, at).await {
-                        tracing::error!(error = %err, "cannot requeue message");
                     }
                 }
             }

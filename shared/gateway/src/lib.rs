@@ -10,6 +10,7 @@ pub mod breaker;
 pub mod chains;
 mod dead_letter;
 mod decision;
+pub mod delivery;
 mod dispatch;
 mod error;
 pub mod events;
@@ -33,11 +34,12 @@ pub use approvals::{
     ApprovalDecision, ApprovalError, ApprovalLink, ApprovalSigner, Decider, LinkPurpose,
 };
 pub use audit::{ADMIN_NAMESPACE, ADMIN_TENANT};
-pub use dead_letter::DEAD_LETTER_PROVIDER;
+pub use dead_letter::{DEAD_LETTER_PROVIDER, DeadLetter, MAX_DEAD_LETTER_PAGE};
+pub use delivery::{Incoming, Settled};
 pub use dispatch::DispatchOptions;
 pub use error::GatewayError;
 pub use gateway::{Gateway, GatewayPorts, MemoryPorts, ReloadError};
-pub use handlers::{Handled, MAX_DELIVERIES};
+pub use handlers::{Handled, MAX_DELIVERIES, RETRY_DELAY};
 pub use metrics::MetricsSnapshot;
 pub use reaper::ReapReport;
 pub use redact::Redactor;

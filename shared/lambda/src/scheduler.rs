@@ -4,6 +4,7 @@
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use serde_json::{Value, json};
+use switchyard_gateway::{Incoming, RETRY_DELAY, Settled};
 use switchyard_store::DelayedMessage;
 
 use crate::init::Runtime;
@@ -31,8 +32,10 @@ impl SchedulerEvent {
 }
 
 /// The function's answer: partial batch failures for SQS, a status for a
-/// schedule. A failed schedule invocation is an error, so Lambda retries it
-/// and then sends it to the delay DLQ (the function's on-failure destination).
+/// schedule. Both go through the gateway's delivery policy; a schedule that
+/// fails is handed to the delay queue for its further deliveries. Only when
+/// even that fails is the invocation an error (Lambda retries it, then sends
+/// it to the function's on-failure destination).
 pub async fn handle(runtime: &Runtime, event: SchedulerEvent) -> Result<Value, String> {
     match event {
         SchedulerEvent::Sqs(batch) => {
@@ -43,8 +46,25 @@ pub async fn handle(runtime: &Runtime, event: SchedulerEvent) -> Result<Value, S
         }
         SchedulerEvent::Schedule(message) => {
             runtime.refresh_rules().await;
-            crate::sqs::handle_message(runtime, &message).await?;
-            Ok(json!({"message_id": message.id, "kind": message.work.kind(), "status": "done"}))
+            let gateway = &runtime.gateway;
+            let max = runtime.settings.delay_max_receive_count;
+            match gateway.deliver(Incoming::Message(&message), 1, max).await {
+                Settled::Ack => Ok(
+                    json!({"message_id": message.id, "kind": message.work.kind(), "status": "done"}),
+                ),
+                // A schedule delivers once: its retries go through the delay
+                // queue, where the same policy counts them.
+                Settled::Redeliver => {
+                    let ports = gateway.ports();
+                    let at = switchyard_core::after(ports.clock.now(), RETRY_DELAY);
+                    ports.queue.send(message.clone(), at).await.map_err(|e| {
+                        format!("cannot hand a failed schedule to the delay queue: {e}")
+                    })?;
+                    Ok(
+                        json!({"message_id": message.id, "kind": message.work.kind(), "status": "retrying"}),
+                    )
+                }
+            }
         }
     }
 }

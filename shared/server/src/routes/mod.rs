@@ -1,5 +1,6 @@
 mod audit;
 mod auth;
+mod dead_letters;
 mod dispatch;
 mod health;
 mod orchestration;
@@ -31,6 +32,11 @@ pub(crate) fn build(state: AppState) -> Router {
         .route("/v1/auth/keys/{id}", delete(auth::revoke_key))
         .route("/v1/circuit-breakers", get(health::circuit_breakers))
         .route("/v1/providers/health", get(health::provider_health))
+        .route("/v1/dead-letters", get(dead_letters::list))
+        .route("/v1/dead-letters/drain", post(dead_letters::drain))
+        .route("/v1/dead-letters/{id}/replay", post(dead_letters::replay))
+        .route("/v1/dlq/stats", get(dead_letters::stats))
+        .route("/v1/dlq/drain", post(dead_letters::drain))
         .route("/v1/dispatch", post(dispatch::dispatch))
         .route("/v1/dispatch/batch", post(dispatch::dispatch_batch))
         .route("/v1/rules", get(rules::list))

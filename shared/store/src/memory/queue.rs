@@ -96,6 +96,11 @@ impl MemoryDelayQueue {
         *count
     }
 
+    /// Failed deliveries of message `id` so far.
+    pub fn failures(&self, id: &str) -> u32 {
+        lock(&self.heap).failures.get(id).copied().unwrap_or(0)
+    }
+
     /// The message is done with (handled or dead-lettered).
     pub fn forget_failures(&self, id: &str) {
         lock(&self.heap).failures.remove(id);
