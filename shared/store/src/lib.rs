@@ -12,6 +12,7 @@ pub mod error;
 pub mod key;
 pub mod memory;
 pub mod queue;
+pub mod queue_conformance;
 pub mod state;
 
 pub use audit::AuditStore;

@@ -3,11 +3,55 @@
 use std::sync::Arc;
 
 use chrono::Utc;
+use std::sync::Mutex;
+use std::time::Duration;
 use switchyard_core::ManualClock;
-use switchyard_store::{MemoryAuditStore, MemoryStateStore, StateStore, conformance};
+
+use async_trait::async_trait;
+use switchyard_store::queue_conformance::{self, QueueProbe};
+use switchyard_store::{
+    DelayedMessage, Lane, MemoryAuditStore, MemoryDelayQueue, MemoryStateStore, StateStore,
+    conformance,
+};
 
 fn clock() -> Arc<ManualClock> {
     Arc::new(ManualClock::new(Utc::now()))
+}
+
+/// The local worker's view of the memory queue: the clock moves, due
+/// messages are taken and sorted by the lane they would ride on AWS.
+struct MemoryProbe {
+    queue: MemoryDelayQueue,
+    clock: Arc<ManualClock>,
+    taken: Mutex<Vec<DelayedMessage>>,
+}
+
+#[async_trait]
+impl QueueProbe for MemoryProbe {
+    async fn pass(&self, by: Duration) {
+        self.clock
+            .advance(chrono::Duration::from_std(by).expect("duration"));
+    }
+
+    async fn delivered(&self, lane: Lane) -> Vec<DelayedMessage> {
+        let mut taken = self.taken.lock().expect("taken");
+        taken.extend(self.queue.take_due(usize::MAX));
+        let (on_lane, rest) = taken.drain(..).partition(|m| m.work.lane() == lane);
+        *taken = rest;
+        on_lane
+    }
+}
+
+#[tokio::test]
+async fn memory_delay_queue_conforms() {
+    let clock = clock();
+    let queue = MemoryDelayQueue::new(clock.clone());
+    let probe = MemoryProbe {
+        queue: queue.clone(),
+        clock: clock.clone(),
+        taken: Mutex::new(Vec::new()),
+    };
+    queue_conformance::delay_queue(&queue, &probe, clock.as_ref(), "mem").await;
 }
 
 #[tokio::test]
