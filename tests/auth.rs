@@ -1024,7 +1024,7 @@ async fn keys_are_shared_by_two_instances_on_dynamodb() {
     let clock = Arc::new(ManualClock::new(at(NOW)));
     let (state, audit) = switchyard_tests::dynamodb_ports(&endpoint, clock.clone(), None).await;
     let instance = |config| {
-        let mut memory = switchyard_gateway::MemoryPorts::new(clock.clone(), 1000);
+        let mut memory = switchyard_assembly::MemoryPorts::new(clock.clone(), 1000);
         memory.ports.state = state.clone();
         memory.ports.audit = audit.clone();
         switchyard_tests::serve(config, clock.clone(), memory)
@@ -1087,9 +1087,9 @@ fn no_approval_key_ships_in_the_repository_or_the_binary() {
     assert!(bundled.server.approval_previous_secrets.is_empty());
     // So each process signs with its own random key.
     let sign = || {
-        let gateway = switchyard_server::build_gateway(
+        let gateway = switchyard_assembly::build_gateway(
             switchyard_server::example::config().expect("config"),
-            switchyard_gateway::MemoryPorts::new(
+            switchyard_assembly::MemoryPorts::new(
                 std::sync::Arc::new(switchyard_core::ManualClock::new(at(NOW))),
                 10,
             )

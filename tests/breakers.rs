@@ -387,7 +387,7 @@ async fn a_breaker_opened_by_one_instance_holds_on_another() {
     )));
     let mut instances = Vec::new();
     for _ in 0..2 {
-        let mut memory = switchyard_gateway::MemoryPorts::new(clock.clone(), 1000);
+        let mut memory = switchyard_assembly::MemoryPorts::new(clock.clone(), 1000);
         let (state, audit) = dynamodb_adapters(&settings, &endpoint, clock.clone(), None).await;
         memory.ports.state = state;
         memory.ports.audit = audit;

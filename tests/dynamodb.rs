@@ -6,10 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
+use switchyard_assembly::MemoryPorts;
+use switchyard_assembly::build_gateway;
 use switchyard_core::{Action, ActionOutcome, ManualClock};
 use switchyard_gateway::quotas::{OverageBehavior, QuotaPolicy, QuotaWindow};
-use switchyard_gateway::{DispatchOptions, Gateway, GatewayError, MemoryPorts};
-use switchyard_server::build_gateway;
+use switchyard_gateway::{DispatchOptions, Gateway, GatewayError};
 use switchyard_store_dynamodb::{DynamoSettings, DynamoStateStore, RoundTrips, connect};
 use switchyard_tests::{at, dynamodb_endpoint, dynamodb_ports, ecommerce_config, repo_path};
 

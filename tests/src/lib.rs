@@ -10,10 +10,12 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use switchyard_assembly::MemoryPorts;
+use switchyard_assembly::build_gateway;
 use switchyard_config::Config;
 use switchyard_core::ManualClock;
-use switchyard_gateway::{Gateway, MemoryPorts};
-use switchyard_server::{AppState, build_gateway, router};
+use switchyard_gateway::Gateway;
+use switchyard_server::{AppState, router};
 
 pub struct TestServer {
     pub base: String,

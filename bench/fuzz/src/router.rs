@@ -13,10 +13,11 @@ use rand::Rng;
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use serde_json::{Value, json};
+use switchyard_assembly::MemoryPorts;
+use switchyard_assembly::build_gateway;
 use switchyard_core::{Clock, SystemClock};
-use switchyard_gateway::MemoryPorts;
 use switchyard_server::access::ROUTES;
-use switchyard_server::{AppState, build_gateway, example, router};
+use switchyard_server::{AppState, example, router};
 use tower::ServiceExt;
 
 use crate::inputs::{mutate_json, mutate_text, nasty_string};

@@ -2,9 +2,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
+use switchyard_assembly::MemoryPorts;
 use switchyard_config::Config;
 use switchyard_core::{Action, ManualClock};
-use switchyard_gateway::MemoryPorts;
 use switchyard_rules::{EvaluationMode, RuleSet};
 
 /// Load a directory. With a configuration, the rules are loaded into a
@@ -34,7 +34,7 @@ fn load(
         return Ok((Arc::new(RuleSet::new(rules, zone)?), config));
     }
     let memory = MemoryPorts::new(Arc::new(ManualClock::new(chrono::Utc::now())), 1);
-    let gateway = switchyard_server::build_gateway(config.clone(), memory.ports, Some(rules))
+    let gateway = switchyard_assembly::build_gateway(config.clone(), memory.ports, Some(rules))
         .map_err(anyhow::Error::msg)?;
     Ok((gateway.rules(), config))
 }

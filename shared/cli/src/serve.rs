@@ -4,10 +4,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use switchyard_config::{Config, StateBackend};
+use switchyard_assembly::local::{reap, sweep, work};
+use switchyard_assembly::{MemoryPorts, build_gateway, use_dynamodb};
+use switchyard_config::Config;
 use switchyard_core::{Clock, SystemClock};
-use switchyard_gateway::MemoryPorts;
-use switchyard_server::{AppState, build_gateway, router};
+use switchyard_server::{AppState, router};
 
 use switchyard_server::example;
 
@@ -138,129 +139,6 @@ async fn serve(
     reaper.abort();
     tracing::info!("stopped");
     Ok(())
-}
-
-/// `[state] backend = "dynamodb"` (and `[audit] backend = "dynamodb"`): the
-/// same adapters the Lambda functions use. Against an emulator
-/// (`endpoint_url`), the tables are created from `infra/template.yaml`.
-async fn use_dynamodb(
-    config: &Config,
-    memory: &mut MemoryPorts,
-    clock: Arc<dyn Clock>,
-) -> anyhow::Result<()> {
-    use switchyard_config::AuditBackend;
-    use switchyard_store_dynamodb::{
-        DynamoAuditStore, DynamoSettings, DynamoStateStore, connect, schema,
-    };
-    let state = config.state.backend == StateBackend::Dynamodb;
-    let audit = config.audit.backend == AuditBackend::Dynamodb;
-    if !state && !audit {
-        return Ok(());
-    }
-    let defaults = DynamoSettings::default();
-    let settings = DynamoSettings {
-        region: config
-            .state
-            .region
-            .clone()
-            .or(config.audit.region.clone())
-            .unwrap_or(defaults.region),
-        endpoint_url: config
-            .state
-            .endpoint_url
-            .clone()
-            .or(config.audit.endpoint_url.clone()),
-        state_table: config
-            .state
-            .table_name
-            .clone()
-            .unwrap_or(defaults.state_table),
-        audit_table: config
-            .audit
-            .table_name
-            .clone()
-            .unwrap_or(defaults.audit_table),
-    };
-    let client = connect(&settings, None).await;
-    if settings.endpoint_url.is_some() {
-        for (logical, name, wanted) in [
-            ("StateTable", &settings.state_table, state),
-            ("AuditTable", &settings.audit_table, audit),
-        ] {
-            if wanted {
-                schema::create_table(&client, logical, name)
-                    .await
-                    .map_err(anyhow::Error::msg)?;
-            }
-        }
-    }
-    if state {
-        memory.ports.state = Arc::new(DynamoStateStore::new(
-            client.clone(),
-            &settings.state_table,
-            clock.clone(),
-        ));
-    }
-    if audit {
-        memory.ports.audit = Arc::new(DynamoAuditStore::new(client, &settings.audit_table, clock));
-    }
-    tracing::info!(state_table = %settings.state_table, audit_table = %settings.audit_table, endpoint = ?settings.endpoint_url, state, audit, "DynamoDB backend");
-    Ok(())
-}
-
-/// The local stand-in for SQS and EventBridge Scheduler: deliver due delayed
-/// messages (scheduled actions, chain steps, group flushes, approval expiry…)
-/// to the same handlers the Lambda functions call.
-async fn work(gateway: Arc<switchyard_gateway::Gateway>, memory: MemoryPorts) {
-    let mut tick = tokio::time::interval(Duration::from_millis(200));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        // Each message is already isolated; the task boundary also contains
-        // a panic in the loop's own bookkeeping so the worker lives on.
-        let (gateway, queue) = (gateway.clone(), memory.queue.clone());
-        if let Err(err) = tokio::spawn(async move { gateway.process_due(&queue).await }).await {
-            tracing::error!(error = %err, "delivery pass panicked; the worker goes on");
-        }
-    }
-}
-
-/// The local stand-in for the `reaper` function: the same pass (retention
-/// when enabled, circuit-breaker recovery always) every
-/// `retention_check_interval_seconds`.
-async fn reap(gateway: Arc<switchyard_gateway::Gateway>) {
-    let background = &gateway.config().background;
-    if !background.enabled {
-        return;
-    }
-    let retention = background.enable_retention_reaper;
-    let mut tick = tokio::time::interval(Duration::from_secs(
-        background.retention_check_interval_seconds.max(1),
-    ));
-    loop {
-        tick.tick().await;
-        let pass = gateway.clone();
-        match tokio::spawn(async move { pass.upkeep(retention).await }).await {
-            Ok(Ok(report)) => tracing::debug!(?report, "upkeep pass"),
-            Ok(Err(err)) => tracing::warn!(error = %err, "upkeep pass failed"),
-            Err(err) => {
-                tracing::error!(error = %err, "upkeep pass panicked; the reaper goes on")
-            }
-        }
-    }
-}
-
-/// Expired dedup keys, windows and leases are dropped in the background; reads
-/// already ignore them, this only frees memory.
-async fn sweep(memory: MemoryPorts, every: Duration) {
-    let mut tick = tokio::time::interval(every);
-    loop {
-        tick.tick().await;
-        let removed = memory.state.sweep();
-        if removed > 0 {
-            tracing::debug!(removed, "swept expired state");
-        }
-    }
 }
 
 async fn shutdown_signal() {

@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::json;
+use switchyard_assembly::MemoryPorts;
 use switchyard_config::Config;
 use switchyard_core::{Action, ActionOutcome, ManualClock};
-use switchyard_gateway::{DispatchOptions, Gateway, MemoryPorts};
+use switchyard_gateway::{DispatchOptions, Gateway};
 use switchyard_providers::ProviderRegistry;
 
 fn repo(path: &str) -> PathBuf {

@@ -306,35 +306,6 @@ impl Gateway {
     }
 }
 
-/// The embedded adapters, with handles the local process needs (the delay
-/// queue is drained by its worker loop; the state store is swept).
-#[derive(Clone)]
-pub struct MemoryPorts {
-    pub ports: GatewayPorts,
-    pub state: switchyard_store::MemoryStateStore,
-    pub audit: switchyard_store::MemoryAuditStore,
-    pub queue: switchyard_store::MemoryDelayQueue,
-}
-
-impl MemoryPorts {
-    pub fn new(clock: Arc<dyn Clock>, audit_capacity: usize) -> Self {
-        let state = switchyard_store::MemoryStateStore::new(clock.clone());
-        let audit = switchyard_store::MemoryAuditStore::new(clock.clone(), audit_capacity);
-        let queue = switchyard_store::MemoryDelayQueue::new(clock.clone());
-        Self {
-            ports: GatewayPorts {
-                state: Arc::new(state.clone()),
-                audit: Arc::new(audit.clone()),
-                queue: Arc::new(queue.clone()),
-                clock,
-            },
-            state,
-            audit,
-            queue,
-        }
-    }
-}
-
 impl Gateway {
     /// Every live record of one kind in a tenant, decoded.
     pub(crate) async fn list_records<T: serde::de::DeserializeOwned>(

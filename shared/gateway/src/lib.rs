@@ -38,7 +38,7 @@ pub use dead_letter::{DEAD_LETTER_PROVIDER, DeadLetter, MAX_DEAD_LETTER_PAGE};
 pub use delivery::{Incoming, Settled};
 pub use dispatch::DispatchOptions;
 pub use error::GatewayError;
-pub use gateway::{Gateway, GatewayPorts, MemoryPorts, ReloadError};
+pub use gateway::{Gateway, GatewayPorts, ReloadError};
 pub use handlers::{Handled, MAX_DELIVERIES, RETRY_DELAY};
 pub use metrics::MetricsSnapshot;
 pub use reaper::ReapReport;

@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
+use switchyard_assembly::MemoryPorts;
 use switchyard_config::Config;
 use switchyard_core::{Action, ActionOutcome, AuditQuery, ManualClock};
-use switchyard_gateway::{DispatchOptions, Gateway, GatewayError, MemoryPorts};
+use switchyard_gateway::{DispatchOptions, Gateway, GatewayError};
 use switchyard_providers::ProviderRegistry;
 
 /// Monday 2026-01-05 12:00 EST / 20:00 EST.

@@ -9,11 +9,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::json;
+use switchyard_assembly::MemoryPorts;
 use switchyard_config::Config;
 use switchyard_core::{
     Action, AuditQuery, ManualClock, Provider, ProviderError, ProviderRequest, ProviderResponse,
 };
-use switchyard_gateway::{DispatchOptions, Gateway, MemoryPorts};
+use switchyard_gateway::{DispatchOptions, Gateway};
 use switchyard_providers::ProviderRegistry;
 
 /// Executes normally, except that an action whose payload says `boom`

@@ -49,8 +49,8 @@ pub fn app(runtime: Arc<Runtime>) -> anyhow::Result<Router> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use switchyard_assembly::MemoryPorts;
     use switchyard_core::SystemClock;
-    use switchyard_gateway::MemoryPorts;
 
     fn runtime(allow_anonymous: bool, admin_key_hash: Option<String>) -> Arc<Runtime> {
         let mut env = crate::settings::complete_test_env();
@@ -63,7 +63,7 @@ mod tests {
         let mut config = switchyard_server::example::config().expect("config");
         config.auth.enabled = admin_key_hash.is_some();
         let ports = MemoryPorts::new(Arc::new(SystemClock), 10).ports;
-        let gateway = switchyard_server::build_gateway(
+        let gateway = switchyard_assembly::build_gateway(
             config,
             ports,
             Some(switchyard_server::example::rules().expect("rules")),

@@ -141,7 +141,7 @@ pub async fn init_with(
         queue: Arc::new(queue),
         clock,
     };
-    let gateway = switchyard_server::build_gateway(config, ports, Some(rules))
+    let gateway = switchyard_assembly::build_gateway(config, ports, Some(rules))
         .map_err(anyhow::Error::msg)
         .context("gateway configuration")?;
     tracing::info!(

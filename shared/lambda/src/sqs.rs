@@ -69,8 +69,9 @@ mod tests {
     use aws_lambda_events::sqs::SqsEvent;
     use chrono::{DateTime, Utc};
     use serde_json::{Value, json};
+    use switchyard_assembly::MemoryPorts;
     use switchyard_core::{AuditQuery, ManualClock};
-    use switchyard_gateway::{Gateway, MAX_DELIVERIES, MemoryPorts, RETRY_DELAY};
+    use switchyard_gateway::{Gateway, MAX_DELIVERIES, RETRY_DELAY};
     use switchyard_store::{Deferred, DelayQueue, DelayedMessage, RecordRef, StateKey};
 
     use super::handle_batch;
@@ -85,7 +86,7 @@ mod tests {
     async fn poisoned() -> (Arc<Gateway>, Arc<ManualClock>, MemoryPorts, DelayedMessage) {
         let clock = Arc::new(ManualClock::new(start()));
         let memory = MemoryPorts::new(clock.clone(), 1_000);
-        let gateway = switchyard_server::build_gateway(
+        let gateway = switchyard_assembly::build_gateway(
             switchyard_server::example::config().expect("config"),
             memory.ports.clone(),
             Some(switchyard_server::example::rules().expect("rules")),

@@ -1,0 +1,77 @@
+//! The local process's choice of adapters: memory by default, DynamoDB
+//! for state and/or audit when the configuration asks for it.
+
+use std::sync::Arc;
+
+use switchyard_config::{Config, StateBackend};
+use switchyard_core::Clock;
+
+use crate::MemoryPorts;
+
+/// `[state] backend = "dynamodb"` (and `[audit] backend = "dynamodb"`): the
+/// same adapters the Lambda functions use. Against an emulator
+/// (`endpoint_url`), the tables are created from `infra/template.yaml`.
+pub async fn use_dynamodb(
+    config: &Config,
+    memory: &mut MemoryPorts,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<()> {
+    use switchyard_config::AuditBackend;
+    use switchyard_store_dynamodb::{
+        DynamoAuditStore, DynamoSettings, DynamoStateStore, connect, schema,
+    };
+    let state = config.state.backend == StateBackend::Dynamodb;
+    let audit = config.audit.backend == AuditBackend::Dynamodb;
+    if !state && !audit {
+        return Ok(());
+    }
+    let defaults = DynamoSettings::default();
+    let settings = DynamoSettings {
+        region: config
+            .state
+            .region
+            .clone()
+            .or(config.audit.region.clone())
+            .unwrap_or(defaults.region),
+        endpoint_url: config
+            .state
+            .endpoint_url
+            .clone()
+            .or(config.audit.endpoint_url.clone()),
+        state_table: config
+            .state
+            .table_name
+            .clone()
+            .unwrap_or(defaults.state_table),
+        audit_table: config
+            .audit
+            .table_name
+            .clone()
+            .unwrap_or(defaults.audit_table),
+    };
+    let client = connect(&settings, None).await;
+    if settings.endpoint_url.is_some() {
+        for (logical, name, wanted) in [
+            ("StateTable", &settings.state_table, state),
+            ("AuditTable", &settings.audit_table, audit),
+        ] {
+            if wanted {
+                schema::create_table(&client, logical, name)
+                    .await
+                    .map_err(anyhow::Error::msg)?;
+            }
+        }
+    }
+    if state {
+        memory.ports.state = Arc::new(DynamoStateStore::new(
+            client.clone(),
+            &settings.state_table,
+            clock.clone(),
+        ));
+    }
+    if audit {
+        memory.ports.audit = Arc::new(DynamoAuditStore::new(client, &settings.audit_table, clock));
+    }
+    tracing::info!(state_table = %settings.state_table, audit_table = %settings.audit_table, endpoint = ?settings.endpoint_url, state, audit, "DynamoDB backend");
+    Ok(())
+}
