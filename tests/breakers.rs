@@ -145,6 +145,14 @@ fallback_provider = "compliance-queue"
         outcomes,
         ["circuit_open", "circuit_half_open", "circuit_closed"]
     );
+    assert!(
+        transitions["records"]
+            .as_array()
+            .expect("records")
+            .iter()
+            .all(|r| r["event"] == json!("circuit_breaker_transition")),
+        "{transitions}"
+    );
 }
 
 /// With every usable provider's breaker open and no fallback left: CircuitOpen.

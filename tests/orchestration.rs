@@ -126,6 +126,80 @@ async fn after_hours_orders_execute_when_due() {
     assert_eq!(chain["status"], json!("completed"));
 }
 
+/// Every audit record says which event it is, and the name fits what the
+/// record shows (the outcome and verdict an earlier version inferred it from).
+#[tokio::test]
+async fn every_audit_record_names_its_event() {
+    // After hours: scheduled, released, executed, its chain run to the end.
+    let evening = start_ecommerce(at(MONDAY_EVENING_ET)).await;
+    let (_, outcome) = evening.post("/v1/dispatch", &order(40, 4_999)).await;
+    assert_eq!(outcome_kind(&outcome), "Scheduled");
+    evening.advance(30).await;
+    evening.run_due().await;
+    assert_eq!(
+        chain_for(&evening, "act-40").await["status"],
+        json!("completed")
+    );
+    // At noon: an order waiting for approval, rejected; a rule switched off.
+    let noon = start_ecommerce(at(MONDAY_NOON_ET)).await;
+    let (_, pending) = noon.post("/v1/dispatch", &order(41, 80_000)).await;
+    let reject = path_of(
+        pending["PendingApproval"]["reject_url"]
+            .as_str()
+            .expect("url"),
+    );
+    let (status, _) = noon.post_raw(&reject, None, Vec::new()).await;
+    assert_eq!(status, 200);
+    let (status, _) = noon
+        .put(
+            "/v1/rules/dedup-double-submit/enabled",
+            &json!({"enabled": false}),
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    let mut seen = std::collections::BTreeSet::new();
+    for (server, query) in [
+        (&evening, "namespace=ecommerce&tenant=acme-store"),
+        (&noon, "namespace=ecommerce&tenant=acme-store"),
+        (&noon, "namespace=~switchyard&tenant=~admin"),
+    ] {
+        let (_, page) = server.get(&format!("/v1/audit?{query}&limit=100")).await;
+        for record in page["records"].as_array().expect("records") {
+            let event = record["event"]
+                .as_str()
+                .unwrap_or_else(|| panic!("no event: {record}"));
+            let outcome = record["outcome"].as_str().unwrap_or_default();
+            let fits = match event {
+                "chain_completed" => record["verdict"] == "chain" && outcome.starts_with("chain_"),
+                "chain_step_completed" => {
+                    record["verdict"] == "chain" && !outcome.starts_with("chain_")
+                }
+                "approval_resolved" => outcome.starts_with("approval_"),
+                "scheduled_action_due" => record["verdict_details"]["released_from"].is_string(),
+                "admin_change" => record["verdict"] == "admin",
+                "action_dispatched" => {
+                    record["verdict"] != "chain" && !outcome.starts_with("approval_")
+                }
+                other => panic!("unexpected event {other}: {record}"),
+            };
+            assert!(fits, "{event} does not fit {record}");
+            seen.insert(event.to_string());
+        }
+    }
+    assert_eq!(
+        seen.into_iter().collect::<Vec<_>>(),
+        [
+            "action_dispatched",
+            "admin_change",
+            "approval_resolved",
+            "chain_completed",
+            "chain_step_completed",
+            "scheduled_action_due"
+        ]
+    );
+}
+
 async fn chain_for(server: &TestServer, action_id: &str) -> Value {
     let (status, chain) = server
         .get(&format!(

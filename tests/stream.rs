@@ -16,6 +16,7 @@ use uuid::{NoContext, Timestamp, Uuid};
 fn record(id: String, tenant: &str, n: usize) -> AuditRecord {
     let now = Utc::now();
     AuditRecord {
+        event: Some(switchyard_core::AuditEvent::ActionDispatched),
         id,
         action_id: format!("burst-{n}"),
         chain_id: None,

@@ -6,10 +6,57 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+/// What happened, as the audit record's explicit kind: the live stream's
+/// `event:` names are these names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditEvent {
+    /// A dispatched action's outcome (also a recurring action's, and an
+    /// approved action's execution).
+    ActionDispatched,
+    /// A scheduled action released at its time, and its outcome.
+    ScheduledActionDue,
+    /// One step of a chain ran.
+    ChainStepCompleted,
+    /// A chain ended (completed, failed, cancelled, timed out).
+    ChainCompleted,
+    /// A group's batch went out.
+    GroupFlushed,
+    /// An approval was approved, rejected or expired.
+    ApprovalResolved,
+    /// A provider's circuit breaker changed phase.
+    CircuitBreakerTransition,
+    /// An operator changed rules, keys, quotas, retention, recurring
+    /// actions or dead letters.
+    AdminChange,
+    /// A delayed message failed its last delivery.
+    DeadLetter,
+}
+
+impl AuditEvent {
+    pub fn name(self) -> &'static str {
+        match self {
+            AuditEvent::ActionDispatched => "action_dispatched",
+            AuditEvent::ScheduledActionDue => "scheduled_action_due",
+            AuditEvent::ChainStepCompleted => "chain_step_completed",
+            AuditEvent::ChainCompleted => "chain_completed",
+            AuditEvent::GroupFlushed => "group_flushed",
+            AuditEvent::ApprovalResolved => "approval_resolved",
+            AuditEvent::CircuitBreakerTransition => "circuit_breaker_transition",
+            AuditEvent::AdminChange => "admin_change",
+            AuditEvent::DeadLetter => "dead_letter",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditRecord {
     /// UUIDv7: sorts by creation time, also used as the stream event id.
     pub id: String,
+    /// What the record is about. Absent only in records written before the
+    /// field existed (the stream then infers it, see `stream/event.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<AuditEvent>,
     pub action_id: String,
     #[serde(default)]
     pub chain_id: Option<String>,

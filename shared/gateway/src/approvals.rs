@@ -440,6 +440,7 @@ impl Gateway {
                         },
                         details,
                         &decider,
+                        switchyard_core::AuditEvent::ActionDispatched,
                     )
                     .await?;
                 Ok(json!({"id": id, "status": "approved", "outcome": outcome}))
@@ -549,6 +550,7 @@ impl Gateway {
         let now = self.ports.clock.now();
         let mut audit = self.audit_record(
             crate::audit::AuditContext {
+                event: switchyard_core::AuditEvent::ApprovalResolved,
                 action: &record.action,
                 provider: &record.action.provider,
                 verdict: "request_approval",
@@ -557,10 +559,11 @@ impl Gateway {
                 chain_id: None,
                 dispatched_at: now,
             },
-            &ActionOutcome::Deduplicated,
+            crate::audit::RecordOutcome::Named {
+                tag: outcome.to_string(),
+                details: json!({"approval_id": record.id}),
+            },
         );
-        audit.outcome = outcome.to_string();
-        audit.outcome_details = json!({"approval_id": record.id});
         audit.caller_id = caller.id.clone();
         audit.auth_method = caller.auth_method.clone();
         self.write_audit(audit).await;

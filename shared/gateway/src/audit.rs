@@ -2,12 +2,13 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
-use switchyard_core::{Action, ActionOutcome, AuditRecord};
+use switchyard_core::{Action, ActionOutcome, AuditEvent, AuditRecord};
 
 use crate::gateway::Gateway;
 
 /// What the audit record says about how an outcome was reached.
 pub(crate) struct AuditContext<'a> {
+    pub event: AuditEvent,
     pub action: &'a Action,
     pub provider: &'a str,
     pub verdict: &'a str,
@@ -17,12 +18,29 @@ pub(crate) struct AuditContext<'a> {
     pub dispatched_at: DateTime<Utc>,
 }
 
+/// A record's outcome: an action's, or a named end that is not an action
+/// outcome (`approval_rejected`, `chain_completed`, `circuit_open`…).
+pub(crate) enum RecordOutcome<'a> {
+    Action(&'a ActionOutcome),
+    Named { tag: String, details: Value },
+}
+
+impl<'a> From<&'a ActionOutcome> for RecordOutcome<'a> {
+    fn from(outcome: &'a ActionOutcome) -> Self {
+        RecordOutcome::Action(outcome)
+    }
+}
+
 impl Gateway {
-    pub(crate) fn audit_record(
+    pub(crate) fn audit_record<'o>(
         &self,
         ctx: AuditContext<'_>,
-        outcome: &ActionOutcome,
+        outcome: impl Into<RecordOutcome<'o>>,
     ) -> AuditRecord {
+        let (outcome, outcome_details) = match outcome.into() {
+            RecordOutcome::Action(outcome) => (outcome.tag().to_string(), outcome.details()),
+            RecordOutcome::Named { tag, details } => (tag, details),
+        };
         let completed_at = self.ports.clock.now();
         let action = ctx.action;
         let mut metadata = action.metadata.clone();
@@ -36,6 +54,7 @@ impl Gateway {
         label("__status", action.status.as_ref());
         AuditRecord {
             id: uuid::Uuid::now_v7().to_string(),
+            event: Some(ctx.event),
             action_id: action.id.clone(),
             chain_id: ctx.chain_id.map(str::to_string),
             namespace: action.namespace.clone(),
@@ -44,14 +63,14 @@ impl Gateway {
             action_type: action.action_type.clone(),
             verdict: ctx.verdict.to_string(),
             matched_rule: ctx.matched_rule.map(str::to_string),
-            outcome: outcome.tag().to_string(),
+            outcome,
             action_payload: self
                 .config
                 .audit
                 .store_payload
                 .then(|| self.redactor.redact(&action.payload)),
             verdict_details: ctx.verdict_details,
-            outcome_details: outcome.details(),
+            outcome_details,
             metadata,
             dispatched_at: ctx.dispatched_at,
             completed_at,
@@ -113,6 +132,7 @@ impl Gateway {
         let (namespace, tenant) = scope.unwrap_or((ADMIN_NAMESPACE, ADMIN_TENANT));
         let record = AuditRecord {
             id: uuid::Uuid::now_v7().to_string(),
+            event: Some(AuditEvent::AdminChange),
             action_id: uuid::Uuid::new_v4().to_string(),
             chain_id: None,
             namespace: namespace.to_string(),

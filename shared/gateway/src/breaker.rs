@@ -38,6 +38,17 @@ pub enum BreakerPhase {
     HalfOpen,
 }
 
+impl BreakerPhase {
+    /// The snake_case name (as serialized).
+    pub fn name(self) -> &'static str {
+        match self {
+            BreakerPhase::Closed => "closed",
+            BreakerPhase::Open => "open",
+            BreakerPhase::HalfOpen => "half_open",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BreakerState {
     pub phase: BreakerPhase,
@@ -250,8 +261,9 @@ impl Gateway {
             }),
         );
         action.created_at = now;
-        let mut record = self.audit_record(
+        let record = self.audit_record(
             crate::audit::AuditContext {
+                event: switchyard_core::AuditEvent::CircuitBreakerTransition,
                 action: &action,
                 provider,
                 verdict: "circuit_breaker",
@@ -260,16 +272,11 @@ impl Gateway {
                 chain_id: None,
                 dispatched_at: now,
             },
-            &ActionOutcome::Deduplicated,
+            crate::audit::RecordOutcome::Named {
+                tag: format!("circuit_{}", to.phase.name()),
+                details: json!({"from": from, "to": to.phase}),
+            },
         );
-        record.outcome = format!(
-            "circuit_{}",
-            serde_json::to_value(to.phase)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default()
-        );
-        record.outcome_details = json!({"from": from, "to": to.phase});
         self.write_audit(record).await;
         tracing::warn!(provider, ?from, to = ?to.phase, "circuit breaker transition");
     }

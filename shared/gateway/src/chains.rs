@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use switchyard_config::{BranchConfig, ChainDefinition, ChainStepConfig, StepFailurePolicy};
-use switchyard_core::{Action, ActionOutcome};
+use switchyard_core::{Action, ActionOutcome, AuditEvent};
 use switchyard_store::{Deferred, DelayedMessage, RecordRef, StateKey};
 
 use crate::audit::AuditContext;
@@ -437,6 +437,7 @@ impl Gateway {
         };
         let record = self.audit_record(
             AuditContext {
+                event: AuditEvent::ChainStepCompleted,
                 action: &action,
                 provider: &action.provider,
                 verdict: "chain",
@@ -595,6 +596,7 @@ impl Gateway {
         let now = self.ports.clock.now();
         let mut record = self.audit_record(
             AuditContext {
+                event: AuditEvent::ChainCompleted,
                 action: &state.origin,
                 provider: &state.origin.provider,
                 verdict: "chain",
@@ -603,13 +605,13 @@ impl Gateway {
                 chain_id: Some(&state.chain_id),
                 dispatched_at: state.started_at,
             },
-            &ActionOutcome::Deduplicated,
+            crate::audit::RecordOutcome::Named {
+                tag: format!("chain_{}", state.status.name()),
+                details: json!({"status": state.status.name(), "reason": state.failure_reason}),
+            },
         );
         // Filed under the chain, so the origin action's own record stays its latest.
         record.action_id = state.chain_id.clone();
-        record.outcome = format!("chain_{}", state.status.name());
-        record.outcome_details =
-            json!({"status": state.status.name(), "reason": state.failure_reason});
         record.completed_at = now;
         self.write_audit(record).await;
         if let Some(parent) = &state.parent

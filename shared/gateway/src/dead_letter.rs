@@ -230,6 +230,7 @@ impl Gateway {
         };
         let record = self.audit_record(
             AuditContext {
+                event: switchyard_core::AuditEvent::DeadLetter,
                 action: &action,
                 provider: DEAD_LETTER_PROVIDER,
                 verdict: "dead_letter",

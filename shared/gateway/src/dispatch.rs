@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use switchyard_core::{Action, ActionOutcome, Caller};
+use switchyard_core::{Action, ActionOutcome, AuditEvent, Caller};
 use switchyard_rules::RuleAction;
 use switchyard_store::{GateOp, GateResult};
 
@@ -78,8 +78,14 @@ impl Gateway {
             self.metrics.record(&outcome);
             return Ok(outcome);
         }
-        self.run_pipeline(action, Resume::FromStart, json!({}), &options.caller)
-            .await
+        self.run_pipeline(
+            action,
+            Resume::FromStart,
+            json!({}),
+            &options.caller,
+            AuditEvent::ActionDispatched,
+        )
+        .await
     }
 
     /// How rules are evaluated (`[rules] evaluation` and `on_type_error`).
@@ -104,6 +110,7 @@ impl Gateway {
         resume: Resume<'_>,
         mut details: serde_json::Value,
         caller: &Caller,
+        event: AuditEvent,
     ) -> Result<ActionOutcome, GatewayError> {
         let dispatched_at = self.ports.clock.now();
         let rules = self.rules.load_full();
@@ -148,6 +155,7 @@ impl Gateway {
         }
         let mut record = self.audit_record(
             AuditContext {
+                event,
                 action: &original,
                 provider,
                 verdict: decision.verdict(),

@@ -328,6 +328,7 @@ impl Gateway {
             Resume::After { rule: &group.rule, priority: group.rule_priority },
             json!({"group_id": group.group_id, "group_key": group.group_key, "event_count": group.events.len(), "action_ids": group.action_ids}),
             &switchyard_core::Caller::system(),
+            switchyard_core::AuditEvent::GroupFlushed,
         )
         .await?;
         self.ports.state.delete(&key).await?;

@@ -178,6 +178,7 @@ impl Gateway {
             },
             json!({"released_from": r.id, "scheduled_for": scheduled.scheduled_for}),
             &switchyard_core::Caller::system(),
+            switchyard_core::AuditEvent::ScheduledActionDue,
         )
         .await?;
         self.ports.state.delete(&key).await?;

@@ -243,6 +243,7 @@ impl Gateway {
             Resume::FromStart,
             json!({"recurring_id": recurring.id, "fire_at": fire_at}),
             &switchyard_core::Caller::system(),
+            switchyard_core::AuditEvent::ActionDispatched,
         )
         .await?;
         Ok(Handled::Done)

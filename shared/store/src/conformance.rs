@@ -418,6 +418,7 @@ fn record(
 ) -> AuditRecord {
     let at = Utc::now();
     AuditRecord {
+        event: Some(switchyard_core::AuditEvent::ActionDispatched),
         id: uuid::Uuid::now_v7().to_string(),
         action_id: format!("{run}-action-{n}"),
         chain_id: None,

@@ -139,6 +139,7 @@ async fn delay_queue_releases_in_due_order() {
 
 fn record(payload: Option<serde_json::Value>) -> switchyard_core::AuditRecord {
     switchyard_core::AuditRecord {
+        event: Some(switchyard_core::AuditEvent::ActionDispatched),
         id: uuid::Uuid::now_v7().to_string(),
         action_id: "a".into(),
         chain_id: None,

@@ -4,8 +4,17 @@ use axum::response::sse::Event;
 use serde_json::json;
 use switchyard_core::AuditRecord;
 
-/// The stream event type of an audit record.
+/// The stream event type of an audit record: its event's name.
 pub(crate) fn event_type(record: &AuditRecord) -> &'static str {
+    match record.event {
+        Some(event) => event.name(),
+        None => inferred_event_type(record),
+    }
+}
+
+/// For records written before they carried their event: what their fields
+/// imply (they age out with the audit TTL; nothing new takes this path).
+fn inferred_event_type(record: &AuditRecord) -> &'static str {
     if record.chain_id.is_some() && record.verdict == "chain" {
         if record.outcome.starts_with("chain_") {
             "chain_completed"
