@@ -15,8 +15,6 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use switchyard_config::BreakerMode;
 use switchyard_core::{Action, ActionOutcome};
@@ -26,96 +24,18 @@ use crate::error::GatewayError;
 use crate::gateway::Gateway;
 use crate::metrics::Metrics;
 
+mod model;
+
+use model::{Admission, CallResult, ErrorRateSample};
+pub use model::{BreakerPhase, BreakerSettings, BreakerState};
+
 const CACHE: Duration = Duration::from_secs(1);
-/// How long a half-open probe may take before another request may probe.
-const PROBE_SLOT: i64 = 30;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BreakerPhase {
-    Closed,
-    Open,
-    HalfOpen,
-}
-
-impl BreakerPhase {
-    /// The snake_case name (as serialized).
-    pub fn name(self) -> &'static str {
-        match self {
-            BreakerPhase::Closed => "closed",
-            BreakerPhase::Open => "open",
-            BreakerPhase::HalfOpen => "half_open",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BreakerState {
-    pub phase: BreakerPhase,
-    pub consecutive_failures: u32,
-    pub consecutive_successes: u32,
-    pub opened_at: Option<DateTime<Utc>>,
-    pub probe_until: Option<DateTime<Utc>>,
-    /// Probes in flight while half-open (at most `half_open_max_probes`).
-    #[serde(default)]
-    pub probes: u32,
-    pub last_error: Option<String>,
-    pub updated_at: Option<DateTime<Utc>>,
-}
-
-impl Default for BreakerState {
-    fn default() -> Self {
-        Self {
-            phase: BreakerPhase::Closed,
-            consecutive_failures: 0,
-            consecutive_successes: 0,
-            opened_at: None,
-            probe_until: None,
-            probes: 0,
-            last_error: None,
-            updated_at: None,
-        }
-    }
-}
-
-/// Effective settings of one provider's breaker.
-#[derive(Debug, Clone)]
-pub struct BreakerSettings {
-    pub failure_threshold: u32,
-    pub success_threshold: u32,
-    pub recovery_timeout: chrono::Duration,
-    pub fallback: Option<String>,
-    pub mode: BreakerMode,
-    pub error_rate_threshold_percent: u32,
-    pub window: chrono::Duration,
-    pub window_size: usize,
-    pub minimum_requests: usize,
-    pub half_open_max_probes: u32,
-}
-
-impl BreakerSettings {
-    /// Settings for a provider reached only as a fallback, without a breaker of its own.
-    fn never_opens() -> Self {
-        Self {
-            failure_threshold: u32::MAX,
-            success_threshold: 1,
-            recovery_timeout: chrono::Duration::zero(),
-            fallback: None,
-            mode: BreakerMode::Consecutive,
-            error_rate_threshold_percent: 100,
-            window: chrono::Duration::zero(),
-            window_size: 1,
-            minimum_requests: usize::MAX,
-            half_open_max_probes: 1,
-        }
-    }
-}
 
 /// Cached breaker states: provider → (read at, state, version).
 type CachedStates = HashMap<String, (std::time::Instant, BreakerState, u64)>;
 /// Recent call results per provider, for the error-rate mode: this instance's
 /// own sample of the provider's health (the resulting state is shared).
-type Samples = HashMap<String, std::collections::VecDeque<(DateTime<Utc>, bool)>>;
+type Samples = HashMap<String, ErrorRateSample>;
 
 #[derive(Default)]
 pub(crate) struct BreakerCache(Mutex<CachedStates>, Mutex<Samples>);
@@ -288,48 +208,23 @@ impl Gateway {
     ) -> Result<Permit, GatewayError> {
         for _ in 0..4 {
             let (state, version) = self.load_breaker(provider, false).await?;
-            let now = self.ports.clock.now();
-            match state.phase {
-                BreakerPhase::Closed => return Ok(Permit::Call),
-                BreakerPhase::Open => {
-                    let reopen_at = state.opened_at.unwrap_or(now) + settings.recovery_timeout;
-                    if now < reopen_at {
-                        return Ok(Permit::Refused);
-                    }
-                    let probe = BreakerState {
-                        phase: BreakerPhase::HalfOpen,
-                        consecutive_successes: 0,
-                        probes: 1,
-                        probe_until: Some(now + chrono::Duration::seconds(PROBE_SLOT)),
-                        ..state.clone()
-                    };
-                    let (fresh, version) = self.load_breaker(provider, true).await?;
-                    if fresh != state {
-                        continue;
-                    }
-                    if self.save_breaker(provider, &state, probe, version).await? {
-                        return Ok(Permit::Probe);
-                    }
+            let probe = match model::admit(&state, settings, self.ports.clock.now()) {
+                Admission::Call => return Ok(Permit::Call),
+                Admission::Refused => return Ok(Permit::Refused),
+                Admission::Probe(probe) => probe,
+            };
+            // The cached state may be stale: probe only from the live one.
+            let (fresh, version) = if state.phase == BreakerPhase::Open {
+                let (fresh, version) = self.load_breaker(provider, true).await?;
+                if fresh != state {
+                    continue;
                 }
-                BreakerPhase::HalfOpen => {
-                    // Probes whose slot ran out (their caller crashed) no longer count.
-                    let in_flight = if state.probe_until.is_some_and(|until| until > now) {
-                        state.probes
-                    } else {
-                        0
-                    };
-                    if in_flight >= settings.half_open_max_probes {
-                        return Ok(Permit::Refused);
-                    }
-                    let probe = BreakerState {
-                        probes: in_flight + 1,
-                        probe_until: Some(now + chrono::Duration::seconds(PROBE_SLOT)),
-                        ..state.clone()
-                    };
-                    if self.save_breaker(provider, &state, probe, version).await? {
-                        return Ok(Permit::Probe);
-                    }
-                }
+                (fresh, version)
+            } else {
+                (state, version)
+            };
+            if self.save_breaker(provider, &fresh, probe, version).await? {
+                return Ok(Permit::Probe);
             }
         }
         Ok(Permit::Refused)
@@ -344,18 +239,10 @@ impl Gateway {
     ) -> bool {
         let now = self.ports.clock.now();
         let mut samples = self.breakers.1.lock().unwrap_or_else(|p| p.into_inner());
-        let window = samples.entry(provider.to_string()).or_default();
-        window.push_back((now, success));
-        while window.len() > settings.window_size
-            || window
-                .front()
-                .is_some_and(|(at, _)| *at + settings.window <= now)
-        {
-            window.pop_front();
-        }
-        let failures = window.iter().filter(|(_, ok)| !ok).count();
-        window.len() >= settings.minimum_requests
-            && failures * 100 >= settings.error_rate_threshold_percent as usize * window.len()
+        samples
+            .entry(provider.to_string())
+            .or_default()
+            .add(settings, now, success)
     }
 
     fn forget_samples(&self, provider: &str) {
@@ -392,57 +279,16 @@ impl Gateway {
             }
             _ => false,
         };
+        let call = CallResult {
+            success,
+            trips: trips_now,
+            error,
+        };
         for _ in 0..4 {
             let (state, version) = self.load_breaker(provider, true).await?;
-            let now = self.ports.clock.now();
-            let open = |failures: u32| BreakerState {
-                phase: BreakerPhase::Open,
-                consecutive_failures: failures,
-                consecutive_successes: 0,
-                opened_at: Some(now),
-                probe_until: None,
-                probes: 0,
-                last_error: error.clone(),
-                updated_at: state.updated_at,
-            };
-            let next = match (state.phase, success) {
-                (BreakerPhase::Closed, _) if trips_now => {
-                    open(state.consecutive_failures + u32::from(!success))
-                }
-                (BreakerPhase::Closed, true) => BreakerState {
-                    consecutive_failures: 0,
-                    ..state.clone()
-                },
-                (BreakerPhase::Closed, false) => {
-                    let failures = state.consecutive_failures + 1;
-                    if settings.mode == BreakerMode::Consecutive
-                        && failures >= settings.failure_threshold
-                    {
-                        open(failures)
-                    } else {
-                        BreakerState {
-                            consecutive_failures: failures,
-                            last_error: error.clone(),
-                            ..state.clone()
-                        }
-                    }
-                }
-                (BreakerPhase::HalfOpen, true) => {
-                    let successes = state.consecutive_successes + 1;
-                    if successes >= settings.success_threshold {
-                        BreakerState::default()
-                    } else {
-                        BreakerState {
-                            consecutive_successes: successes,
-                            probes: state.probes.saturating_sub(1),
-                            ..state.clone()
-                        }
-                    }
-                }
-                (BreakerPhase::HalfOpen | BreakerPhase::Open, false) => {
-                    open(state.consecutive_failures + 1)
-                }
-                (BreakerPhase::Open, true) => return Ok(()),
+            let Some(next) = model::after_call(&state, settings, self.ports.clock.now(), &call)
+            else {
+                return Ok(());
             };
             let transition = next.phase != state.phase;
             if self.save_breaker(provider, &state, next, version).await? {
@@ -539,29 +385,9 @@ impl Gateway {
                 continue;
             };
             let (state, version) = self.load_breaker(&name, true).await?;
-            let now = self.ports.clock.now();
-            let recovered = match state.phase {
-                BreakerPhase::Open
-                    if state.opened_at.unwrap_or(now) + settings.recovery_timeout <= now =>
-                {
-                    BreakerState {
-                        phase: BreakerPhase::HalfOpen,
-                        consecutive_successes: 0,
-                        probes: 0,
-                        probe_until: None,
-                        ..state.clone()
-                    }
-                }
-                BreakerPhase::HalfOpen
-                    if state.probes > 0 && state.probe_until.is_none_or(|until| until <= now) =>
-                {
-                    BreakerState {
-                        probes: 0,
-                        probe_until: None,
-                        ..state.clone()
-                    }
-                }
-                _ => continue,
+            let Some(recovered) = model::recovered(&state, &settings, self.ports.clock.now())
+            else {
+                continue;
             };
             if self.save_breaker(&name, &state, recovered, version).await? {
                 changed += 1;
