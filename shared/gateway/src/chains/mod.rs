@@ -1,0 +1,240 @@
+//! Chains: a state record per chain, one delay-queue message per step, and a
+//! step handler that advances the chain by exactly one step.
+//!
+//! Crash safety: before calling a provider the handler records the step as
+//! `running` with a lease (a conditional write on the chain's version), and
+//! it sends the next step's message *before* saving the step's result. So a
+//! crash never loses the chain: either the current message is redelivered
+//! (the step re-runs) or the next one is (and waits until the state catches
+//! up). The one place a provider can be called twice for the same step is a
+//! crash after the provider answered and before the result was saved; the
+//! retry uses the same idempotency key (`<chain_id>:<step>`), so providers
+//! that honour it drop the duplicate.
+
+mod model;
+mod runner;
+
+use switchyard_config::ChainDefinition;
+use switchyard_core::{Action, ActionOutcome};
+use switchyard_store::{Deferred, DelayedMessage, RecordRef, StateKey};
+
+use crate::error::GatewayError;
+use crate::gateway::Gateway;
+use crate::handlers::decode;
+use crate::metrics::Metrics;
+
+use model::step_state;
+pub use model::{
+    CHAIN_KIND, ChainError, ChainState, ChainStatus, ParentRef, StepState, StepStatus,
+};
+
+fn chain_key(namespace: &str, tenant: &str, id: &str) -> StateKey {
+    StateKey::new(namespace, tenant, CHAIN_KIND, id)
+}
+
+impl Gateway {
+    fn chain_def(&self, name: &str) -> Result<&ChainDefinition, GatewayError> {
+        self.config
+            .chain(name)
+            .ok_or_else(|| GatewayError::Internal(format!("chain '{name}' is not defined")))
+    }
+
+    async fn send_step(
+        &self,
+        state: &ChainState,
+        step: usize,
+        delay: Option<u64>,
+    ) -> Result<(), GatewayError> {
+        let at = switchyard_core::after_seconds(self.ports.clock.now(), delay.unwrap_or(0));
+        self.ports
+            .queue
+            .send(
+                DelayedMessage::new(
+                    format!("{}:{step}", state.chain_id),
+                    Deferred::ChainStep {
+                        namespace: state.namespace.clone(),
+                        tenant: state.tenant.clone(),
+                        id: state.chain_id.clone(),
+                        step,
+                    },
+                ),
+                at,
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Start a chain for `origin`. Idempotent for a given `chain_id`.
+    pub(crate) async fn start_chain(
+        &self,
+        origin: &Action,
+        chain_name: &str,
+        chain_id: Option<String>,
+        parent: Option<ParentRef>,
+    ) -> Result<ActionOutcome, GatewayError> {
+        let def = self.chain_def(chain_name)?;
+        let now = self.ports.clock.now();
+        let chain_id = chain_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let state = ChainState {
+            chain_id: chain_id.clone(),
+            chain_name: def.name.clone(),
+            namespace: origin.namespace.clone(),
+            tenant: origin.tenant.clone(),
+            origin: origin.clone(),
+            status: ChainStatus::Running,
+            current_step: 0,
+            total_steps: def.steps.len(),
+            steps: def.steps.iter().map(step_state).collect(),
+            execution_path: vec![def.steps[0].name.clone()],
+            started_at: now,
+            updated_at: now,
+            expires_at: def
+                .timeout_seconds
+                .map(|t| switchyard_core::after_seconds(now, t)),
+            parent,
+            child_chain_ids: Vec::new(),
+            cancel_reason: None,
+            cancelled_by: None,
+            failure_reason: None,
+        };
+        let key = chain_key(&state.namespace, &state.tenant, &chain_id);
+        let body =
+            serde_json::to_string(&state).map_err(|e| GatewayError::Internal(e.to_string()))?;
+        if self
+            .ports
+            .state
+            .compare_and_swap(&key, 0, &body, None)
+            .await?
+            .is_some()
+        {
+            Metrics::bump(&self.metrics.chains_created);
+            if let Some(at) = state.expires_at {
+                self.ports
+                    .queue
+                    .send(
+                        DelayedMessage::new(
+                            format!("{chain_id}:timeout"),
+                            Deferred::ChainTimeout(RecordRef {
+                                namespace: state.namespace.clone(),
+                                tenant: state.tenant.clone(),
+                                id: chain_id.clone(),
+                            }),
+                        ),
+                        at,
+                    )
+                    .await?;
+            }
+            self.send_step(&state, 0, def.steps[0].delay_seconds)
+                .await?;
+        }
+        Ok(ActionOutcome::ChainStarted {
+            chain_id,
+            chain_name: def.name.clone(),
+            total_steps: def.steps.len(),
+            first_step: def.steps[0].name.clone(),
+        })
+    }
+
+    async fn load_chain(
+        &self,
+        namespace: &str,
+        tenant: &str,
+        id: &str,
+    ) -> Result<Option<(ChainState, u64)>, GatewayError> {
+        let key = chain_key(namespace, tenant, id);
+        match self.ports.state.get(&key).await? {
+            Some(stored) => Ok(Some((decode(&key, &stored.value)?, stored.version))),
+            None => Ok(None),
+        }
+    }
+
+    /// Save if nobody changed the chain since `version`; false on a conflict.
+    async fn save_chain(
+        &self,
+        state: &mut ChainState,
+        version: u64,
+    ) -> Result<Option<u64>, GatewayError> {
+        state.updated_at = self.ports.clock.now();
+        let expires = state.status.is_terminal().then(|| {
+            switchyard_core::after_seconds(
+                state.updated_at,
+                self.config.chains.completed_chain_ttl_seconds,
+            )
+        });
+        let body =
+            serde_json::to_string(&state).map_err(|e| GatewayError::Internal(e.to_string()))?;
+        let key = chain_key(&state.namespace, &state.tenant, &state.chain_id);
+        Ok(self
+            .ports
+            .state
+            .compare_and_swap(&key, version, &body, expires)
+            .await?)
+    }
+
+    pub async fn get_chain(
+        &self,
+        namespace: &str,
+        tenant: &str,
+        id: &str,
+    ) -> Result<Option<ChainState>, GatewayError> {
+        Ok(self
+            .load_chain(namespace, tenant, id)
+            .await?
+            .map(|(s, _)| s))
+    }
+
+    pub async fn list_chains(
+        &self,
+        namespace: &str,
+        tenant: &str,
+        status: Option<&str>,
+    ) -> Result<Vec<ChainState>, GatewayError> {
+        let chains: Vec<ChainState> = self.list_records(namespace, tenant, CHAIN_KIND).await?;
+        Ok(chains
+            .into_iter()
+            .filter(|c| status.is_none_or(|s| c.status.name() == s))
+            .collect())
+    }
+
+    /// Cancel a running chain (and the sub-chain it waits for).
+    pub async fn cancel_chain(
+        &self,
+        namespace: &str,
+        tenant: &str,
+        id: &str,
+        reason: Option<String>,
+        cancelled_by: Option<String>,
+    ) -> Result<ChainState, ChainError> {
+        loop {
+            let Some((mut state, version)) = self.load_chain(namespace, tenant, id).await? else {
+                return Err(ChainError::NotFound);
+            };
+            if state.status.is_terminal() {
+                return Err(ChainError::AlreadyTerminal(state.status.name()));
+            }
+            state.status = ChainStatus::Cancelled;
+            state.cancel_reason = reason.clone();
+            state.cancelled_by = cancelled_by.clone();
+            let waiting_on = state
+                .steps
+                .get(state.current_step)
+                .and_then(|s| s.child_chain_id.clone());
+            if self.save_chain(&mut state, version).await?.is_none() {
+                continue;
+            }
+            Metrics::bump(&self.metrics.chains_cancelled);
+            if let Some(child) = waiting_on {
+                // The child may have finished already: that is fine.
+                let _ = Box::pin(self.cancel_chain(
+                    namespace,
+                    tenant,
+                    &child,
+                    reason.clone(),
+                    cancelled_by.clone(),
+                ))
+                .await;
+            }
+            return Ok(state);
+        }
+    }
+}
