@@ -323,7 +323,7 @@ impl Gateway {
                 .list(namespace, tenant, kind, cursor.as_deref(), 200)
                 .await?;
             for (key, value) in page.items {
-                out.push(crate::handlers::decode(&key, &value.value)?);
+                out.push(crate::deferred::decode(&key, &value.value)?);
             }
             match page.next_cursor {
                 Some(next) => cursor = Some(next),

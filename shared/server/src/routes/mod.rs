@@ -4,8 +4,9 @@ mod dead_letters;
 mod dispatch;
 mod health;
 mod orchestration;
-mod policies;
 mod quotas;
+mod recurring;
+mod retention;
 mod rules;
 
 use std::any::Any;
@@ -84,28 +85,28 @@ pub(crate) fn build(state: AppState) -> Router {
         .route("/v1/stream", get(crate::stream::stream))
         .route(
             "/v1/retention",
-            get(policies::list_retention).post(policies::create_retention),
+            get(retention::list_retention).post(retention::create_retention),
         )
         .route(
             "/v1/retention/{id}",
-            get(policies::get_retention)
-                .put(policies::update_retention)
-                .delete(policies::delete_retention),
+            get(retention::get_retention)
+                .put(retention::update_retention)
+                .delete(retention::delete_retention),
         )
         .route(
             "/v1/recurring",
-            get(policies::list_recurring).post(policies::create_recurring),
+            get(recurring::list_recurring).post(recurring::create_recurring),
         )
         .route(
             "/v1/recurring/{id}",
-            get(policies::get_recurring)
-                .put(policies::update_recurring)
-                .delete(policies::delete_recurring),
+            get(recurring::get_recurring)
+                .put(recurring::update_recurring)
+                .delete(recurring::delete_recurring),
         )
-        .route("/v1/recurring/{id}/pause", post(policies::pause_recurring))
+        .route("/v1/recurring/{id}/pause", post(recurring::pause_recurring))
         .route(
             "/v1/recurring/{id}/resume",
-            post(policies::resume_recurring),
+            post(recurring::resume_recurring),
         )
         // Runs on matched routes only, where the route's pattern is known.
         .route_layer(axum::middleware::from_fn_with_state(

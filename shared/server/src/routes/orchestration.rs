@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use switchyard_gateway::chains::ChainError;
-use switchyard_gateway::events::TransitionError;
+use switchyard_gateway::state_machines::TransitionError;
 use switchyard_gateway::{ApprovalDecision, ApprovalError, ApprovalLink, Decider};
 
 use super::query;

@@ -18,9 +18,9 @@ use switchyard_config::ChainDefinition;
 use switchyard_core::{Action, ActionOutcome};
 use switchyard_store::{Deferred, DelayedMessage, RecordRef, StateKey};
 
+use crate::deferred::decode;
 use crate::error::GatewayError;
 use crate::gateway::Gateway;
-use crate::handlers::decode;
 use crate::metrics::Metrics;
 
 use model::step_state;

@@ -11,8 +11,8 @@ use switchyard_store::StateKey;
 
 use crate::chains::{CHAIN_KIND, ChainState};
 use crate::error::GatewayError;
-use crate::events::{EVENT_KIND, EventState};
 use crate::gateway::Gateway;
+use crate::state_machines::{EVENT_KIND, EventState};
 
 pub const RETENTION_KIND: &str = "retention";
 const POLICY_ID: &str = "policy";
@@ -93,7 +93,7 @@ impl Gateway {
         };
         let key = policy_key(&ns, &tenant);
         match self.ports.state.get(&key).await? {
-            Some(v) => Ok(Some(crate::handlers::decode(&key, &v.value)?)),
+            Some(v) => Ok(Some(crate::deferred::decode(&key, &v.value)?)),
             None => Ok(None),
         }
     }

@@ -6,6 +6,16 @@
 //! functions receive the same messages from SQS / EventBridge Scheduler.
 //! Handlers are idempotent: a redelivered message finds its work done.
 
+pub(crate) mod approval_signer;
+pub(crate) mod approvals;
+pub mod chains;
+pub(crate) mod dead_letter;
+pub mod delivery;
+pub mod groups;
+pub mod recurring;
+pub(crate) mod schedule;
+pub mod state_machines;
+
 use std::time::Duration;
 
 use serde_json::json;

@@ -9,9 +9,9 @@ use switchyard_config::StateMachineConfig;
 use switchyard_core::{Action, ActionOutcome};
 use switchyard_store::{Deferred, DelayedMessage, StateKey};
 
+use crate::deferred::{Handled, decode};
 use crate::error::GatewayError;
 use crate::gateway::Gateway;
-use crate::handlers::{Handled, decode};
 
 pub const EVENT_KIND: &str = "event_state";
 

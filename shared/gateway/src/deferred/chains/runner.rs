@@ -11,9 +11,9 @@ use switchyard_store::RecordRef;
 
 use super::model::{ChainState, ChainStatus, ParentRef, StepStatus, next_step};
 use crate::audit::AuditContext;
+use crate::deferred::{HANDLER_LEASE, Handled};
 use crate::error::GatewayError;
 use crate::gateway::Gateway;
-use crate::handlers::{HANDLER_LEASE, Handled};
 use crate::metrics::Metrics;
 use crate::template::{TemplateContext, render};
 

@@ -10,9 +10,9 @@ use std::time::Duration;
 use switchyard_store::DelayedMessage;
 
 use crate::dead_letter::DeadLetter;
+use crate::deferred::Handled;
 use crate::error::GatewayError;
 use crate::gateway::Gateway;
-use crate::handlers::Handled;
 
 /// A message as the transport delivered it.
 #[derive(Debug, Clone, Copy)]

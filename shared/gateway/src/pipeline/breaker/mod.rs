@@ -115,7 +115,7 @@ impl Gateway {
         }
         let (state, version) = match self.ports.state.get(&key(provider)).await? {
             Some(v) => (
-                crate::handlers::decode(&key(provider), &v.value)?,
+                crate::deferred::decode(&key(provider), &v.value)?,
                 v.version,
             ),
             None => (BreakerState::default(), 0),

@@ -17,10 +17,10 @@ use sha2::{Digest, Sha256};
 use switchyard_core::{Action, ActionOutcome};
 use switchyard_store::{Deferred, DelayedMessage, StateKey};
 
+use crate::deferred::{HANDLER_LEASE, Handled, decode};
 use crate::dispatch::Resume;
 use crate::error::GatewayError;
 use crate::gateway::Gateway;
-use crate::handlers::{HANDLER_LEASE, Handled, decode};
 use crate::metrics::Metrics;
 
 pub const GROUP_KIND: &str = "group";

@@ -15,10 +15,10 @@ use serde_json::{Value, json};
 use switchyard_core::Action;
 use switchyard_store::{Deferred, DelayedMessage, GateOp, GateResult, RecordRef, StateKey};
 
+use crate::deferred::{Handled, decode};
 use crate::dispatch::Resume;
 use crate::error::GatewayError;
 use crate::gateway::Gateway;
-use crate::handlers::{Handled, decode};
 use crate::metrics::Metrics;
 
 pub const RECURRING_KIND: &str = "recurring";

@@ -307,7 +307,7 @@ impl Gateway {
         let Some(stored) = self.ports.state.get(&key).await? else {
             return Ok(None);
         };
-        let dead: DeadLetter = crate::handlers::decode(&key, &stored.value)?;
+        let dead: DeadLetter = crate::deferred::decode(&key, &stored.value)?;
         let Some(message) = dead.replayable() else {
             return Err(GatewayError::Invalid {
                 field: "id".into(),
