@@ -235,3 +235,37 @@ async fn readme_curl_examples_run_as_written() {
         not_run.join(", ")
     );
 }
+
+/// Every repository path README names (`shared/…`, `functions/…`,
+/// `infra/…`, `tests/…`, `bench/…`) exists: the architecture map and the
+/// prose never point at a file that moved.
+#[test]
+fn readme_paths_exist() {
+    let readme = std::fs::read_to_string(switchyard_tests::repo_path("README.md")).expect("README");
+    let mut checked = 0;
+    let mut missing = Vec::new();
+    for (i, quoted) in readme.split('`').enumerate() {
+        // Odd pieces are inside backticks.
+        if i % 2 == 0 || quoted.contains(['*', ' ', '<', '{']) {
+            continue;
+        }
+        let roots = ["shared/", "functions/", "infra/", "tests/", "bench/"];
+        if !roots.iter().any(|root| quoted.starts_with(root)) {
+            continue;
+        }
+        let path = quoted
+            .split([':', '#'])
+            .next()
+            .unwrap_or(quoted)
+            .trim_end_matches('/');
+        checked += 1;
+        if !switchyard_tests::repo_path(path).exists() {
+            missing.push(path.to_string());
+        }
+    }
+    assert!(checked > 40, "README names only {checked} paths");
+    assert!(
+        missing.is_empty(),
+        "README names paths that do not exist: {missing:?}"
+    );
+}
