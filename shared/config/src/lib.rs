@@ -7,6 +7,7 @@ mod durations;
 mod providers;
 mod sections;
 mod security;
+mod server_section;
 
 use std::path::{Path, PathBuf};
 
@@ -16,6 +17,7 @@ pub use providers::{PROVIDER_TYPES, ProviderConfig};
 pub use sections::*;
 pub use security::*;
 use serde::Deserialize;
+pub use server_section::*;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]

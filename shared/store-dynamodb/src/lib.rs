@@ -12,6 +12,7 @@ mod attr;
 mod audit;
 mod connect;
 pub mod contention;
+mod gate;
 pub mod schema;
 mod state;
 
