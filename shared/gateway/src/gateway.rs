@@ -105,7 +105,7 @@ impl Gateway {
             redactor: Redactor::from_config(&config.audit.redact),
             executor: Executor::new(&config.executor),
             quotas: Quotas::new(ports.state.clone(), ports.clock.clone()),
-            audit_ttls: Default::default(),
+            audit_ttls: crate::retention::AuditTtlCache::new(crate::retention::AUDIT_TTL_CACHE),
             breakers: Default::default(),
             audit_retry: Default::default(),
             rules: ArcSwap::from_pointee(RuleSet::empty(default_timezone)),

@@ -8,6 +8,7 @@ mod gateway;
 mod metrics;
 mod pipeline;
 mod registry;
+mod ttl_cache;
 mod upkeep;
 
 // The layout groups modules by what happens to an action; these keep each

@@ -1,8 +1,7 @@
 //! Tenant quotas: policies in the state store, usage in fixed windows aligned
 //! to the epoch, enforced inside the dispatch gate (one atomic store call).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -11,6 +10,7 @@ use switchyard_core::{Action, Clock};
 use switchyard_store::{GateOp, StateKey, StateStore, StoreError};
 
 use crate::error::GatewayError;
+use crate::ttl_cache::TtlCache;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -119,12 +119,10 @@ const INDEX_TENANT: &str = "_quotas";
 /// through this process invalidate it at once.
 const CACHE_TTL: Duration = Duration::from_secs(5);
 
-type CacheEntry = (DateTime<Utc>, Arc<Vec<QuotaPolicy>>);
-
 pub struct Quotas {
     store: Arc<dyn StateStore>,
     clock: Arc<dyn Clock>,
-    cache: Mutex<HashMap<(String, String), CacheEntry>>,
+    cache: TtlCache<(String, String), Arc<Vec<QuotaPolicy>>>,
 }
 
 impl Quotas {
@@ -132,12 +130,8 @@ impl Quotas {
         Self {
             store,
             clock,
-            cache: Mutex::default(),
+            cache: TtlCache::new(CACHE_TTL),
         }
-    }
-
-    fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), CacheEntry>> {
-        self.cache.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Enabled policies of a tenant (cached briefly).
@@ -148,13 +142,11 @@ impl Quotas {
     ) -> Result<Arc<Vec<QuotaPolicy>>, StoreError> {
         let now = self.clock.now();
         let key = (namespace.to_string(), tenant.to_string());
-        if let Some((at, policies)) = self.cache().get(&key)
-            && (now - *at).to_std().is_ok_and(|age| age < CACHE_TTL)
-        {
-            return Ok(policies.clone());
+        if let Some(policies) = self.cache.get(&key, now) {
+            return Ok(policies);
         }
         let policies = Arc::new(self.load_tenant(namespace, tenant).await?);
-        self.cache().insert(key, (now, policies.clone()));
+        self.cache.insert(key, policies.clone(), now);
         Ok(policies)
     }
 
@@ -284,8 +276,8 @@ impl Quotas {
     }
 
     fn invalidate(&self, namespace: &str, tenant: &str) {
-        self.cache()
-            .remove(&(namespace.to_string(), tenant.to_string()));
+        self.cache
+            .forget(&(namespace.to_string(), tenant.to_string()));
     }
 }
 

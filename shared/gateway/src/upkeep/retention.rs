@@ -2,10 +2,7 @@
 //! applies them. Audit TTLs apply when a record is written; chains and events
 //! are deleted by [`Gateway::run_retention`] (the `reaper` function's job).
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use switchyard_store::StateKey;
 
@@ -13,6 +10,7 @@ use crate::chains::{CHAIN_KIND, ChainState};
 use crate::error::GatewayError;
 use crate::gateway::Gateway;
 use crate::state_machines::{EVENT_KIND, EventState};
+use crate::ttl_cache::TtlCache;
 
 pub const RETENTION_KIND: &str = "retention";
 const POLICY_ID: &str = "policy";
@@ -45,12 +43,11 @@ pub struct RetentionReport {
 }
 
 /// Per-process cache of audit TTLs (a few seconds old at most; writes through
-/// this process clear it).
-/// (namespace, tenant) → (when looked up, the policy's audit TTL).
-type TtlEntries = HashMap<(String, String), (DateTime<Utc>, Option<u64>)>;
+/// this process clear it): (namespace, tenant) → the policy's audit TTL.
+pub(crate) type AuditTtlCache = TtlCache<(String, String), Option<u64>>;
 
-#[derive(Default)]
-pub(crate) struct AuditTtlCache(Mutex<TtlEntries>);
+/// How long a process trusts a looked-up audit TTL.
+pub(crate) const AUDIT_TTL_CACHE: std::time::Duration = std::time::Duration::from_secs(5);
 
 fn policy_key(namespace: &str, tenant: &str) -> StateKey {
     StateKey::new(namespace, tenant, RETENTION_KIND, POLICY_ID)
@@ -145,24 +142,14 @@ impl Gateway {
 
     fn forget_audit_ttl(&self, namespace: &str, tenant: &str) {
         self.audit_ttls
-            .0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&(namespace.to_string(), tenant.to_string()));
+            .forget(&(namespace.to_string(), tenant.to_string()));
     }
 
     /// The audit TTL for a tenant: its retention policy's, else the configured one.
     pub(crate) async fn audit_ttl(&self, namespace: &str, tenant: &str) -> Option<u64> {
         let now = self.ports.clock.now();
         let cache_key = (namespace.to_string(), tenant.to_string());
-        if let Some((at, ttl)) = self
-            .audit_ttls
-            .0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&cache_key)
-            && now - *at < Duration::seconds(5)
-        {
+        if let Some(ttl) = self.audit_ttls.get(&cache_key, now) {
             return ttl.or(self.config.audit.ttl_seconds);
         }
         let key = policy_key(namespace, tenant);
@@ -173,11 +160,7 @@ impl Gateway {
                 .and_then(|p| p.audit_ttl_seconds),
             _ => None,
         };
-        self.audit_ttls
-            .0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(cache_key, (now, ttl));
+        self.audit_ttls.insert(cache_key, ttl, now);
         ttl.or(self.config.audit.ttl_seconds)
     }
 

@@ -23,6 +23,7 @@ use switchyard_store::StateKey;
 use crate::error::GatewayError;
 use crate::gateway::Gateway;
 use crate::metrics::Metrics;
+use crate::ttl_cache::TtlCache;
 
 mod model;
 
@@ -31,14 +32,25 @@ pub use model::{BreakerPhase, BreakerSettings, BreakerState};
 
 const CACHE: Duration = Duration::from_secs(1);
 
-/// Cached breaker states: provider → (read at, state, version).
-type CachedStates = HashMap<String, (std::time::Instant, BreakerState, u64)>;
 /// Recent call results per provider, for the error-rate mode: this instance's
 /// own sample of the provider's health (the resulting state is shared).
 type Samples = HashMap<String, ErrorRateSample>;
 
-#[derive(Default)]
-pub(crate) struct BreakerCache(Mutex<CachedStates>, Mutex<Samples>);
+/// Per process: breaker states as last read (provider → state, version) and
+/// the error-rate samples.
+pub(crate) struct BreakerCache {
+    states: TtlCache<String, (BreakerState, u64)>,
+    samples: Mutex<Samples>,
+}
+
+impl Default for BreakerCache {
+    fn default() -> Self {
+        Self {
+            states: TtlCache::new(CACHE),
+            samples: Mutex::default(),
+        }
+    }
+}
 
 enum Permit {
     Call,
@@ -103,15 +115,12 @@ impl Gateway {
         fresh: bool,
     ) -> Result<(BreakerState, u64), GatewayError> {
         if !fresh
-            && let Some((at, state, version)) = self
+            && let Some(cached) = self
                 .breakers
-                .0
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .get(provider)
-            && at.elapsed() < CACHE
+                .states
+                .get(&provider.to_string(), self.ports.clock.now())
         {
-            return Ok((state.clone(), *version));
+            return Ok(cached);
         }
         let (state, version) = match self.ports.state.get(&key(provider)).await? {
             Some(v) => (
@@ -125,14 +134,11 @@ impl Gateway {
     }
 
     fn remember(&self, provider: &str, state: &BreakerState, version: u64) {
-        self.breakers
-            .0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(
-                provider.to_string(),
-                (std::time::Instant::now(), state.clone(), version),
-            );
+        self.breakers.states.insert(
+            provider.to_string(),
+            (state.clone(), version),
+            self.ports.clock.now(),
+        );
     }
 
     /// Write a new state if nobody changed it; audit phase changes.
@@ -153,11 +159,7 @@ impl Gateway {
             .await?
         else {
             // Lost a race: forget the cache so the next call reads the winner.
-            self.breakers
-                .0
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(provider);
+            self.breakers.states.forget(&provider.to_string());
             return Ok(false);
         };
         self.remember(provider, &new, new_version);
@@ -238,7 +240,11 @@ impl Gateway {
         success: bool,
     ) -> bool {
         let now = self.ports.clock.now();
-        let mut samples = self.breakers.1.lock().unwrap_or_else(|p| p.into_inner());
+        let mut samples = self
+            .breakers
+            .samples
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         samples
             .entry(provider.to_string())
             .or_default()
@@ -247,7 +253,7 @@ impl Gateway {
 
     fn forget_samples(&self, provider: &str) {
         self.breakers
-            .1
+            .samples
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(provider);
