@@ -5,6 +5,7 @@
 mod deferred;
 mod error;
 mod gateway;
+pub mod keys;
 mod metrics;
 mod pipeline;
 mod registry;

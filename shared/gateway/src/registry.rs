@@ -1,17 +1,8 @@
 //! Records found by id alone (quota, retention, recurring ids in URLs) keep a
 //! pointer in a system partition: id → the tenant that holds the record.
 
-use switchyard_store::StateKey;
-
 use crate::error::GatewayError;
 use crate::gateway::Gateway;
-
-const INDEX_NS: &str = "_system";
-const INDEX_TENANT: &str = "_index";
-
-fn pointer(kind: &str, id: &str) -> StateKey {
-    StateKey::new(INDEX_NS, INDEX_TENANT, format!("{kind}_ref"), id)
-}
 
 impl Gateway {
     pub(crate) async fn index_put(
@@ -23,7 +14,11 @@ impl Gateway {
     ) -> Result<(), GatewayError> {
         self.ports
             .state
-            .put(&pointer(kind, id), &format!("{namespace}\n{tenant}"), None)
+            .put(
+                &crate::keys::index_pointer(kind, id),
+                &format!("{namespace}\n{tenant}"),
+                None,
+            )
             .await?;
         Ok(())
     }
@@ -36,7 +31,7 @@ impl Gateway {
         Ok(self
             .ports
             .state
-            .get(&pointer(kind, id))
+            .get(&crate::keys::index_pointer(kind, id))
             .await?
             .and_then(|v| {
                 v.value
@@ -46,7 +41,10 @@ impl Gateway {
     }
 
     pub(crate) async fn index_delete(&self, kind: &str, id: &str) -> Result<(), GatewayError> {
-        self.ports.state.delete(&pointer(kind, id)).await?;
+        self.ports
+            .state
+            .delete(&crate::keys::index_pointer(kind, id))
+            .await?;
         Ok(())
     }
 
@@ -62,8 +60,8 @@ impl Gateway {
                 .ports
                 .state
                 .list(
-                    INDEX_NS,
-                    INDEX_TENANT,
+                    crate::keys::INDEX.0,
+                    crate::keys::INDEX.1,
                     &format!("{kind}_ref"),
                     cursor.as_deref(),
                     200,

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use switchyard_core::{Action, ActionOutcome};
-use switchyard_store::{Deferred, DelayedMessage, StateKey};
+use switchyard_store::{Deferred, DelayedMessage};
 
 use crate::audit::AuditContext;
 use crate::error::GatewayError;
@@ -18,8 +18,8 @@ pub const DEAD_LETTER_PROVIDER: &str = "_queue";
 
 /// Where dead letters are kept: one system partition (they are rare, and an
 /// operator looks at all of them at once), each under its message id.
-const SCOPE: (&str, &str) = ("_system", "_dead_letters");
-const KIND: &str = "dead_letter";
+const SCOPE: (&str, &str) = crate::keys::DEAD_LETTERS;
+const KIND: &str = crate::keys::DEAD_LETTER_KIND;
 
 /// At most this many dead letters per page or drain.
 pub const MAX_DEAD_LETTER_PAGE: usize = 1_000;
@@ -183,17 +183,16 @@ fn plausible_id(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':'))
 }
 
-fn key(id: &str) -> StateKey {
-    StateKey::new(SCOPE.0, SCOPE.1, KIND, id)
-}
-
 impl Gateway {
     /// Keep `dead` in the store and audit it. The store write comes first:
     /// a dead letter the operator cannot see must not be acknowledged.
     pub(crate) async fn dead_letter(&self, dead: DeadLetter) -> Result<(), GatewayError> {
         let value = serde_json::to_string(&dead)
             .map_err(|e| GatewayError::Internal(format!("cannot encode a dead letter: {e}")))?;
-        self.ports.state.put(&key(&dead.id), &value, None).await?;
+        self.ports
+            .state
+            .put(&crate::keys::dead_letter(&dead.id), &value, None)
+            .await?;
         crate::metrics::Metrics::bump(&self.metrics.dead_lettered);
         tracing::error!(
             id = dead.id,
@@ -303,7 +302,7 @@ impl Gateway {
     /// `Ok(None)`: no such dead letter. A message that does not read cannot
     /// be replayed (`Invalid`); drain it instead.
     pub async fn replay_dead_letter(&self, id: &str) -> Result<Option<DeadLetter>, GatewayError> {
-        let key = key(id);
+        let key = crate::keys::dead_letter(id);
         let Some(stored) = self.ports.state.get(&key).await? else {
             return Ok(None);
         };
@@ -337,7 +336,12 @@ impl Gateway {
         for dead in letters {
             // Another drain may have taken it meanwhile: only what this one
             // removed is returned, so no entry is handed out twice.
-            if self.ports.state.delete(&key(&dead.id)).await? {
+            if self
+                .ports
+                .state
+                .delete(&crate::keys::dead_letter(&dead.id))
+                .await?
+            {
                 drained.push(dead);
             }
         }

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use switchyard_core::{Action, ActionOutcome};
-use switchyard_store::{Deferred, DelayedMessage, StateKey};
+use switchyard_store::{Deferred, DelayedMessage};
 
 use crate::deferred::{HANDLER_LEASE, Handled, decode};
 use crate::dispatch::Resume;
@@ -23,8 +23,7 @@ use crate::error::GatewayError;
 use crate::gateway::Gateway;
 use crate::metrics::Metrics;
 
-pub const GROUP_KIND: &str = "group";
-const BATCH_KIND: &str = "group_batch";
+pub use crate::keys::GROUP_KIND;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GroupState {
@@ -125,7 +124,7 @@ impl Gateway {
         max_group_size: u64,
     ) -> Result<ActionOutcome, GatewayError> {
         let (group_key, labels) = fingerprint_of(action, group_by);
-        let key = StateKey::new(&action.namespace, &action.tenant, GROUP_KIND, &group_key);
+        let key = crate::keys::group(&action.namespace, &action.tenant, &group_key);
         for attempt in 0..GROUP_APPEND_ATTEMPTS {
             if attempt > 0 {
                 // Another member won the last round: wait a jittered moment so
@@ -217,7 +216,7 @@ impl Gateway {
         group_id: Option<&str>,
         force: bool,
     ) -> Result<Handled, GatewayError> {
-        let lease = format!("group:{namespace}:{tenant}:{group_key}");
+        let lease = crate::keys::group_lease(namespace, tenant, group_key);
         let owner = uuid::Uuid::new_v4().to_string();
         if !self
             .ports
@@ -248,7 +247,7 @@ impl Gateway {
         {
             return Ok(Handled::Done);
         }
-        let key = StateKey::new(namespace, tenant, GROUP_KIND, group_key);
+        let key = crate::keys::group(namespace, tenant, group_key);
         loop {
             let Some(stored) = self.ports.state.get(&key).await? else {
                 return Ok(Handled::Done);
@@ -265,7 +264,7 @@ impl Gateway {
                 ));
             }
             self.put_json(
-                &StateKey::new(namespace, tenant, BATCH_KIND, &group.group_id),
+                &crate::keys::group_batch(namespace, tenant, &group.group_id),
                 &group,
                 None,
             )
@@ -300,7 +299,7 @@ impl Gateway {
         tenant: &str,
         group_id: &str,
     ) -> Result<bool, GatewayError> {
-        let key = StateKey::new(namespace, tenant, BATCH_KIND, group_id);
+        let key = crate::keys::group_batch(namespace, tenant, group_id);
         let Some(stored) = self.ports.state.get(&key).await? else {
             return Ok(false);
         };
@@ -350,7 +349,7 @@ impl Gateway {
         tenant: &str,
         group_key: &str,
     ) -> Result<Option<GroupState>, GatewayError> {
-        let key = StateKey::new(namespace, tenant, GROUP_KIND, group_key);
+        let key = crate::keys::group(namespace, tenant, group_key);
         match self.ports.state.get(&key).await? {
             Some(s) => {
                 let g: GroupState = decode(&key, &s.value)?;

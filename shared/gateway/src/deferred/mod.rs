@@ -25,7 +25,7 @@ use crate::delivery::{Incoming, Settled};
 use crate::dispatch::Resume;
 use crate::error::GatewayError;
 use crate::gateway::Gateway;
-use crate::schedule::{SCHEDULED_KIND, ScheduledAction};
+use crate::schedule::ScheduledAction;
 
 /// What became of a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -160,11 +160,11 @@ impl Gateway {
     /// outcome is audited, so a crash in between re-runs the action with the
     /// same id (the provider's idempotency key).
     async fn release_scheduled(&self, r: &RecordRef) -> Result<Handled, GatewayError> {
-        let key = StateKey::new(&r.namespace, &r.tenant, SCHEDULED_KIND, &r.id);
+        let key = crate::keys::scheduled(&r.namespace, &r.tenant, &r.id);
         let Some(stored) = self.ports.state.get(&key).await? else {
             return Ok(Handled::Done);
         };
-        let lease = format!("scheduled:{}:{}:{}", r.namespace, r.tenant, r.id);
+        let lease = crate::keys::scheduled_lease(&r.namespace, &r.tenant, &r.id);
         let owner = uuid::Uuid::new_v4().to_string();
         if !self
             .ports

@@ -13,7 +13,7 @@ use croner::Cron;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use switchyard_core::Action;
-use switchyard_store::{Deferred, DelayedMessage, GateOp, GateResult, RecordRef, StateKey};
+use switchyard_store::{Deferred, DelayedMessage, GateOp, GateResult, RecordRef};
 
 use crate::deferred::{Handled, decode};
 use crate::dispatch::Resume;
@@ -21,7 +21,7 @@ use crate::error::GatewayError;
 use crate::gateway::Gateway;
 use crate::metrics::Metrics;
 
-pub const RECURRING_KIND: &str = "recurring";
+pub use crate::keys::RECURRING_KIND;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecurringAction {
@@ -69,10 +69,6 @@ pub fn next_after(
             field: "cron_expression".into(),
             message: format!("no next occurrence: {e}"),
         })
-}
-
-fn recurring_key(namespace: &str, tenant: &str, id: &str) -> StateKey {
-    StateKey::new(namespace, tenant, RECURRING_KIND, id)
 }
 
 impl Gateway {
@@ -125,7 +121,7 @@ impl Gateway {
             parse_schedule(&recurring.cron_expression, &recurring.timezone)?;
         }
         self.put_json(
-            &recurring_key(&recurring.namespace, &recurring.tenant, &recurring.id),
+            &crate::keys::recurring(&recurring.namespace, &recurring.tenant, &recurring.id),
             &recurring,
             None,
         )
@@ -144,7 +140,7 @@ impl Gateway {
         let Some((ns, tenant)) = self.index_get(RECURRING_KIND, id).await? else {
             return Ok(None);
         };
-        let key = recurring_key(&ns, &tenant, id);
+        let key = crate::keys::recurring(&ns, &tenant, id);
         match self.ports.state.get(&key).await? {
             Some(v) => Ok(Some(decode(&key, &v.value)?)),
             None => Ok(None),
@@ -172,7 +168,7 @@ impl Gateway {
             parse_schedule(&recurring.cron_expression, &recurring.timezone)?;
         }
         self.put_json(
-            &recurring_key(&recurring.namespace, &recurring.tenant, &recurring.id),
+            &crate::keys::recurring(&recurring.namespace, &recurring.tenant, &recurring.id),
             &recurring,
             None,
         )
@@ -186,7 +182,11 @@ impl Gateway {
         };
         self.ports
             .state
-            .delete(&recurring_key(&recurring.namespace, &recurring.tenant, id))
+            .delete(&crate::keys::recurring(
+                &recurring.namespace,
+                &recurring.tenant,
+                id,
+            ))
             .await?;
         self.index_delete(RECURRING_KIND, id).await?;
         Ok(true)
@@ -198,7 +198,7 @@ impl Gateway {
         b: &RecordRef,
         fire_at: DateTime<Utc>,
     ) -> Result<Handled, GatewayError> {
-        let key = recurring_key(&b.namespace, &b.tenant, &b.id);
+        let key = crate::keys::recurring(&b.namespace, &b.tenant, &b.id);
         let Some(stored) = self.ports.state.get(&key).await? else {
             return Ok(Handled::Done); // Deleted.
         };
@@ -207,12 +207,7 @@ impl Gateway {
             return Ok(Handled::Done); // Paused, or re-armed since this message was sent.
         }
         let claim = GateOp::Claim {
-            key: StateKey::new(
-                &b.namespace,
-                &b.tenant,
-                "recurring_tick",
-                format!("{}:{}", b.id, fire_at.timestamp()),
-            ),
+            key: crate::keys::recurring_tick(&b.namespace, &b.tenant, &b.id, fire_at.timestamp()),
             expires_at: Some(switchyard_core::after_seconds(fire_at, 2 * 86_400)),
         };
         if self.ports.state.gate(&[claim]).await? != GateResult::Passed {

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use switchyard_core::{Action, ActionOutcome};
-use switchyard_store::{Deferred, DelayedMessage, RecordRef, StateKey};
+use switchyard_store::{Deferred, DelayedMessage, RecordRef};
 
 use crate::error::GatewayError;
 use crate::gateway::Gateway;
@@ -19,8 +19,6 @@ pub struct ScheduledAction {
     pub scheduled_for: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
 }
-
-pub const SCHEDULED_KIND: &str = "scheduled_action";
 
 impl Gateway {
     pub(crate) async fn schedule(
@@ -41,7 +39,7 @@ impl Gateway {
             scheduled_for,
             created_at: now,
         };
-        let key = StateKey::new(&action.namespace, &action.tenant, SCHEDULED_KIND, &id);
+        let key = crate::keys::scheduled(&action.namespace, &action.tenant, &id);
         // Kept a day past due so a late or repeated release still finds it.
         self.create_json(
             &key,

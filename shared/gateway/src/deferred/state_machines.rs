@@ -7,13 +7,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use switchyard_config::StateMachineConfig;
 use switchyard_core::{Action, ActionOutcome};
-use switchyard_store::{Deferred, DelayedMessage, StateKey};
+use switchyard_store::{Deferred, DelayedMessage};
 
 use crate::deferred::{Handled, decode};
 use crate::error::GatewayError;
 use crate::gateway::Gateway;
 
-pub const EVENT_KIND: &str = "event_state";
+pub use crate::keys::EVENT_KIND;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Transition {
@@ -69,10 +69,6 @@ pub enum TransitionError {
     Gateway(#[from] GatewayError),
 }
 
-fn event_key(namespace: &str, tenant: &str, fingerprint: &str) -> StateKey {
-    StateKey::new(namespace, tenant, EVENT_KIND, fingerprint)
-}
-
 impl Gateway {
     fn machine(&self, name: &str) -> Result<&StateMachineConfig, GatewayError> {
         self.config.state_machine(name).ok_or_else(|| {
@@ -86,7 +82,7 @@ impl Gateway {
         tenant: &str,
         fingerprint: &str,
     ) -> Result<Option<(EventState, u64)>, GatewayError> {
-        let key = event_key(namespace, tenant, fingerprint);
+        let key = crate::keys::event(namespace, tenant, fingerprint);
         match self.ports.state.get(&key).await? {
             Some(s) => Ok(Some((decode(&key, &s.value)?, s.version))),
             None => Ok(None),
@@ -96,7 +92,7 @@ impl Gateway {
     /// Write an event if nobody changed it since `version`, and arm the new
     /// state's timeout.
     async fn save_event(&self, event: &EventState, version: u64) -> Result<bool, GatewayError> {
-        let key = event_key(&event.namespace, &event.tenant, &event.fingerprint);
+        let key = crate::keys::event(&event.namespace, &event.tenant, &event.fingerprint);
         let body =
             serde_json::to_string(event).map_err(|e| GatewayError::Internal(e.to_string()))?;
         let Some(new_version) = self

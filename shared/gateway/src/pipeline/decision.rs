@@ -6,7 +6,7 @@ use switchyard_core::Action;
 use switchyard_rules::{EvalContext, EvaluationMode, OnTypeError, Rule, RuleAction, RuleSet};
 
 use crate::error::GatewayError;
-use switchyard_store::{GateOp, StateKey};
+use switchyard_store::GateOp;
 
 use crate::merge::merge_patch;
 
@@ -132,7 +132,7 @@ fn apply_gate(decision: &mut Decision, matched: &Matched, now: DateTime<Utc>) {
                 .unwrap_or_else(|| action.id.clone());
             decision.gates.push(RuleGate::Dedup {
                 op: GateOp::Claim {
-                    key: StateKey::new(&action.namespace, &action.tenant, "dedup", id),
+                    key: crate::keys::dedup(&action.namespace, &action.tenant, &id),
                     expires_at: ttl_seconds.map(|ttl| switchyard_core::after_seconds(now, ttl)),
                 },
             });
@@ -151,11 +151,11 @@ fn apply_gate(decision: &mut Decision, matched: &Matched, now: DateTime<Utc>) {
             let remaining = (end - now).to_std().unwrap_or_default();
             decision.gates.push(RuleGate::Throttle {
                 op: GateOp::Count {
-                    key: StateKey::new(
+                    key: crate::keys::throttle_window(
                         &action.namespace,
                         &action.tenant,
-                        "throttle",
-                        format!("{}:{index}", matched.name),
+                        &matched.name,
+                        index,
                     ),
                     limit: *max_count,
                     expires_at: end,

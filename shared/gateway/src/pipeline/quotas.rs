@@ -80,12 +80,7 @@ impl QuotaPolicy {
     }
 
     pub fn usage_key(&self, window_index: i64) -> StateKey {
-        StateKey::new(
-            &self.namespace,
-            &self.tenant,
-            "quota_usage",
-            format!("{}:{window_index}", self.id),
-        )
+        crate::keys::quota_usage(&self.namespace, &self.tenant, &self.id, window_index)
     }
 
     /// The gate operation counting one action against this policy now.
@@ -111,10 +106,7 @@ pub struct QuotaUsage {
     pub resets_at: DateTime<Utc>,
 }
 
-const KIND: &str = "quota";
-/// Policies are found by id alone through a pointer in this partition.
-const INDEX_NS: &str = "_system";
-const INDEX_TENANT: &str = "_quotas";
+const KIND: &str = crate::keys::QUOTA_KIND;
 /// How long a process trusts its cached copy of a tenant's policies; writes
 /// through this process invalidate it at once.
 const CACHE_TTL: Duration = Duration::from_secs(5);
@@ -172,14 +164,6 @@ impl Quotas {
         }
     }
 
-    fn key(policy_ns: &str, policy_tenant: &str, id: &str) -> StateKey {
-        StateKey::new(policy_ns, policy_tenant, KIND, id)
-    }
-
-    fn pointer(id: &str) -> StateKey {
-        StateKey::new(INDEX_NS, INDEX_TENANT, "quota_ref", id)
-    }
-
     /// Create a policy; a second policy for the same scope is a conflict.
     pub async fn create(&self, mut policy: QuotaPolicy) -> Result<QuotaPolicy, GatewayError> {
         let existing = self.load_tenant(&policy.namespace, &policy.tenant).await?;
@@ -200,14 +184,14 @@ impl Quotas {
             serde_json::to_string(&policy).map_err(|e| GatewayError::Internal(e.to_string()))?;
         self.store
             .put(
-                &Self::pointer(&policy.id),
+                &crate::keys::quota_pointer(&policy.id),
                 &format!("{}\n{}", policy.namespace, policy.tenant),
                 None,
             )
             .await?;
         self.store
             .put(
-                &Self::key(&policy.namespace, &policy.tenant, &policy.id),
+                &crate::keys::quota_policy(&policy.namespace, &policy.tenant, &policy.id),
                 &body,
                 None,
             )
@@ -217,13 +201,13 @@ impl Quotas {
     }
 
     pub async fn get(&self, id: &str) -> Result<Option<QuotaPolicy>, GatewayError> {
-        let Some(pointer) = self.store.get(&Self::pointer(id)).await? else {
+        let Some(pointer) = self.store.get(&crate::keys::quota_pointer(id)).await? else {
             return Ok(None);
         };
         let Some((ns, tenant)) = pointer.value.split_once('\n') else {
             return Ok(None);
         };
-        let key = Self::key(ns, tenant, id);
+        let key = crate::keys::quota_policy(ns, tenant, id);
         match self.store.get(&key).await? {
             Some(v) => Ok(Some(decode(&key, &v.value)?)),
             None => Ok(None),
@@ -235,7 +219,7 @@ impl Quotas {
             serde_json::to_string(&policy).map_err(|e| GatewayError::Internal(e.to_string()))?;
         self.store
             .put(
-                &Self::key(&policy.namespace, &policy.tenant, &policy.id),
+                &crate::keys::quota_policy(&policy.namespace, &policy.tenant, &policy.id),
                 &body,
                 None,
             )
@@ -249,9 +233,13 @@ impl Quotas {
             return Ok(false);
         };
         self.store
-            .delete(&Self::key(&policy.namespace, &policy.tenant, id))
+            .delete(&crate::keys::quota_policy(
+                &policy.namespace,
+                &policy.tenant,
+                id,
+            ))
             .await?;
-        self.store.delete(&Self::pointer(id)).await?;
+        self.store.delete(&crate::keys::quota_pointer(id)).await?;
         self.invalidate(&policy.namespace, &policy.tenant);
         Ok(true)
     }

@@ -4,7 +4,6 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use switchyard_store::StateKey;
 
 use crate::chains::{CHAIN_KIND, ChainState};
 use crate::error::GatewayError;
@@ -12,8 +11,7 @@ use crate::gateway::Gateway;
 use crate::state_machines::{EVENT_KIND, EventState};
 use crate::ttl_cache::TtlCache;
 
-pub const RETENTION_KIND: &str = "retention";
-const POLICY_ID: &str = "policy";
+pub use crate::keys::RETENTION_KIND;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RetentionPolicy {
@@ -49,10 +47,6 @@ pub(crate) type AuditTtlCache = TtlCache<(String, String), Option<u64>>;
 /// How long a process trusts a looked-up audit TTL.
 pub(crate) const AUDIT_TTL_CACHE: std::time::Duration = std::time::Duration::from_secs(5);
 
-fn policy_key(namespace: &str, tenant: &str) -> StateKey {
-    StateKey::new(namespace, tenant, RETENTION_KIND, POLICY_ID)
-}
-
 impl Gateway {
     pub async fn create_retention(
         &self,
@@ -63,7 +57,7 @@ impl Gateway {
         policy.updated_at = now;
         let body =
             serde_json::to_string(&policy).map_err(|e| GatewayError::Internal(e.to_string()))?;
-        let key = policy_key(&policy.namespace, &policy.tenant);
+        let key = crate::keys::retention_policy(&policy.namespace, &policy.tenant);
         if self
             .ports
             .state
@@ -88,7 +82,7 @@ impl Gateway {
         let Some((ns, tenant)) = self.index_get(RETENTION_KIND, id).await? else {
             return Ok(None);
         };
-        let key = policy_key(&ns, &tenant);
+        let key = crate::keys::retention_policy(&ns, &tenant);
         match self.ports.state.get(&key).await? {
             Some(v) => Ok(Some(crate::deferred::decode(&key, &v.value)?)),
             None => Ok(None),
@@ -101,7 +95,7 @@ impl Gateway {
     ) -> Result<RetentionPolicy, GatewayError> {
         policy.updated_at = self.ports.clock.now();
         self.put_json(
-            &policy_key(&policy.namespace, &policy.tenant),
+            &crate::keys::retention_policy(&policy.namespace, &policy.tenant),
             &policy,
             None,
         )
@@ -116,7 +110,10 @@ impl Gateway {
         };
         self.ports
             .state
-            .delete(&policy_key(&policy.namespace, &policy.tenant))
+            .delete(&crate::keys::retention_policy(
+                &policy.namespace,
+                &policy.tenant,
+            ))
             .await?;
         self.index_delete(RETENTION_KIND, id).await?;
         self.forget_audit_ttl(&policy.namespace, &policy.tenant);
@@ -152,7 +149,7 @@ impl Gateway {
         if let Some(ttl) = self.audit_ttls.get(&cache_key, now) {
             return ttl.or(self.config.audit.ttl_seconds);
         }
-        let key = policy_key(namespace, tenant);
+        let key = crate::keys::retention_policy(namespace, tenant);
         let ttl = match self.ports.state.get(&key).await {
             Ok(Some(v)) => serde_json::from_str::<RetentionPolicy>(&v.value)
                 .ok()
@@ -222,12 +219,7 @@ impl Gateway {
             .iter()
             .filter(|c| c.status.is_terminal() && older(policy.state_ttl_seconds, c.updated_at))
         {
-            let key = StateKey::new(
-                &policy.namespace,
-                &policy.tenant,
-                CHAIN_KIND,
-                &chain.chain_id,
-            );
+            let key = crate::keys::chain(&policy.namespace, &policy.tenant, &chain.chain_id);
             if self.ports.state.delete(&key).await? {
                 deleted.0 += 1;
             }
@@ -239,12 +231,7 @@ impl Gateway {
             .iter()
             .filter(|e| older(policy.event_ttl_seconds, e.updated_at))
         {
-            let key = StateKey::new(
-                &policy.namespace,
-                &policy.tenant,
-                EVENT_KIND,
-                &event.fingerprint,
-            );
+            let key = crate::keys::event(&policy.namespace, &policy.tenant, &event.fingerprint);
             if self.ports.state.delete(&key).await? {
                 deleted.1 += 1;
             }

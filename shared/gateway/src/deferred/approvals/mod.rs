@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use switchyard_core::{Action, ActionOutcome, Caller};
-use switchyard_store::{Deferred, DelayedMessage, RecordRef, StateKey};
+use switchyard_store::{Deferred, DelayedMessage, RecordRef};
 
 pub use crate::approval_signer::{ApprovalSigner, LinkPurpose};
 use crate::error::GatewayError;
@@ -48,13 +48,11 @@ pub struct ApprovalRecord {
     pub decided_by: Option<String>,
 }
 
-pub const APPROVAL_KIND: &str = "approval";
+pub use crate::keys::APPROVAL_KIND;
 /// Decided and expired approvals stay readable this long (to answer 409/410).
 const KEEP_AFTER_EXPIRY_SECONDS: u64 = 7 * 86_400;
 
-pub(crate) fn approval_key(namespace: &str, tenant: &str, id: &str) -> StateKey {
-    StateKey::new(namespace, tenant, APPROVAL_KIND, id)
-}
+pub(crate) use crate::keys::approval as approval_key;
 
 /// Percent-encode one URL path segment.
 fn segment(s: &str) -> String {

@@ -16,7 +16,7 @@ mod runner;
 
 use switchyard_config::ChainDefinition;
 use switchyard_core::{Action, ActionOutcome};
-use switchyard_store::{Deferred, DelayedMessage, RecordRef, StateKey};
+use switchyard_store::{Deferred, DelayedMessage, RecordRef};
 
 use crate::deferred::decode;
 use crate::error::GatewayError;
@@ -27,10 +27,6 @@ use model::step_state;
 pub use model::{
     CHAIN_KIND, ChainError, ChainState, ChainStatus, ParentRef, StepState, StepStatus,
 };
-
-fn chain_key(namespace: &str, tenant: &str, id: &str) -> StateKey {
-    StateKey::new(namespace, tenant, CHAIN_KIND, id)
-}
 
 impl Gateway {
     fn chain_def(&self, name: &str) -> Result<&ChainDefinition, GatewayError> {
@@ -97,7 +93,7 @@ impl Gateway {
             cancelled_by: None,
             failure_reason: None,
         };
-        let key = chain_key(&state.namespace, &state.tenant, &chain_id);
+        let key = crate::keys::chain(&state.namespace, &state.tenant, &chain_id);
         let body =
             serde_json::to_string(&state).map_err(|e| GatewayError::Internal(e.to_string()))?;
         if self
@@ -141,7 +137,7 @@ impl Gateway {
         tenant: &str,
         id: &str,
     ) -> Result<Option<(ChainState, u64)>, GatewayError> {
-        let key = chain_key(namespace, tenant, id);
+        let key = crate::keys::chain(namespace, tenant, id);
         match self.ports.state.get(&key).await? {
             Some(stored) => Ok(Some((decode(&key, &stored.value)?, stored.version))),
             None => Ok(None),
@@ -163,7 +159,7 @@ impl Gateway {
         });
         let body =
             serde_json::to_string(&state).map_err(|e| GatewayError::Internal(e.to_string()))?;
-        let key = chain_key(&state.namespace, &state.tenant, &state.chain_id);
+        let key = crate::keys::chain(&state.namespace, &state.tenant, &state.chain_id);
         Ok(self
             .ports
             .state

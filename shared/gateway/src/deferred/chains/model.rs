@@ -10,7 +10,7 @@ use switchyard_core::Action;
 
 use crate::error::GatewayError;
 
-pub const CHAIN_KIND: &str = "chain";
+pub use crate::keys::CHAIN_KIND;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

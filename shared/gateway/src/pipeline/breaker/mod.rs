@@ -18,7 +18,6 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use switchyard_config::BreakerMode;
 use switchyard_core::{Action, ActionOutcome};
-use switchyard_store::StateKey;
 
 use crate::error::GatewayError;
 use crate::gateway::Gateway;
@@ -57,10 +56,6 @@ enum Permit {
     /// This call is the half-open probe.
     Probe,
     Refused,
-}
-
-fn key(provider: &str) -> StateKey {
-    StateKey::new("_system", "_breakers", "circuit_breaker", provider)
 }
 
 impl Gateway {
@@ -122,9 +117,14 @@ impl Gateway {
         {
             return Ok(cached);
         }
-        let (state, version) = match self.ports.state.get(&key(provider)).await? {
+        let (state, version) = match self
+            .ports
+            .state
+            .get(&crate::keys::breaker(provider))
+            .await?
+        {
             Some(v) => (
-                crate::deferred::decode(&key(provider), &v.value)?,
+                crate::deferred::decode(&crate::keys::breaker(provider), &v.value)?,
                 v.version,
             ),
             None => (BreakerState::default(), 0),
@@ -155,7 +155,7 @@ impl Gateway {
         let Some(new_version) = self
             .ports
             .state
-            .compare_and_swap(&key(provider), version, &body, None)
+            .compare_and_swap(&crate::keys::breaker(provider), version, &body, None)
             .await?
         else {
             // Lost a race: forget the cache so the next call reads the winner.
