@@ -54,46 +54,13 @@ impl AwsProbe {
     }
 
     async fn fire_due_schedules(&self, lane: Lane) -> Vec<DelayedMessage> {
-        let scheduler = self.stack.scheduler();
-        let group = self.stack.output("ScheduleGroupName");
-        let listed = scheduler
-            .list_schedules()
-            .group_name(group)
-            .send()
-            .await
-            .expect("list schedules");
         let mut out = Vec::new();
-        for summary in listed.schedules() {
-            let name = summary.name().expect("name");
-            if name.ends_with("-reaper") {
-                continue; // the template's rate(1 minute) tick
-            }
-            let schedule = scheduler
-                .get_schedule()
-                .name(name)
-                .group_name(group)
-                .send()
-                .await
-                .expect("get schedule");
-            let expression = schedule.schedule_expression().expect("expression");
-            let due = expression
-                .strip_prefix("at(")
-                .and_then(|e| e.strip_suffix(')'))
-                .and_then(|e| chrono::NaiveDateTime::parse_from_str(e, "%Y-%m-%dT%H:%M:%S").ok())
-                .unwrap_or_else(|| panic!("not a one-time schedule: {expression}"))
-                .and_utc();
-            let input = schedule.target().and_then(|t| t.input()).expect("input");
-            let message = DelayedMessage::parse(input).expect("a message");
-            if due > self.clock.now() || message.work.lane() != lane {
+        for schedule in self.stack.one_time_schedules().await {
+            let message = DelayedMessage::parse(&schedule.input).expect("a message");
+            if schedule.at > self.clock.now() || message.work.lane() != lane {
                 continue;
             }
-            scheduler
-                .delete_schedule()
-                .name(name)
-                .group_name(group)
-                .send()
-                .await
-                .expect("delete schedule");
+            self.stack.delete_schedule(&schedule.name).await;
             out.push(message);
         }
         out

@@ -34,6 +34,16 @@ use switchyard_lambda::scheduler::SchedulerEvent;
 use switchyard_lambda::{Runtime, S3Location, Settings};
 
 /// A stack deployed to the emulator by `infra/deploy-local`.
+/// A one-time schedule as stored.
+pub struct OneTimeSchedule {
+    pub name: String,
+    pub at: DateTime<Utc>,
+    pub input: String,
+    pub target_arn: String,
+    pub timezone: Option<String>,
+    pub deleted_after_completion: bool,
+}
+
 pub struct Stack {
     pub name: String,
     pub outputs: HashMap<String, String>,
@@ -93,6 +103,63 @@ impl Stack {
 
     pub fn scheduler(&self) -> aws_sdk_scheduler::Client {
         aws_sdk_scheduler::Client::new(&self.sdk)
+    }
+
+    /// Every one-time schedule (`at(...)`) in the stack's group, read back in
+    /// full. The template's `rate(1 minute)` reaper tick is left out: tests
+    /// call the reaper themselves.
+    pub async fn one_time_schedules(&self) -> Vec<OneTimeSchedule> {
+        let scheduler = self.scheduler();
+        let group = self.output("ScheduleGroupName");
+        let listed = scheduler
+            .list_schedules()
+            .group_name(group)
+            .send()
+            .await
+            .expect("list schedules");
+        let mut out = Vec::new();
+        for summary in listed.schedules() {
+            let name = summary.name().expect("name");
+            if name.ends_with("-reaper") {
+                continue;
+            }
+            let schedule = scheduler
+                .get_schedule()
+                .name(name)
+                .group_name(group)
+                .send()
+                .await
+                .expect("get schedule");
+            let expression = schedule.schedule_expression().expect("expression");
+            let at = expression
+                .strip_prefix("at(")
+                .and_then(|e| e.strip_suffix(')'))
+                .and_then(|e| NaiveDateTime::parse_from_str(e, "%Y-%m-%dT%H:%M:%S").ok())
+                .unwrap_or_else(|| panic!("not a one-time schedule: {expression}"));
+            let target = schedule.target().expect("target");
+            out.push(OneTimeSchedule {
+                name: name.to_string(),
+                at: at.and_utc(),
+                input: target.input().expect("input").to_string(),
+                target_arn: target.arn().to_string(),
+                timezone: schedule.schedule_expression_timezone().map(str::to_string),
+                deleted_after_completion: schedule.action_after_completion()
+                    == Some(&aws_sdk_scheduler::types::ActionAfterCompletion::Delete),
+            });
+        }
+        out
+    }
+
+    /// Delete schedule `name` from the stack's group (what Scheduler does
+    /// after firing a one-time schedule).
+    pub async fn delete_schedule(&self, name: &str) {
+        self.scheduler()
+            .delete_schedule()
+            .name(name)
+            .group_name(self.output("ScheduleGroupName"))
+            .send()
+            .await
+            .expect("delete schedule");
     }
 
     /// The queue's redrive limit, read back from the emulator.
@@ -363,45 +430,15 @@ impl Functions {
 
     /// The schedules stored in the stack's group: (name, due time, input).
     pub async fn schedules(&self) -> Vec<(String, DateTime<Utc>, String)> {
-        let scheduler = self.stack.scheduler();
-        let group = self.stack.output("ScheduleGroupName");
-        let listed = scheduler
-            .list_schedules()
-            .group_name(group)
-            .send()
-            .await
-            .expect("list schedules");
         let mut out = Vec::new();
-        for summary in listed.schedules() {
-            let name = summary.name().expect("name");
-            if name.ends_with("-reaper") {
-                continue; // the rate(1 minute) tick; tests call the reaper themselves
-            }
-            let schedule = scheduler
-                .get_schedule()
-                .name(name)
-                .group_name(group)
-                .send()
-                .await
-                .expect("get schedule");
-            let expression = schedule.schedule_expression().expect("expression");
-            let at = expression
-                .strip_prefix("at(")
-                .and_then(|e| e.strip_suffix(')'))
-                .and_then(|e| NaiveDateTime::parse_from_str(e, "%Y-%m-%dT%H:%M:%S").ok())
-                .unwrap_or_else(|| panic!("not a one-time schedule: {expression}"));
-            assert_eq!(schedule.schedule_expression_timezone(), Some("UTC"));
-            let target = schedule.target().expect("target");
-            assert_eq!(target.arn(), self.stack.output("SchedulerFunctionArn"));
+        for schedule in self.stack.one_time_schedules().await {
+            assert_eq!(schedule.timezone.as_deref(), Some("UTC"));
             assert_eq!(
-                schedule.action_after_completion(),
-                Some(&aws_sdk_scheduler::types::ActionAfterCompletion::Delete)
+                schedule.target_arn,
+                self.stack.output("SchedulerFunctionArn")
             );
-            out.push((
-                name.to_string(),
-                at.and_utc(),
-                target.input().expect("input").to_string(),
-            ));
+            assert!(schedule.deleted_after_completion);
+            out.push((schedule.name, schedule.at, schedule.input));
         }
         out
     }
@@ -417,14 +454,7 @@ impl Functions {
                 .expect("a Switchyard message");
             match switchyard_lambda::scheduler::handle(&self.scheduler, event).await {
                 Ok(_) => {
-                    self.stack
-                        .scheduler()
-                        .delete_schedule()
-                        .name(&name)
-                        .group_name(self.stack.output("ScheduleGroupName"))
-                        .send()
-                        .await
-                        .expect("delete schedule");
+                    self.stack.delete_schedule(&name).await;
                     fired += 1;
                 }
                 Err(err) => eprintln!("schedule {name} failed (AWS would retry): {err}"),
