@@ -113,6 +113,14 @@ mod tests {
         (Arc::new(gateway), clock, memory, message)
     }
 
+    /// A function runtime around `gateway`, with the test environment's settings.
+    fn runtime(gateway: Arc<Gateway>) -> Runtime {
+        let env = crate::settings::complete_test_env();
+        let settings =
+            crate::Settings::from_lookup(|k| env.get(k).map(|v| v.to_string())).expect("settings");
+        Runtime::for_tests(gateway, settings, None)
+    }
+
     fn sqs_event(message: &DelayedMessage, receive_count: u32) -> SqsEvent {
         serde_json::from_value(json!({"Records": [{
             "messageId": "sqs-1",
@@ -168,13 +176,7 @@ mod tests {
         // On Lambda: SQS delivers it with a growing receive count, the same
         // time apart; every failed delivery but the last is reported back.
         let (lambda, lambda_clock, _, message) = poisoned().await;
-        let settings = crate::Settings::from_lookup(|k| {
-            crate::settings::complete_test_env()
-                .get(k)
-                .map(|v| v.to_string())
-        })
-        .expect("settings");
-        let runtime = Runtime::for_tests(lambda.clone(), settings, None);
+        let runtime = runtime(lambda.clone());
         let mut reported = Vec::new();
         for receive_count in 1..=MAX_DELIVERIES {
             let response =
@@ -215,13 +217,7 @@ mod tests {
     #[tokio::test]
     async fn an_unreadable_message_is_kept_verbatim_on_its_last_delivery() {
         let (lambda, _, _, _) = poisoned().await;
-        let settings = crate::Settings::from_lookup(|k| {
-            crate::settings::complete_test_env()
-                .get(k)
-                .map(|v| v.to_string())
-        })
-        .expect("settings");
-        let runtime = Runtime::for_tests(lambda.clone(), settings, None);
+        let runtime = runtime(lambda.clone());
         let event = |count: u32| -> SqsEvent {
             serde_json::from_value(json!({"Records": [{
                 "messageId": "sqs-2", "body": "not a message at all",

@@ -243,23 +243,27 @@ impl Gateway {
         self.write_audit(record).await;
     }
 
+    /// A page of the dead-letter records as stored.
+    async fn dead_letter_page(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<switchyard_store::ListPage, GatewayError> {
+        let limit = limit.clamp(1, MAX_DEAD_LETTER_PAGE);
+        Ok(self
+            .ports
+            .state
+            .list(SCOPE.0, SCOPE.1, KIND, cursor, limit)
+            .await?)
+    }
+
     /// A page of dead letters, oldest message id first.
     pub async fn dead_letters(
         &self,
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<(Vec<DeadLetter>, Option<String>), GatewayError> {
-        let page = self
-            .ports
-            .state
-            .list(
-                SCOPE.0,
-                SCOPE.1,
-                KIND,
-                cursor,
-                limit.clamp(1, MAX_DEAD_LETTER_PAGE),
-            )
-            .await?;
+        let page = self.dead_letter_page(cursor, limit).await?;
         let letters = page
             .items
             .iter()
@@ -280,15 +284,7 @@ impl Gateway {
         let mut cursor = None;
         loop {
             let page = self
-                .ports
-                .state
-                .list(
-                    SCOPE.0,
-                    SCOPE.1,
-                    KIND,
-                    cursor.as_deref(),
-                    MAX_DEAD_LETTER_PAGE,
-                )
+                .dead_letter_page(cursor.as_deref(), MAX_DEAD_LETTER_PAGE)
                 .await?;
             count += page.items.len();
             match page.next_cursor {
