@@ -4,14 +4,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
-use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use serde::Serialize;
 use switchyard_config::Config;
 use switchyard_core::{AuditPage, AuditQuery, AuditRecord, Clock};
 use switchyard_providers::ProviderRegistry;
 use switchyard_rules::{Rule, RuleError, RuleSet, RuleSummary};
-use switchyard_store::{AuditStore, DelayQueue, StateKey, StateStore};
+use switchyard_store::{AuditStore, DelayQueue, StateStore};
 
 use crate::approvals::ApprovalSigner;
 use crate::error::GatewayError;
@@ -269,66 +267,5 @@ impl Gateway {
             .audit
             .latest_for_action(action_id, accept)
             .await?)
-    }
-
-    /// Create a record that must not exist yet (fresh ids): one conditional write.
-    pub(crate) async fn create_json<T: Serialize>(
-        &self,
-        key: &StateKey,
-        value: &T,
-        expires_at: Option<DateTime<Utc>>,
-    ) -> Result<(), GatewayError> {
-        let body =
-            serde_json::to_string(value).map_err(|e| GatewayError::Internal(e.to_string()))?;
-        match self
-            .ports
-            .state
-            .compare_and_swap(key, 0, &body, expires_at)
-            .await?
-        {
-            Some(_) => Ok(()),
-            None => Err(GatewayError::Internal(format!(
-                "record {} already exists",
-                key.display()
-            ))),
-        }
-    }
-
-    pub(crate) async fn put_json<T: Serialize>(
-        &self,
-        key: &StateKey,
-        value: &T,
-        expires_at: Option<DateTime<Utc>>,
-    ) -> Result<u64, GatewayError> {
-        let body =
-            serde_json::to_string(value).map_err(|e| GatewayError::Internal(e.to_string()))?;
-        Ok(self.ports.state.put(key, &body, expires_at).await?)
-    }
-}
-
-impl Gateway {
-    /// Every live record of one kind in a tenant, decoded.
-    pub(crate) async fn list_records<T: serde::de::DeserializeOwned>(
-        &self,
-        namespace: &str,
-        tenant: &str,
-        kind: &str,
-    ) -> Result<Vec<T>, GatewayError> {
-        let mut out = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let page = self
-                .ports
-                .state
-                .list(namespace, tenant, kind, cursor.as_deref(), 200)
-                .await?;
-            for (key, value) in page.items {
-                out.push(crate::deferred::decode(&key, &value.value)?);
-            }
-            match page.next_cursor {
-                Some(next) => cursor = Some(next),
-                None => return Ok(out),
-            }
-        }
     }
 }

@@ -8,6 +8,7 @@ mod gateway;
 pub mod keys;
 mod metrics;
 mod pipeline;
+mod records;
 mod registry;
 mod ttl_cache;
 mod upkeep;

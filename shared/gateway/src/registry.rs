@@ -53,29 +53,16 @@ impl Gateway {
         &self,
         kind: &str,
     ) -> Result<Vec<(String, String, String)>, GatewayError> {
-        let mut out = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let page = self
-                .ports
-                .state
-                .list(
-                    crate::keys::INDEX.0,
-                    crate::keys::INDEX.1,
-                    &format!("{kind}_ref"),
-                    cursor.as_deref(),
-                    200,
-                )
-                .await?;
-            for (key, value) in page.items {
-                if let Some((ns, tenant)) = value.value.split_once('\n') {
-                    out.push((key.id, ns.to_string(), tenant.to_string()));
-                }
-            }
-            match page.next_cursor {
-                Some(next) => cursor = Some(next),
-                None => return Ok(out),
-            }
-        }
+        let (namespace, tenant) = crate::keys::INDEX;
+        let kind = format!("{kind}_ref");
+        let pointers =
+            crate::records::list_all(self.ports.state.as_ref(), namespace, tenant, &kind).await?;
+        Ok(pointers
+            .into_iter()
+            .filter_map(|(key, stored)| {
+                let (ns, tenant) = stored.value.split_once('\n')?;
+                Some((key.id, ns.to_string(), tenant.to_string()))
+            })
+            .collect())
     }
 }

@@ -187,11 +187,7 @@ impl Gateway {
     /// Keep `dead` in the store and audit it. The store write comes first:
     /// a dead letter the operator cannot see must not be acknowledged.
     pub(crate) async fn dead_letter(&self, dead: DeadLetter) -> Result<(), GatewayError> {
-        let value = serde_json::to_string(&dead)
-            .map_err(|e| GatewayError::Internal(format!("cannot encode a dead letter: {e}")))?;
-        self.ports
-            .state
-            .put(&crate::keys::dead_letter(&dead.id), &value, None)
+        self.put_json(&crate::keys::dead_letter(&dead.id), &dead, None)
             .await?;
         crate::metrics::Metrics::bump(&self.metrics.dead_lettered);
         tracing::error!(

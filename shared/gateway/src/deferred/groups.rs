@@ -162,15 +162,7 @@ impl Gateway {
             };
             group.events.push(action.payload.clone());
             group.action_ids.push(action.id.clone());
-            let body =
-                serde_json::to_string(&group).map_err(|e| GatewayError::Internal(e.to_string()))?;
-            if self
-                .ports
-                .state
-                .compare_and_swap(&key, version, &body, None)
-                .await?
-                .is_none()
-            {
+            if self.swap_json(&key, version, &group, None).await?.is_none() {
                 continue; // Another member changed the group: read again.
             }
             let full = group.events.len() as u64 >= max_group_size;
@@ -275,13 +267,9 @@ impl Gateway {
                 action_ids: Vec::new(),
                 ..group.clone()
             };
-            let body = serde_json::to_string(&closed)
-                .map_err(|e| GatewayError::Internal(e.to_string()))?;
             let expires = Some(now + chrono::Duration::days(1));
             if self
-                .ports
-                .state
-                .compare_and_swap(&key, stored.version, &body, expires)
+                .swap_json(&key, stored.version, &closed, expires)
                 .await?
                 .is_some()
             {

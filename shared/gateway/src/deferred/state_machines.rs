@@ -93,14 +93,7 @@ impl Gateway {
     /// state's timeout.
     async fn save_event(&self, event: &EventState, version: u64) -> Result<bool, GatewayError> {
         let key = crate::keys::event(&event.namespace, &event.tenant, &event.fingerprint);
-        let body =
-            serde_json::to_string(event).map_err(|e| GatewayError::Internal(e.to_string()))?;
-        let Some(new_version) = self
-            .ports
-            .state
-            .compare_and_swap(&key, version, &body, None)
-            .await?
-        else {
+        let Some(new_version) = self.swap_json(&key, version, event, None).await? else {
             return Ok(false);
         };
         let machine = self.machine(&event.state_machine)?;

@@ -147,21 +147,11 @@ impl Quotas {
         namespace: &str,
         tenant: &str,
     ) -> Result<Vec<QuotaPolicy>, StoreError> {
-        let mut out = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let page = self
-                .store
-                .list(namespace, tenant, KIND, cursor.as_deref(), 100)
-                .await?;
-            for (key, value) in page.items {
-                out.push(decode(&key, &value.value)?);
-            }
-            match page.next_cursor {
-                Some(next) => cursor = Some(next),
-                None => return Ok(out),
-            }
-        }
+        crate::records::list_all(self.store.as_ref(), namespace, tenant, KIND)
+            .await?
+            .iter()
+            .map(|(key, stored)| decode(key, &stored.value))
+            .collect()
     }
 
     /// Create a policy; a second policy for the same scope is a conflict.
@@ -180,8 +170,7 @@ impl Quotas {
         let now = self.clock.now();
         policy.created_at = now;
         policy.updated_at = now;
-        let body =
-            serde_json::to_string(&policy).map_err(|e| GatewayError::Internal(e.to_string()))?;
+        let body = crate::records::encode(&policy)?;
         self.store
             .put(
                 &crate::keys::quota_pointer(&policy.id),
@@ -215,8 +204,7 @@ impl Quotas {
     }
 
     pub async fn update(&self, policy: QuotaPolicy) -> Result<QuotaPolicy, GatewayError> {
-        let body =
-            serde_json::to_string(&policy).map_err(|e| GatewayError::Internal(e.to_string()))?;
+        let body = crate::records::encode(&policy)?;
         self.store
             .put(
                 &crate::keys::quota_policy(&policy.namespace, &policy.tenant, &policy.id),

@@ -55,16 +55,8 @@ impl Gateway {
         let now = self.ports.clock.now();
         policy.created_at = now;
         policy.updated_at = now;
-        let body =
-            serde_json::to_string(&policy).map_err(|e| GatewayError::Internal(e.to_string()))?;
         let key = crate::keys::retention_policy(&policy.namespace, &policy.tenant);
-        if self
-            .ports
-            .state
-            .compare_and_swap(&key, 0, &body, None)
-            .await?
-            .is_none()
-        {
+        if self.swap_json(&key, 0, &policy, None).await?.is_none() {
             return Ok(None); // One policy per namespace and tenant.
         }
         self.index_put(

@@ -206,18 +206,13 @@ impl Gateway {
         };
         record.decided_at = Some(now);
         record.decided_by = Some(decider.id.clone());
-        let body =
-            serde_json::to_string(&record).map_err(|e| GatewayError::Internal(e.to_string()))?;
         let keep_until = Some(switchyard_core::after_seconds(
             record.expires_at,
             KEEP_AFTER_EXPIRY_SECONDS,
         ));
         if self
-            .ports
-            .state
-            .compare_and_swap(&key, version, &body, keep_until)
-            .await
-            .map_err(GatewayError::from)?
+            .swap_json(&key, version, &record, keep_until)
+            .await?
             .is_none()
         {
             // Someone decided between our read and our write.
@@ -316,16 +311,12 @@ impl Gateway {
         }
         record.status = ApprovalStatus::Expired;
         record.decided_at = Some(now);
-        let body =
-            serde_json::to_string(&record).map_err(|e| GatewayError::Internal(e.to_string()))?;
         let keep_until = Some(switchyard_core::after_seconds(
             record.expires_at,
             KEEP_AFTER_EXPIRY_SECONDS,
         ));
         if self
-            .ports
-            .state
-            .compare_and_swap(&key, stored.version, &body, keep_until)
+            .swap_json(&key, stored.version, &record, keep_until)
             .await?
             .is_some()
         {

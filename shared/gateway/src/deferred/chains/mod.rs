@@ -94,15 +94,7 @@ impl Gateway {
             failure_reason: None,
         };
         let key = crate::keys::chain(&state.namespace, &state.tenant, &chain_id);
-        let body =
-            serde_json::to_string(&state).map_err(|e| GatewayError::Internal(e.to_string()))?;
-        if self
-            .ports
-            .state
-            .compare_and_swap(&key, 0, &body, None)
-            .await?
-            .is_some()
-        {
+        if self.swap_json(&key, 0, &state, None).await?.is_some() {
             Metrics::bump(&self.metrics.chains_created);
             if let Some(at) = state.expires_at {
                 self.ports
@@ -157,14 +149,8 @@ impl Gateway {
                 self.config.chains.completed_chain_ttl_seconds,
             )
         });
-        let body =
-            serde_json::to_string(&state).map_err(|e| GatewayError::Internal(e.to_string()))?;
         let key = crate::keys::chain(&state.namespace, &state.tenant, &state.chain_id);
-        Ok(self
-            .ports
-            .state
-            .compare_and_swap(&key, version, &body, expires)
-            .await?)
+        self.swap_json(&key, version, &*state, expires).await
     }
 
     pub async fn get_chain(

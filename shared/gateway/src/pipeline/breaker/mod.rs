@@ -150,12 +150,8 @@ impl Gateway {
         version: u64,
     ) -> Result<bool, GatewayError> {
         new.updated_at = Some(self.ports.clock.now());
-        let body =
-            serde_json::to_string(&new).map_err(|e| GatewayError::Internal(e.to_string()))?;
         let Some(new_version) = self
-            .ports
-            .state
-            .compare_and_swap(&crate::keys::breaker(provider), version, &body, None)
+            .swap_json(&crate::keys::breaker(provider), version, &new, None)
             .await?
         else {
             // Lost a race: forget the cache so the next call reads the winner.
