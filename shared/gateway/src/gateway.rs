@@ -11,7 +11,7 @@ use switchyard_providers::ProviderRegistry;
 use switchyard_rules::{Rule, RuleError, RuleSet, RuleSummary};
 use switchyard_store::{AuditStore, DelayQueue, StateStore};
 
-use crate::approvals::ApprovalSigner;
+use crate::approval_signer::ApprovalSigner;
 use crate::error::GatewayError;
 use crate::executor::Executor;
 use crate::metrics::{Metrics, MetricsSnapshot};
@@ -43,8 +43,8 @@ pub struct Gateway {
     pub(crate) signer: ApprovalSigner,
     pub(crate) external_url: String,
     pub quotas: Quotas,
-    pub(crate) audit_ttls: crate::retention::AuditTtlCache,
-    pub(crate) breakers: crate::breaker::BreakerCache,
+    pub(crate) audit_ttls: crate::ttl_cache::AuditTtlCache,
+    pub(crate) breakers: crate::breaker::model::BreakerCache,
     /// Audit records waiting for the store after a failed write.
     pub(crate) audit_retry: crate::audit_retry::AuditRetry,
 }
@@ -103,7 +103,7 @@ impl Gateway {
             redactor: Redactor::from_config(&config.audit.redact),
             executor: Executor::new(&config.executor),
             quotas: Quotas::new(ports.state.clone(), ports.clock.clone()),
-            audit_ttls: crate::retention::AuditTtlCache::new(crate::retention::AUDIT_TTL_CACHE),
+            audit_ttls: crate::ttl_cache::AuditTtlCache::new(crate::ttl_cache::AUDIT_TTL_CACHE),
             breakers: Default::default(),
             audit_retry: Default::default(),
             rules: ArcSwap::from_pointee(RuleSet::empty(default_timezone)),
@@ -267,5 +267,65 @@ impl Gateway {
             .audit
             .latest_for_action(action_id, accept)
             .await?)
+    }
+}
+
+/// Typed record access (see `records.rs` for the free functions).
+impl Gateway {
+    /// Write `value` if the record is still at `expected` (0: absent); the
+    /// new version, or `None` when someone else wrote first.
+    pub(crate) async fn swap_json<T: serde::Serialize>(
+        &self,
+        key: &switchyard_store::StateKey,
+        expected: u64,
+        value: &T,
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Option<u64>, GatewayError> {
+        let body = crate::records::encode(value)?;
+        Ok(self
+            .ports
+            .state
+            .compare_and_swap(key, expected, &body, expires_at)
+            .await?)
+    }
+
+    /// Create a record that must not exist yet (fresh ids): one conditional write.
+    pub(crate) async fn create_json<T: serde::Serialize>(
+        &self,
+        key: &switchyard_store::StateKey,
+        value: &T,
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<(), GatewayError> {
+        match self.swap_json(key, 0, value, expires_at).await? {
+            Some(_) => Ok(()),
+            None => Err(GatewayError::Internal(format!(
+                "record {} already exists",
+                key.display()
+            ))),
+        }
+    }
+
+    pub(crate) async fn put_json<T: serde::Serialize>(
+        &self,
+        key: &switchyard_store::StateKey,
+        value: &T,
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<u64, GatewayError> {
+        let body = crate::records::encode(value)?;
+        Ok(self.ports.state.put(key, &body, expires_at).await?)
+    }
+
+    /// Every live record of one kind in a tenant, decoded.
+    pub(crate) async fn list_records<T: serde::de::DeserializeOwned>(
+        &self,
+        namespace: &str,
+        tenant: &str,
+        kind: &str,
+    ) -> Result<Vec<T>, GatewayError> {
+        crate::records::list_all(self.ports.state.as_ref(), namespace, tenant, kind)
+            .await?
+            .iter()
+            .map(|(key, stored)| crate::records::decode(key, &stored.value))
+            .collect()
     }
 }

@@ -1,6 +1,15 @@
 //! The gateway: everything that happens to an action between the HTTP layer
 //! and the providers. It knows no AWS or HTTP type; it talks to the storage,
 //! delay-queue, provider and clock ports.
+//!
+//! Layout: `pipeline/` is what happens to an action (verdict, gate,
+//! provider call behind its breaker, audit), `deferred/` every kind of
+//! delayed work and its delivery, `upkeep/` periodic maintenance. The
+//! dependency rule: `gateway.rs` (the `Gateway` struct and its ports)
+//! imports only leaf modules (errors, metrics, `ttl_cache`, `keys`,
+//! `records`, the executor, `breaker/model`), and each feature module adds
+//! its own `impl Gateway` on top, so no two files import each other in a
+//! loop (`tests/layout.rs` checks it with `tests/import_loops.py`).
 
 mod deferred;
 mod error;

@@ -45,6 +45,13 @@ impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
     }
 }
 
+/// Per-process cache of audit TTLs (a few seconds old at most; writes through
+/// this process clear it): (namespace, tenant) → the policy's audit TTL.
+pub(crate) type AuditTtlCache = TtlCache<(String, String), Option<u64>>;
+
+/// How long a process trusts a looked-up audit TTL.
+pub(crate) const AUDIT_TTL_CACHE: std::time::Duration = std::time::Duration::from_secs(5);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,5 +1,5 @@
 //! Messages that failed every delivery. The delivery policy
-//! ([`crate::delivery`]) hands them here: each is kept in the store (so an
+//! (`delivery.rs`) hands them here: each is kept in the store (so an
 //! operator can list, replay or drain it through `/v1/dead-letters`, the same
 //! on every transport) and audited with its reason.
 
@@ -298,7 +298,7 @@ impl Gateway {
         let Some(stored) = self.ports.state.get(&key).await? else {
             return Ok(None);
         };
-        let dead: DeadLetter = crate::deferred::decode(&key, &stored.value)?;
+        let dead: DeadLetter = crate::records::decode(&key, &stored.value)?;
         let Some(message) = dead.replayable() else {
             return Err(GatewayError::Invalid {
                 field: "id".into(),

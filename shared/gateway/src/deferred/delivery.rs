@@ -10,7 +10,7 @@ use std::time::Duration;
 use switchyard_store::DelayedMessage;
 
 use crate::dead_letter::DeadLetter;
-use crate::deferred::Handled;
+use crate::deferred::handled::Handled;
 use crate::error::GatewayError;
 use crate::gateway::Gateway;
 

@@ -17,11 +17,12 @@ use sha2::{Digest, Sha256};
 use switchyard_core::{Action, ActionOutcome};
 use switchyard_store::{Deferred, DelayedMessage};
 
-use crate::deferred::{HANDLER_LEASE, Handled, decode};
+use crate::deferred::handled::{HANDLER_LEASE, Handled};
 use crate::dispatch::Resume;
 use crate::error::GatewayError;
 use crate::gateway::Gateway;
 use crate::metrics::Metrics;
+use crate::records::decode;
 
 pub use crate::keys::GROUP_KIND;
 

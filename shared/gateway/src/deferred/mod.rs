@@ -12,6 +12,7 @@ pub mod chains;
 pub(crate) mod dead_letter;
 pub mod delivery;
 pub mod groups;
+pub(crate) mod handled;
 pub mod recurring;
 pub(crate) mod schedule;
 pub mod state_machines;
@@ -19,7 +20,9 @@ pub mod state_machines;
 use std::time::Duration;
 
 use serde_json::json;
-use switchyard_store::{Deferred, DelayedMessage, MemoryDelayQueue, RecordRef, StateKey};
+use switchyard_store::{Deferred, DelayedMessage, MemoryDelayQueue, RecordRef};
+
+use crate::records::decode;
 
 use crate::delivery::{Incoming, Settled};
 use crate::dispatch::Resume;
@@ -27,25 +30,7 @@ use crate::error::GatewayError;
 use crate::gateway::Gateway;
 use crate::schedule::ScheduledAction;
 
-/// What became of a message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Handled {
-    /// Done (or found already done): delete the message.
-    Done,
-    /// Not now (another worker holds the record, or it is not due): deliver again later.
-    RetryLater(Duration),
-}
-
-/// Deliveries of a failing message before it is dead-lettered (the delay
-/// queue's `maxReceiveCount` in `infra/template.yaml`).
-pub const MAX_DELIVERIES: u32 = 5;
-
-/// How long a failed message waits before its next local delivery (SQS
-/// waits out the message's visibility timeout instead).
-pub const RETRY_DELAY: Duration = Duration::from_secs(5);
-
-/// How long a handler may hold a record before another may take over.
-pub(crate) const HANDLER_LEASE: Duration = Duration::from_secs(60);
+pub use handled::{HANDLER_LEASE, Handled, MAX_DELIVERIES, RETRY_DELAY};
 
 impl Gateway {
     /// Handle one delayed message.
@@ -195,12 +180,4 @@ impl Gateway {
         self.ports.state.unlock(&lease, &owner).await?;
         Ok(Handled::Done)
     }
-}
-
-pub(crate) fn decode<T: serde::de::DeserializeOwned>(
-    key: &StateKey,
-    value: &str,
-) -> Result<T, GatewayError> {
-    serde_json::from_str(value)
-        .map_err(|e| GatewayError::Internal(format!("corrupt record {}: {e}", key.display())))
 }

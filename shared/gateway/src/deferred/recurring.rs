@@ -15,11 +15,12 @@ use serde_json::{Value, json};
 use switchyard_core::Action;
 use switchyard_store::{Deferred, DelayedMessage, GateOp, GateResult, RecordRef};
 
-use crate::deferred::{Handled, decode};
+use crate::deferred::handled::Handled;
 use crate::dispatch::Resume;
 use crate::error::GatewayError;
 use crate::gateway::Gateway;
 use crate::metrics::Metrics;
+use crate::records::decode;
 
 pub use crate::keys::RECURRING_KIND;
 

@@ -9,9 +9,10 @@ use switchyard_config::StateMachineConfig;
 use switchyard_core::{Action, ActionOutcome};
 use switchyard_store::{Deferred, DelayedMessage};
 
-use crate::deferred::{Handled, decode};
+use crate::deferred::handled::Handled;
 use crate::error::GatewayError;
 use crate::gateway::Gateway;
+use crate::records::decode;
 
 pub use crate::keys::EVENT_KIND;
 

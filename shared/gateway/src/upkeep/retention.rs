@@ -9,7 +9,6 @@ use crate::chains::{CHAIN_KIND, ChainState};
 use crate::error::GatewayError;
 use crate::gateway::Gateway;
 use crate::state_machines::{EVENT_KIND, EventState};
-use crate::ttl_cache::TtlCache;
 
 pub use crate::keys::RETENTION_KIND;
 
@@ -40,13 +39,6 @@ pub struct RetentionReport {
     pub errors: u64,
 }
 
-/// Per-process cache of audit TTLs (a few seconds old at most; writes through
-/// this process clear it): (namespace, tenant) → the policy's audit TTL.
-pub(crate) type AuditTtlCache = TtlCache<(String, String), Option<u64>>;
-
-/// How long a process trusts a looked-up audit TTL.
-pub(crate) const AUDIT_TTL_CACHE: std::time::Duration = std::time::Duration::from_secs(5);
-
 impl Gateway {
     pub async fn create_retention(
         &self,
@@ -76,7 +68,7 @@ impl Gateway {
         };
         let key = crate::keys::retention_policy(&ns, &tenant);
         match self.ports.state.get(&key).await? {
-            Some(v) => Ok(Some(crate::deferred::decode(&key, &v.value)?)),
+            Some(v) => Ok(Some(crate::records::decode(&key, &v.value)?)),
             None => Ok(None),
         }
     }

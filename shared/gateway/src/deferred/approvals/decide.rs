@@ -148,7 +148,7 @@ impl Gateway {
                 },
             );
         };
-        let record: ApprovalRecord = crate::deferred::decode(&key, &stored.value)?;
+        let record: ApprovalRecord = crate::records::decode(&key, &stored.value)?;
         Ok((key, record, stored.version))
     }
 
@@ -293,13 +293,13 @@ impl Gateway {
     pub(crate) async fn expire_approval(
         &self,
         r: &RecordRef,
-    ) -> Result<crate::deferred::Handled, GatewayError> {
-        use crate::deferred::Handled;
+    ) -> Result<crate::deferred::handled::Handled, GatewayError> {
+        use crate::deferred::handled::Handled;
         let key = approval_key(&r.namespace, &r.tenant, &r.id);
         let Some(stored) = self.ports.state.get(&key).await? else {
             return Ok(Handled::Done);
         };
-        let mut record: ApprovalRecord = crate::deferred::decode(&key, &stored.value)?;
+        let mut record: ApprovalRecord = crate::records::decode(&key, &stored.value)?;
         if record.status != ApprovalStatus::Pending {
             return Ok(Handled::Done);
         }

@@ -18,10 +18,10 @@ use switchyard_config::ChainDefinition;
 use switchyard_core::{Action, ActionOutcome};
 use switchyard_store::{Deferred, DelayedMessage, RecordRef};
 
-use crate::deferred::decode;
 use crate::error::GatewayError;
 use crate::gateway::Gateway;
 use crate::metrics::Metrics;
+use crate::records::decode;
 
 use model::step_state;
 pub use model::{

@@ -11,7 +11,7 @@ use switchyard_store::RecordRef;
 
 use super::model::{ChainState, ChainStatus, ParentRef, StepStatus, next_step};
 use crate::audit::AuditContext;
-use crate::deferred::{HANDLER_LEASE, Handled};
+use crate::deferred::handled::{HANDLER_LEASE, Handled};
 use crate::error::GatewayError;
 use crate::gateway::Gateway;
 use crate::metrics::Metrics;

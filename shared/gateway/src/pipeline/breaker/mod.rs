@@ -11,10 +11,6 @@
 //! Reads are cached per process for [`CACHE`]: a healthy provider costs no
 //! round trip per call; only failures and transitions write.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::Duration;
-
 use serde_json::{Value, json};
 use switchyard_config::BreakerMode;
 use switchyard_core::{Action, ActionOutcome};
@@ -22,34 +18,11 @@ use switchyard_core::{Action, ActionOutcome};
 use crate::error::GatewayError;
 use crate::gateway::Gateway;
 use crate::metrics::Metrics;
-use crate::ttl_cache::TtlCache;
 
-mod model;
+pub(crate) mod model;
 
-use model::{Admission, CallResult, ErrorRateSample};
+use model::{Admission, CallResult};
 pub use model::{BreakerPhase, BreakerSettings, BreakerState};
-
-const CACHE: Duration = Duration::from_secs(1);
-
-/// Recent call results per provider, for the error-rate mode: this instance's
-/// own sample of the provider's health (the resulting state is shared).
-type Samples = HashMap<String, ErrorRateSample>;
-
-/// Per process: breaker states as last read (provider → state, version) and
-/// the error-rate samples.
-pub(crate) struct BreakerCache {
-    states: TtlCache<String, (BreakerState, u64)>,
-    samples: Mutex<Samples>,
-}
-
-impl Default for BreakerCache {
-    fn default() -> Self {
-        Self {
-            states: TtlCache::new(CACHE),
-            samples: Mutex::default(),
-        }
-    }
-}
 
 enum Permit {
     Call,
@@ -124,7 +97,7 @@ impl Gateway {
             .await?
         {
             Some(v) => (
-                crate::deferred::decode(&crate::keys::breaker(provider), &v.value)?,
+                crate::records::decode(&crate::keys::breaker(provider), &v.value)?,
                 v.version,
             ),
             None => (BreakerState::default(), 0),

@@ -3,11 +3,14 @@
 //! recover it, and the error-rate sample. `super` loads and saves the state
 //! (compare-and-swap) around these functions.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use switchyard_config::BreakerMode;
+
+use crate::ttl_cache::TtlCache;
 
 /// How long a half-open probe may take before another request may probe.
 pub(crate) const PROBE_SLOT: i64 = 30;
@@ -261,6 +264,29 @@ impl ErrorRateSample {
         let failures = window.iter().filter(|(_, ok)| !ok).count();
         window.len() >= settings.minimum_requests
             && failures * 100 >= settings.error_rate_threshold_percent as usize * window.len()
+    }
+}
+
+/// How long a process trusts a breaker state it read.
+const CACHE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Recent call results per provider, for the error-rate mode: this instance's
+/// own sample of the provider's health (the resulting state is shared).
+type Samples = HashMap<String, ErrorRateSample>;
+
+/// Per process: breaker states as last read (provider → state, version) and
+/// the error-rate samples.
+pub(crate) struct BreakerCache {
+    pub(crate) states: TtlCache<String, (BreakerState, u64)>,
+    pub(crate) samples: Mutex<Samples>,
+}
+
+impl Default for BreakerCache {
+    fn default() -> Self {
+        Self {
+            states: TtlCache::new(CACHE),
+            samples: Mutex::default(),
+        }
     }
 }
 
