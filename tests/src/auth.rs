@@ -4,11 +4,11 @@
 
 use std::path::PathBuf;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use switchyard_auth::{Role, hash_key};
 use switchyard_config::Config;
 
-use crate::TestServer;
+use crate::{TestServer, at, start};
 
 pub const NAMESPACE: &str = "ecommerce";
 pub const TENANT: &str = "acme-store";
@@ -176,4 +176,40 @@ impl TestServer {
         }
         crate::read(response).await
     }
+}
+
+/// 17:00 UTC on a Monday: business hours in US/Eastern (orders execute).
+pub const NOW: &str = "2026-01-05T17:00:00Z";
+
+pub async fn auth_server() -> (TestServer, Keys) {
+    let keys = write_auth_file();
+    let server = start(auth_config(&keys), at(NOW)).await;
+    (server, keys)
+}
+
+pub fn order(tenant: &str, id: &str, cents: u64) -> Value {
+    json!({"namespace": NAMESPACE, "tenant": tenant, "provider": "payment-gateway",
+           "action_type": "place_order", "id": id,
+           "payload": {"order_id": id, "total_cents": cents, "currency": "USD",
+                       "shipping_country": "US", "customer_email": "c@example.com"}})
+}
+
+/// Dispatch a small order for `tenant` with `key`; it must be accepted.
+pub async fn dispatch_ok(s: &TestServer, key: &str, tenant: &str, id: &str) -> Value {
+    let (status, body) = s
+        .call(
+            "POST",
+            "/v1/dispatch",
+            Some(key),
+            Some(&order(tenant, id, 1500)),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+/// `path` narrowed to the test tenant (`namespace=…&tenant=…`).
+pub fn scoped(path: &str) -> String {
+    let sep = if path.contains('?') { '&' } else { '?' };
+    format!("{path}{sep}namespace={NAMESPACE}&tenant={TENANT}")
 }

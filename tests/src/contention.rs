@@ -151,6 +151,15 @@ impl ConflictProxy {
     }
 }
 
+/// The first transaction and the first conditional write a proxy sees are
+/// always contended (when their share is not zero): a short run makes a
+/// handful of writes, and a random 30% could skip every one of them, which
+/// would leave the conflict path untested (and the test's own check that
+/// conflicts were injected failing by chance).
+fn always_first(first: bool, share: f64) -> bool {
+    first && share > 0.0
+}
+
 /// Did a `share` come up?
 fn roll(share: f64) -> bool {
     share > 0.0 && rand::random::<f64>() < share
@@ -187,9 +196,11 @@ fn inject(proxy: &Proxy, target: &str, body: &[u8]) -> Option<Response> {
     }
     match target {
         "TransactWriteItems" => {
-            stats.transactions.fetch_add(1, Ordering::Relaxed);
+            let first = stats.transactions.fetch_add(1, Ordering::Relaxed) == 0;
             let items = request["TransactItems"].as_array().map_or(1, Vec::len);
-            let code = if roll(injection.transaction_conflicts) {
+            let code = if always_first(first, injection.transaction_conflicts)
+                || roll(injection.transaction_conflicts)
+            {
                 stats.transaction_conflicts.fetch_add(1, Ordering::Relaxed);
                 "TransactionConflict"
             } else if roll(injection.transaction_throttles) {
@@ -201,8 +212,8 @@ fn inject(proxy: &Proxy, target: &str, body: &[u8]) -> Option<Response> {
             Some(cancelled(items, code))
         }
         "PutItem" | "UpdateItem" | "DeleteItem" if request.get("ConditionExpression").is_some() => {
-            stats.conditional_writes.fetch_add(1, Ordering::Relaxed);
-            if !roll(injection.write_conflicts) {
+            let first = stats.conditional_writes.fetch_add(1, Ordering::Relaxed) == 0;
+            if !always_first(first, injection.write_conflicts) && !roll(injection.write_conflicts) {
                 return None;
             }
             stats.write_conflicts.fetch_add(1, Ordering::Relaxed);
