@@ -2,7 +2,9 @@
 //! listening on a free loopback port, with a clock the test moves by hand.
 
 pub mod auth;
+pub mod aws;
 pub mod contention;
+pub mod ecommerce;
 pub mod serverless;
 
 use std::path::PathBuf;
