@@ -17,7 +17,7 @@ use switchyard_gateway::recurring::RecurringAction;
 use switchyard_gateway::{DispatchOptions, Gateway};
 use switchyard_store::{Deferred, GateOp, StateKey, StateStore, StoreError, conformance};
 use switchyard_store_dynamodb::contention::{CONFLICT_ATTEMPTS, worst_case_wait};
-use switchyard_tests::contention::{ConflictProxy, Counts, Injection, ProxyStats};
+use switchyard_tests::contention::{ConflictProxy, Injection, Measured, ProxyStats, write_figures};
 use switchyard_tests::{
     Instance, at, dynamodb_adapters, dynamodb_endpoint, ecommerce_config, fresh_tables,
     gateway_instances,
@@ -205,15 +205,6 @@ async fn contention_retries_are_bounded() {
     );
 }
 
-/// One race's figures for BENCHMARKS.md.
-struct Measured {
-    race: &'static str,
-    dispatches: usize,
-    tally: BTreeMap<String, usize>,
-    counts: Counts,
-    took: Duration,
-}
-
 /// `race`, with its figures: time, and what the proxy saw meanwhile.
 async fn timed_race(
     label: &'static str,
@@ -233,46 +224,6 @@ async fn timed_race(
         took: started.elapsed(),
     };
     (measured, outcomes)
-}
-
-fn tally_text(tally: &BTreeMap<String, usize>) -> String {
-    tally
-        .iter()
-        .map(|(tag, n)| format!("{n} {tag}"))
-        .collect::<Vec<_>>()
-        .join(" / ")
-}
-
-/// Written to `target/contention.md`, which `bench/report.py` puts in BENCHMARKS.md.
-fn write_figures(baseline: &Measured, contended: &[Measured]) {
-    let mut table = String::from(
-        "| race (8 instances) | outcomes | errors | sent per dispatch: `TransactWriteItems` / conditional writes | injected: transaction conflicts / throttles, write conflicts, throughput exceeded | time |\n|---|---|---|---|---|---|\n",
-    );
-    for m in std::iter::once(baseline).chain(contended) {
-        let c = m.counts;
-        table.push_str(&format!(
-            "| {} | {} | 0 | {:.2} / {:.2} | {} / {}, {}, {} | {:.2} s |\n",
-            m.race,
-            tally_text(&m.tally),
-            c.transactions as f64 / m.dispatches as f64,
-            c.conditional_writes as f64 / m.dispatches as f64,
-            c.transaction_conflicts,
-            c.transaction_throttles,
-            c.write_conflicts,
-            c.throughput_exceeded,
-            m.took.as_secs_f64(),
-        ));
-    }
-    let dedup = &contended[0];
-    table.push_str(&format!(
-        "\nThe same 200-dispatch dedup race takes {:.2}× as long with 30% of transactions cancelled as without.\n",
-        dedup.took.as_secs_f64() / baseline.took.as_secs_f64()
-    ));
-    let out = switchyard_tests::repo_path("target/contention.md");
-    if let Some(dir) = out.parent() {
-        std::fs::create_dir_all(dir).expect("target dir");
-    }
-    std::fs::write(out, table).expect("write contention figures");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -8,8 +8,10 @@
 //! naming the exception, and for a cancelled transaction one
 //! `CancellationReasons` entry per item of the request, in order.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -295,4 +297,53 @@ async fn forward(proxy: &Proxy, headers: HeaderMap, body: Bytes) -> Response {
     let mut response = (status, bytes).into_response();
     *response.headers_mut() = out_headers;
     response
+}
+
+/// One race's figures for BENCHMARKS.md.
+pub struct Measured {
+    pub race: &'static str,
+    pub dispatches: usize,
+    pub tally: BTreeMap<String, usize>,
+    pub counts: Counts,
+    pub took: Duration,
+}
+
+fn tally_text(tally: &BTreeMap<String, usize>) -> String {
+    tally
+        .iter()
+        .map(|(tag, n)| format!("{n} {tag}"))
+        .collect::<Vec<_>>()
+        .join(" / ")
+}
+
+/// Written to `target/contention.md`, which `bench/report.py` puts in BENCHMARKS.md.
+pub fn write_figures(baseline: &Measured, contended: &[Measured]) {
+    let mut table = String::from(
+        "| race (8 instances) | outcomes | errors | sent per dispatch: `TransactWriteItems` / conditional writes | injected: transaction conflicts / throttles, write conflicts, throughput exceeded | time |\n|---|---|---|---|---|---|\n",
+    );
+    for m in std::iter::once(baseline).chain(contended) {
+        let c = m.counts;
+        table.push_str(&format!(
+            "| {} | {} | 0 | {:.2} / {:.2} | {} / {}, {}, {} | {:.2} s |\n",
+            m.race,
+            tally_text(&m.tally),
+            c.transactions as f64 / m.dispatches as f64,
+            c.conditional_writes as f64 / m.dispatches as f64,
+            c.transaction_conflicts,
+            c.transaction_throttles,
+            c.write_conflicts,
+            c.throughput_exceeded,
+            m.took.as_secs_f64(),
+        ));
+    }
+    let dedup = &contended[0];
+    table.push_str(&format!(
+        "\nThe same 200-dispatch dedup race takes {:.2}× as long with 30% of transactions cancelled as without.\n",
+        dedup.took.as_secs_f64() / baseline.took.as_secs_f64()
+    ));
+    let out = crate::repo_path("target/contention.md");
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir).expect("target dir");
+    }
+    std::fs::write(out, table).expect("write contention figures");
 }
