@@ -23,10 +23,15 @@ impl Drop for Child {
 
 /// Start `switchyard` with `args`; its first line of output (the address).
 async fn serve(args: &[&str], stderr: Stdio) -> (Child, String) {
+    serve_in(&std::env::temp_dir(), args, stderr).await
+}
+
+/// [`serve`] from the working directory `cwd`.
+async fn serve_in(cwd: &std::path::Path, args: &[&str], stderr: Stdio) -> (Child, String) {
     let mut child = Child(
         switchyard()
             .args(args)
-            .current_dir(std::env::temp_dir())
+            .current_dir(cwd)
             .stdout(Stdio::piped())
             .stderr(stderr)
             .spawn()
@@ -314,16 +319,78 @@ async fn an_empty_rule_set_is_a_loud_warning_at_start() {
     let config = dir.join("gateway.toml");
     std::fs::write(&config, "[rules]\ndirectory = \"rules\"\n").expect("write");
     let config = config.to_string_lossy().to_string();
-    let (mut child, _line) = serve(
+    let (child, _line) = serve(
         &["serve", "--port", "0", "--config", &config],
         Stdio::piped(),
     )
     .await;
+    let stderr = stderr_of(child);
+    assert!(stderr.contains("NO RULES LOADED"), "{stderr}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The stderr of a server that has been stopped.
+fn stderr_of(mut child: Child) -> String {
     let _ = child.0.kill();
     let _ = child.0.wait();
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut child.0.stderr.take().expect("stderr"), &mut stderr)
         .expect("stderr");
-    assert!(stderr.contains("NO RULES LOADED"), "{stderr}");
-    std::fs::remove_dir_all(&dir).ok();
+    stderr
+}
+
+/// An Acteon user's repository: its `acteon.toml` names the rules folder
+/// relative to the repository root, where Acteon's guide starts the server.
+/// Started the same way, Switchyard loads the same rules and says how it
+/// found them; the same file with PostgreSQL state fails naming each
+/// setting it cannot honour.
+#[tokio::test]
+async fn an_acteon_config_run_from_the_repository_root_loads_its_rules() {
+    let root = std::env::temp_dir().join(format!("switchyard-acteon-user-{}", std::process::id()));
+    let example = root.join("examples/ecommerce-order-pipeline");
+    std::fs::create_dir_all(example.join("rules")).expect("dirs");
+    for file in ["fraud.yaml", "processing.yaml", "safety.yaml"] {
+        std::fs::copy(
+            repo(&format!("rules/ecommerce/{file}")),
+            example.join("rules").join(file),
+        )
+        .expect("copy rules");
+    }
+    let fixture =
+        std::fs::read_to_string(repo("tests/fixtures/acteon/acteon.toml")).expect("fixture");
+    std::fs::write(example.join("acteon.toml"), &fixture).expect("config");
+    let config = "examples/ecommerce-order-pipeline/acteon.toml";
+    let (child, line) = serve_in(
+        &root,
+        &["serve", "--port", "0", "-c", config],
+        Stdio::piped(),
+    )
+    .await;
+    let health = get_json(&format!("{}/health", announced(&line))).await;
+    assert_eq!(health["rules"], 6, "{health}");
+    let stderr = stderr_of(child);
+    assert!(
+        stderr.contains("relative to the working directory"),
+        "{stderr}"
+    );
+
+    let postgres = fixture.replace(
+        "backend = \"memory\"",
+        "backend = \"postgres\"\nurl = \"postgres://acteon:acteon@localhost:5432/acteon\"\n[telemetry]\nenabled = true",
+    );
+    std::fs::write(example.join("acteon.toml"), postgres).expect("config");
+    let output = switchyard()
+        .args(["serve", "--port", "0", "-c", config])
+        .current_dir(&root)
+        .output()
+        .expect("run");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("2 setting(s) Switchyard does not support"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("unknown variant `postgres`"), "{stderr}");
+    assert!(stderr.contains("unknown field `telemetry`"), "{stderr}");
+    std::fs::remove_dir_all(&root).ok();
 }

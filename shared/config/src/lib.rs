@@ -8,6 +8,7 @@ mod providers;
 mod sections;
 mod security;
 mod server_section;
+mod unsupported;
 
 use std::path::{Path, PathBuf};
 
@@ -18,6 +19,7 @@ pub use sections::*;
 pub use security::*;
 use serde::Deserialize;
 pub use server_section::*;
+pub use unsupported::Unsupported;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -47,6 +49,52 @@ pub struct ConfigError {
     pub message: String,
 }
 
+/// How `[rules] directory` was resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RulesDirectory {
+    pub path: PathBuf,
+    pub origin: RulesDirectoryOrigin,
+    /// The other reading of a relative path, when it exists too and was not used.
+    pub also_existing: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RulesDirectoryOrigin {
+    Absolute,
+    /// Relative to the folder of the config file (tried first).
+    ConfigFolder,
+    /// Relative to the working directory (Acteon's convention), because no
+    /// such folder exists beside the config file.
+    WorkingDirectory,
+    /// Relative, and the config came from no file: the working directory.
+    Unanchored,
+}
+
+impl std::fmt::Display for RulesDirectoryOrigin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Absolute => "absolute path",
+            Self::ConfigFolder => "relative to the config file's folder",
+            Self::WorkingDirectory => {
+                "relative to the working directory (none beside the config file)"
+            }
+            Self::Unanchored => "relative to the working directory",
+        })
+    }
+}
+
+/// One error naming every setting of the file we do not support.
+fn unsupported_settings(name: &str, findings: &[String]) -> ConfigError {
+    ConfigError {
+        source_name: name.to_string(),
+        message: format!(
+            "{} setting(s) Switchyard does not support (remove or change each):\n  - {}",
+            findings.len(),
+            findings.join("\n  - ")
+        ),
+    }
+}
+
 impl Config {
     /// Read and validate a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
@@ -66,10 +114,29 @@ impl Config {
             source_name: name.to_string(),
             message,
         })?;
-        let config: Config = toml::from_str(text).map_err(|e| ConfigError {
-            source_name: name.to_string(),
-            message: e.to_string().trim().replace('\n', " | "),
-        })?;
+        let parsed = unsupported::parse::<Config>(text);
+        let mut findings: Vec<String> =
+            parsed.unsupported.iter().map(ToString::to_string).collect();
+        let config = match parsed.value {
+            Ok(config) => config,
+            Err(e) if findings.is_empty() => {
+                return Err(ConfigError {
+                    source_name: name.to_string(),
+                    message: e.to_string().trim().replace('\n', " | "),
+                });
+            }
+            Err(e) => {
+                findings.push(format!(
+                    "and then the file stopped reading: {}",
+                    e.to_string().trim().replace('\n', " | ")
+                ));
+                return Err(unsupported_settings(name, &findings));
+            }
+        };
+        findings.extend(providers::unsupported_types(&config.providers));
+        if !findings.is_empty() {
+            return Err(unsupported_settings(name, &findings));
+        }
         config.validate().map_err(|message| ConfigError {
             source_name: name.to_string(),
             message,
@@ -122,21 +189,51 @@ impl Config {
         Ok(())
     }
 
-    /// The rules directory, resolved: relative to the config file's folder when
-    /// it exists there, otherwise relative to the working directory (Acteon's
-    /// convention).
+    /// The rules directory, resolved (see [`Config::resolve_rules_directory`]).
     pub fn rules_directory(&self) -> Option<PathBuf> {
+        self.resolve_rules_directory().map(|r| r.path)
+    }
+
+    /// Where `[rules] directory` points. A relative path is tried against the
+    /// config file's folder first (ours), then the working directory
+    /// (Acteon's guides run `-c examples/x/acteon.toml` from the repository
+    /// root with `directory = "examples/x/rules"`). The first that exists
+    /// wins; the answer says which, and which other candidate also existed.
+    pub fn resolve_rules_directory(&self) -> Option<RulesDirectory> {
         let dir = self.rules.directory.as_ref()?;
         if dir.is_absolute() {
-            return Some(dir.clone());
+            return Some(RulesDirectory {
+                path: dir.clone(),
+                origin: RulesDirectoryOrigin::Absolute,
+                also_existing: None,
+            });
         }
-        if let Some(base) = &self.base_dir {
-            let candidate = base.join(dir);
-            if candidate.is_dir() {
-                return Some(candidate);
+        let beside_config = self.base_dir.as_ref().map(|base| base.join(dir));
+        let in_working_dir = dir.clone();
+        let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        };
+        match beside_config {
+            Some(beside) if beside.is_dir() => {
+                let also = (in_working_dir.is_dir() && !same(&beside, &in_working_dir))
+                    .then_some(in_working_dir);
+                Some(RulesDirectory {
+                    path: beside,
+                    origin: RulesDirectoryOrigin::ConfigFolder,
+                    also_existing: also,
+                })
             }
+            beside => Some(RulesDirectory {
+                path: in_working_dir,
+                origin: if beside.is_some() {
+                    RulesDirectoryOrigin::WorkingDirectory
+                } else {
+                    RulesDirectoryOrigin::Unanchored
+                },
+                also_existing: None,
+            }),
         }
-        Some(dir.clone())
     }
 
     /// A path named in the file, resolved against the file's folder.

@@ -121,6 +121,22 @@ impl ProviderConfig {
     }
 }
 
+/// Each provider whose type we do not have, as one finding per provider.
+pub(crate) fn unsupported_types(providers: &[ProviderConfig]) -> Vec<String> {
+    providers
+        .iter()
+        .filter(|p| p.schema().is_none())
+        .map(|p| {
+            format!(
+                "provider '{}': type '{}' is not supported (supported: {})",
+                p.name,
+                p.kind,
+                PROVIDER_TYPES.join(", ")
+            )
+        })
+        .collect()
+}
+
 pub(crate) fn validate(providers: &[ProviderConfig]) -> Result<(), String> {
     let mut names = BTreeSet::new();
     for p in providers {

@@ -125,3 +125,57 @@ fn default_next_after_a_branch_header_counts_for_the_step() {
         Some("c")
     );
 }
+
+/// An Acteon config with several settings we lack fails once, naming each.
+#[test]
+fn every_unsupported_setting_is_listed_in_one_error() {
+    let err = parse(
+        "[server]\nfoo = 1\n[state]\nbackend = \"redis\"\n[telemetry]\nenabled = true\n\
+         [[providers]]\nname = \"chat\"\ntype = \"slack\"\n[[providers]]\nname = \"pager\"\ntype = \"pagerduty\"\n",
+    )
+    .expect_err("unsupported");
+    for needle in [
+        "5 setting(s)",
+        "line 2, column 1: unknown field `foo`",
+        "line 4, column 11: unknown variant `redis`",
+        "line 5, column 2: unknown field `telemetry`",
+        "provider 'chat': type 'slack'",
+        "provider 'pager': type 'pagerduty'",
+    ] {
+        assert!(err.contains(needle), "{needle} in {err}");
+    }
+}
+
+/// Acteon's guides start the server from the repository root with a rules
+/// directory relative to it; ours put it beside the config. Both resolve, and
+/// the answer says which.
+#[test]
+fn rules_directory_resolves_beside_the_config_or_in_the_working_directory() {
+    let root = std::env::temp_dir().join(format!("sy-rules-dir-{}", std::process::id()));
+    let example = root.join("examples/shop");
+    std::fs::create_dir_all(example.join("rules")).expect("dirs");
+    let mut config = Config {
+        base_dir: Some(example.clone()),
+        ..Config::default()
+    };
+    config.rules.directory = Some("rules".into());
+    let beside = config.resolve_rules_directory().expect("set");
+    assert_eq!(beside.path, example.join("rules"));
+    assert_eq!(beside.origin, RulesDirectoryOrigin::ConfigFolder);
+
+    // Written relative to the working directory (the repository root): no
+    // such folder beside the config, so the working-directory reading wins.
+    config.rules.directory = Some("examples/shop/rules".into());
+    let cwd = config.resolve_rules_directory().expect("set");
+    assert_eq!(cwd.origin, RulesDirectoryOrigin::WorkingDirectory);
+    assert_eq!(cwd.path, std::path::PathBuf::from("examples/shop/rules"));
+
+    let absolute = example.join("rules");
+    config.rules.directory = Some(absolute.clone());
+    let abs = config.resolve_rules_directory().expect("set");
+    assert_eq!(
+        (abs.path, abs.origin),
+        (absolute, RulesDirectoryOrigin::Absolute)
+    );
+    std::fs::remove_dir_all(&root).expect("cleanup");
+}

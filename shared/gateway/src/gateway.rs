@@ -53,7 +53,9 @@ pub struct Gateway {
 pub enum ReloadError {
     #[error("directory not found: {0}")]
     DirectoryNotFound(String),
-    #[error("no rules directory is configured; name one in the request")]
+    #[error(
+        "no rules directory is configured: these rules were not loaded from a folder, so there is nothing to reload"
+    )]
     NoDirectory,
     #[error(transparent)]
     Rules(#[from] RuleError),
@@ -67,13 +69,27 @@ impl Gateway {
         ports: GatewayPorts,
         providers: ProviderRegistry,
     ) -> Result<Gateway, String> {
-        let dir = config.rules_directory();
+        let resolved = config.resolve_rules_directory();
+        let written = config.rules.directory.clone();
         let gateway = Self::with_rules(config, ports, providers, Vec::new())?;
-        if let Some(dir) = dir {
-            let count = gateway
-                .reload_rules(Some(&dir))
-                .map_err(|e| e.to_string())?;
-            tracing::info!(directory = %dir.display(), rules = count, "rules loaded");
+        if let (Some(resolved), Some(written)) = (resolved, written) {
+            let dir = &resolved.path;
+            if !dir.is_dir() {
+                return Err(format!(
+                    "[rules] directory \"{}\": no such folder beside the config file nor in the working directory ({})",
+                    written.display(),
+                    dir.display()
+                ));
+            }
+            let count = gateway.reload_rules(Some(dir)).map_err(|e| e.to_string())?;
+            tracing::info!(directory = %dir.display(), resolved = %resolved.origin, rules = count, "rules loaded");
+            if let Some(other) = &resolved.also_existing {
+                tracing::warn!(
+                    used = %dir.display(),
+                    not_used = %other.display(),
+                    "[rules] directory exists both beside the config file and in the working directory; the one beside the config file is used (give an absolute path to choose)"
+                );
+            }
         }
         Ok(gateway)
     }
