@@ -183,12 +183,13 @@ mod tests {
         );
         assert!(parsed.unsupported[0].message.contains("`foo`"));
         // The unknown table's keys went with it: `kept` stays 3.
-        assert_eq!(parsed.value.expect("reads without them").kept, 3);
+        let shape = parsed.value.expect("reads without them");
+        assert_eq!((shape.kept, shape.mode.is_none()), (3, true));
     }
 
     #[test]
     fn a_syntax_error_ends_the_search_and_is_returned() {
-        let parsed: Parsed<Shape> = parse("foo = 1\nkept = = 3\n");
+        let parsed: Parsed<Shape> = parse("mode = \"memory\"\nfoo = 1\nkept = = 3\n");
         assert!(parsed.value.is_err());
         assert!(parsed.unsupported.len() <= 1);
     }
