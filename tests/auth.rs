@@ -85,6 +85,11 @@ fn sample(method: &str, route: &str, ids: &Ids) -> Sample {
             Scope::Shared,
         ),
         ("POST", "/v1/rules/reload") => s(route.into(), None, Scope::Shared),
+        ("POST", "/v1/rules/evaluate") => s(
+            route.into(),
+            Some(order(TENANT, "matrix-evaluate", 1500)),
+            Scope::Tenant,
+        ),
         ("PUT", "/v1/rules/{name}/enabled") => s(
             "/v1/rules/dedup-double-submit/enabled".into(),
             Some(json!({"enabled": true})),

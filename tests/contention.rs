@@ -325,6 +325,7 @@ async fn dispatch_races_across_instances_hold_under_conflicts() {
             description: None,
             created_at: at(MONDAY_NOON_ET),
             updated_at: at(MONDAY_NOON_ET),
+            labels: Default::default(),
         })
         .await
         .expect("quota");
@@ -457,6 +458,11 @@ async fn chain_steps_and_recurring_ticks_run_once_under_conflicts() {
             fire_count: 0,
             created_at: at(MONDAY_NOON_ET),
             updated_at: at(MONDAY_NOON_ET),
+            name: None,
+            labels: Default::default(),
+            dedup_key: None,
+            ends_at: None,
+            max_executions: None,
         })
         .await
         .expect("recurring");

@@ -4,50 +4,11 @@
 //! `/v1/dlq/stats` and `/v1/dlq/drain`).
 
 use serde_json::{Value, json};
-use switchyard_core::Clock;
-use switchyard_gateway::{MAX_DELIVERIES, RETRY_DELAY};
-use switchyard_store::{Deferred, DelayQueue, DelayedMessage, RecordRef, StateKey};
+use switchyard_gateway::MAX_DELIVERIES;
+use switchyard_tests::poison::{corrupt_approval, poison};
 use switchyard_tests::{TestServer, at, start_ecommerce};
 
 const NOW: &str = "2026-01-05T17:00:00Z";
-
-fn corrupt_approval(id: &str) -> StateKey {
-    StateKey::new("ecommerce", "acme-store", "approval", id)
-}
-
-/// Queue the expiry of approval `id`, whose record is corrupt, and deliver
-/// it until the worker gives up on it.
-async fn poison(server: &TestServer, id: &str) -> String {
-    let state = &server.memory.ports.state;
-    state
-        .put(&corrupt_approval(id), "{half a record", None)
-        .await
-        .expect("put");
-    let message = DelayedMessage::new(
-        format!("approval-expiry:{id}"),
-        Deferred::ApprovalExpiry(RecordRef {
-            namespace: "ecommerce".into(),
-            tenant: "acme-store".into(),
-            id: id.into(),
-        }),
-    );
-    server
-        .memory
-        .queue
-        .send(message.clone(), server.clock.now())
-        .await
-        .expect("send");
-    let mut deliveries = server.run_due().await;
-    while !server.memory.queue.is_empty() {
-        deliveries += server.advance(RETRY_DELAY.as_secs() as i64).await;
-        assert!(
-            deliveries <= 2 * MAX_DELIVERIES as usize,
-            "the worker gives up"
-        );
-    }
-    assert_eq!(deliveries, MAX_DELIVERIES as usize);
-    message.id
-}
 
 async fn letters(server: &TestServer) -> Vec<Value> {
     let (status, page) = server.get("/v1/dead-letters").await;

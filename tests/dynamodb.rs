@@ -78,6 +78,7 @@ async fn meter(endpoint: &str) -> Meter {
             description: None,
             created_at: now,
             updated_at: now,
+            labels: Default::default(),
         })
         .await
         .expect("quota");

@@ -4,7 +4,9 @@
 pub mod auth;
 pub mod aws;
 pub mod contention;
+pub mod contract;
 pub mod ecommerce;
+pub mod poison;
 pub mod serverless;
 
 use std::path::PathBuf;
@@ -250,6 +252,17 @@ impl TestServer {
         read(response).await
     }
 
+    /// DELETE; an empty body (204) reads as `null`.
+    pub async fn delete(&self, path: &str) -> (u16, Value) {
+        let response = self
+            .http
+            .delete(self.url(path))
+            .send()
+            .await
+            .expect("request");
+        read(response).await
+    }
+
     pub async fn get(&self, path: &str) -> (u16, Value) {
         let response = self.http.get(self.url(path)).send().await.expect("request");
         read(response).await
@@ -284,6 +297,9 @@ impl TestServer {
 pub(crate) async fn read(response: reqwest::Response) -> (u16, Value) {
     let status = response.status().as_u16();
     let text = response.text().await.expect("body");
+    if text.is_empty() {
+        return (status, Value::Null);
+    }
     let body = serde_json::from_str(&text)
         .unwrap_or_else(|_| panic!("response is not JSON (status {status}): {text}"));
     (status, body)

@@ -76,6 +76,9 @@ enum RulesCommand {
         /// Print the explanation as JSON.
         #[arg(long)]
         json: bool,
+        /// Trace the rules after the deciding one too.
+        #[arg(long)]
+        all: bool,
     },
 }
 
@@ -110,6 +113,7 @@ fn main() -> ExitCode {
                 config,
                 mode,
                 json,
+                all,
             } => rules_cmd::test(rules_cmd::TestArgs {
                 dir: &dir,
                 action: &action,
@@ -121,6 +125,7 @@ fn main() -> ExitCode {
                     Mode::Gates => switchyard_rules::EvaluationMode::Gates,
                 }),
                 json,
+                evaluate_all: all,
             }),
         },
     };

@@ -62,6 +62,7 @@ pub struct TestArgs<'a> {
     pub config: Option<&'a Path>,
     pub mode: Option<EvaluationMode>,
     pub json: bool,
+    pub evaluate_all: bool,
 }
 
 pub fn test(args: TestArgs<'_>) -> anyhow::Result<()> {
@@ -74,9 +75,17 @@ pub fn test(args: TestArgs<'_>) -> anyhow::Result<()> {
     let action = Action::from_json(value, now)
         .map_err(|e| anyhow::anyhow!("{}: {e}", args.action.display()))?;
     let mode = args.mode.unwrap_or(config.rules.evaluation);
-    let explanation =
-        switchyard_gateway::explain::explain(&set, (mode, config.rules.on_type_error), action, now)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", args.action.display()))?;
+    let explanation = switchyard_gateway::explain::explain(
+        &set,
+        (mode, config.rules.on_type_error),
+        action,
+        now,
+        switchyard_gateway::rule_trace::TraceOptions {
+            include_disabled: false,
+            evaluate_all: args.evaluate_all,
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("{}: {e}", args.action.display()))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&explanation)?);
         return Ok(());
@@ -102,5 +111,21 @@ pub fn test(args: TestArgs<'_>) -> anyhow::Result<()> {
     println!("verdict:       {}", explanation.verdict);
     println!("provider:      {}", explanation.would_be_provider);
     println!("outcome:       {}", explanation.outcome);
+    println!("trace:");
+    for line in &explanation.trace {
+        let why = match (line.result, &line.reason, &line.skip_reason) {
+            ("skipped", _, Some(skip)) => format!("skipped: {skip}"),
+            ("matched", _, _) if line.decided => "matched: decides".to_string(),
+            ("matched", _, _) if line.applied_as_gate => {
+                "matched: applied, evaluation goes on".to_string()
+            }
+            (result, Some(reason), _) => format!("{result}: {reason}"),
+            (result, _, _) => result.to_string(),
+        };
+        println!(
+            "  {:>5}  {}  ({})  {why}",
+            line.priority, line.rule_name, line.action
+        );
+    }
     Ok(())
 }

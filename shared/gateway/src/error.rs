@@ -13,6 +13,9 @@ pub enum GatewayError {
         field: String,
         message: String,
     },
+    /// The request conflicts with what is stored (a limit reached, a duplicate).
+    #[error("conflict: {0}")]
+    Conflict(String),
     /// A dependency is unavailable; nothing was executed, the client may retry.
     #[error("temporarily unavailable: {0}")]
     Unavailable(String),

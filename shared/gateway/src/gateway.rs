@@ -194,6 +194,14 @@ impl Gateway {
 
     /// Load every rule file of `dir` (or the last directory loaded) and swap the
     /// set in atomically. On any error the previous set keeps serving.
+    /// The folder the rules were last loaded from, if any.
+    pub fn rules_directory(&self) -> Option<PathBuf> {
+        self.rules_dir
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     pub fn reload_rules(&self, dir: Option<&Path>) -> Result<usize, ReloadError> {
         let dir = match dir {
             Some(d) => d.to_path_buf(),

@@ -126,6 +126,11 @@ pub(crate) fn scheduled_lease(namespace: &str, tenant: &str, id: &str) -> String
     format!("scheduled:{namespace}:{tenant}:{id}")
 }
 
+/// The lease held while a tenant's recurring actions are counted and one is created.
+pub(crate) fn recurring_create_lease(namespace: &str, tenant: &str) -> String {
+    format!("recurring_create:{namespace}:{tenant}")
+}
+
 /// The lease on flushing group `group_key`.
 pub(crate) fn group_lease(namespace: &str, tenant: &str, group_key: &str) -> String {
     format!("group:{namespace}:{tenant}:{group_key}")

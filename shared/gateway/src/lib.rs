@@ -27,7 +27,7 @@ mod upkeep;
 pub(crate) use deferred::{approval_signer, approvals, dead_letter, schedule};
 pub use deferred::{chains, delivery, groups, recurring, state_machines};
 pub(crate) use pipeline::{audit, audit_retry, decision, dispatch, executor, merge, redact};
-pub use pipeline::{breaker, explain, quotas, template};
+pub use pipeline::{breaker, explain, provider_stats, quotas, rule_trace, template};
 pub(crate) use upkeep::reaper;
 pub use upkeep::retention;
 

@@ -12,12 +12,26 @@ impl Gateway {
         namespace: &str,
         tenant: &str,
     ) -> Result<(), GatewayError> {
+        self.index_put_until(kind, id, namespace, tenant, None)
+            .await
+    }
+
+    /// A pointer that expires (for records that end by themselves: a stale
+    /// pointer only costs a read that finds nothing).
+    pub(crate) async fn index_put_until(
+        &self,
+        kind: &str,
+        id: &str,
+        namespace: &str,
+        tenant: &str,
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<(), GatewayError> {
         self.ports
             .state
             .put(
                 &crate::keys::index_pointer(kind, id),
                 &format!("{namespace}\n{tenant}"),
-                None,
+                expires_at,
             )
             .await?;
         Ok(())

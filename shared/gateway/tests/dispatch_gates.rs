@@ -88,6 +88,7 @@ async fn quotas_block_at_the_limit_and_reset_with_the_window() {
             description: None,
             created_at: now,
             updated_at: now,
+            labels: Default::default(),
         })
         .await
         .expect("create");

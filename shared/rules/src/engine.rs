@@ -304,7 +304,7 @@ impl<'a> EvalContext<'a> {
         t
     }
 
-    fn fields_for<'c>(&'c self, rule: &Rule) -> RuleFields<'c, 'a> {
+    pub(crate) fn fields_for<'c>(&'c self, rule: &Rule) -> RuleFields<'c, 'a> {
         RuleFields {
             ctx: self,
             zone: if rule.uses_time {
@@ -316,7 +316,7 @@ impl<'a> EvalContext<'a> {
     }
 }
 
-struct RuleFields<'c, 'a> {
+pub(crate) struct RuleFields<'c, 'a> {
     ctx: &'c EvalContext<'a>,
     zone: Tz,
 }

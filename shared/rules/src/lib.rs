@@ -15,6 +15,7 @@ pub mod loader;
 pub mod path;
 pub mod raw;
 pub mod time;
+pub mod trace;
 pub mod value;
 
 pub use action::RuleAction;
@@ -24,3 +25,4 @@ pub use error::{RuleError, SourceLocation};
 pub use loader::{load_dir, load_str};
 pub use path::FieldPath;
 pub use time::parse_timezone;
+pub use trace::ConditionTrace;

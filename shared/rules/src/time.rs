@@ -71,6 +71,16 @@ impl LocalTime {
         }
     }
 
+    /// The `time.*` fields as rules read them.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "hour": self.hour, "minute": self.minute, "second": self.second,
+            "day": self.day, "month": self.month, "year": self.year,
+            "weekday": self.weekday_name(), "weekday_num": self.weekday_num,
+            "timestamp": self.timestamp,
+        })
+    }
+
     pub fn weekday_name(&self) -> &'static str {
         const NAMES: [&str; 7] = [
             "Monday",

@@ -68,6 +68,7 @@ pub const ROUTES: &[RouteAccess] = &[
     route("POST", "/v1/dispatch/batch", OPERATOR),
     route("GET", "/v1/rules", VIEWER),
     route("POST", "/v1/rules/reload", Global(Role::Admin)),
+    route("POST", "/v1/rules/evaluate", VIEWER),
     route("PUT", "/v1/rules/{name}/enabled", Global(Role::Admin)),
     route("GET", "/v1/audit", VIEWER),
     route("GET", "/v1/audit/{action_id}", VIEWER),

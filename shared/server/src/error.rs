@@ -122,6 +122,9 @@ impl From<GatewayError> for ApiError {
                 e.rule = Some(rule);
                 e
             }
+            GatewayError::Conflict(message) => {
+                ApiError::new(StatusCode::CONFLICT, "CONFLICT", message)
+            }
             GatewayError::Unavailable(message) => ApiError {
                 retry_after: Some(1),
                 ..ApiError::new(

@@ -166,6 +166,19 @@ impl Gateway {
             if self.swap_json(&key, version, &group, None).await?.is_none() {
                 continue; // Another member changed the group: read again.
             }
+            if fresh {
+                // Found by its key alone (`GET /v1/groups/{key}`, unscoped
+                // listing); the pointer outlives the group's wait by a day.
+                let until = switchyard_core::after_seconds(group.notify_at, 86_400);
+                self.index_put_until(
+                    GROUP_KIND,
+                    &group_key,
+                    &group.namespace,
+                    &group.tenant,
+                    Some(until),
+                )
+                .await?;
+            }
             let full = group.events.len() as u64 >= max_group_size;
             if fresh || full {
                 let at = if full { now } else { group.notify_at };
@@ -330,6 +343,25 @@ impl Gateway {
     ) -> Result<Vec<GroupState>, GatewayError> {
         let groups: Vec<GroupState> = self.list_records(namespace, tenant, GROUP_KIND).await?;
         Ok(groups.into_iter().filter(|g| !g.closed).collect())
+    }
+
+    /// Every open group of every tenant (through the key index).
+    pub async fn list_all_groups(&self) -> Result<Vec<GroupState>, GatewayError> {
+        let mut out = Vec::new();
+        for (group_key, namespace, tenant) in self.index_list(GROUP_KIND).await? {
+            if let Some(group) = self.get_group(&namespace, &tenant, &group_key).await? {
+                out.push(group);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The open group with this key, whichever tenant holds it.
+    pub async fn find_group(&self, group_key: &str) -> Result<Option<GroupState>, GatewayError> {
+        match self.index_get(GROUP_KIND, group_key).await? {
+            Some((namespace, tenant)) => self.get_group(&namespace, &tenant, group_key).await,
+            None => Ok(None),
+        }
     }
 
     pub async fn get_group(

@@ -43,6 +43,43 @@ pub struct RecurringAction {
     pub fire_count: u64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// A label for people (Acteon's `name`).
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// Given to every dispatched action, so the dedup rules see it.
+    #[serde(default)]
+    pub dedup_key: Option<String>,
+    /// No tick fires after this instant (Acteon's `end_date`).
+    #[serde(default)]
+    pub ends_at: Option<DateTime<Utc>>,
+    /// No tick fires once this many have.
+    #[serde(default)]
+    pub max_executions: Option<u64>,
+}
+
+impl RecurringAction {
+    /// Whether a tick at `at` may still fire.
+    fn may_fire(&self, at: DateTime<Utc>) -> bool {
+        self.ends_at.is_none_or(|end| at <= end)
+            && self.max_executions.is_none_or(|max| self.fire_count < max)
+    }
+
+    /// `active`, `paused`, or `completed` (its end date or execution limit reached).
+    pub fn status(&self) -> &'static str {
+        if self.enabled {
+            "active"
+        } else if self.ends_at.is_some_and(|_| self.next_fire_at.is_none())
+            || self
+                .max_executions
+                .is_some_and(|max| self.fire_count >= max)
+        {
+            "completed"
+        } else {
+            "paused"
+        }
+    }
 }
 
 /// Parse a cron expression (5 or 6 fields) and a time zone; the error names the field.
@@ -73,9 +110,15 @@ pub fn next_after(
 }
 
 impl Gateway {
+    /// Schedule the next tick, or end the schedule when none may fire.
     async fn arm(&self, recurring: &mut RecurringAction) -> Result<(), GatewayError> {
         let (cron, tz) = parse_schedule(&recurring.cron_expression, &recurring.timezone)?;
         let next = next_after(&cron, tz, self.ports.clock.now())?;
+        if !recurring.may_fire(next) {
+            recurring.next_fire_at = None;
+            recurring.enabled = false;
+            return Ok(());
+        }
         recurring.next_fire_at = Some(next);
         self.send_fire(recurring, next).await
     }
@@ -105,13 +148,48 @@ impl Gateway {
 
     pub async fn create_recurring(
         &self,
-        mut recurring: RecurringAction,
+        recurring: RecurringAction,
     ) -> Result<RecurringAction, GatewayError> {
         if !self.providers.contains(&recurring.provider) {
             return Err(GatewayError::Invalid {
                 field: "provider".into(),
                 message: format!("unknown provider '{}'", recurring.provider),
             });
+        }
+        // Count and create under one per-tenant lease, so concurrent creates
+        // cannot pass the limit together.
+        let lease = crate::keys::recurring_create_lease(&recurring.namespace, &recurring.tenant);
+        let owner = uuid::Uuid::new_v4().to_string();
+        if !self
+            .ports
+            .state
+            .try_lock(&lease, &owner, crate::deferred::HANDLER_LEASE)
+            .await?
+        {
+            return Err(GatewayError::Unavailable(
+                "another recurring action of this tenant is being created; retry".into(),
+            ));
+        }
+        let created = self.create_recurring_locked(recurring).await;
+        self.ports.state.unlock(&lease, &owner).await?;
+        created
+    }
+
+    async fn create_recurring_locked(
+        &self,
+        mut recurring: RecurringAction,
+    ) -> Result<RecurringAction, GatewayError> {
+        if let Some(max) = self.config.background.max_recurring_actions_per_tenant {
+            let count = self
+                .list_recurring(&recurring.namespace, &recurring.tenant)
+                .await?
+                .len();
+            if count as u64 >= max {
+                return Err(GatewayError::Conflict(format!(
+                    "tenant {}/{} already has {count} recurring actions (max_recurring_actions_per_tenant = {max})",
+                    recurring.namespace, recurring.tenant
+                )));
+            }
         }
         let now = self.ports.clock.now();
         recurring.created_at = now;
@@ -154,6 +232,18 @@ impl Gateway {
         tenant: &str,
     ) -> Result<Vec<RecurringAction>, GatewayError> {
         self.list_records(namespace, tenant, RECURRING_KIND).await
+    }
+
+    /// Every recurring action of every tenant (through the id index).
+    pub async fn list_all_recurring(&self) -> Result<Vec<RecurringAction>, GatewayError> {
+        let mut out = Vec::new();
+        for (id, namespace, tenant) in self.index_list(RECURRING_KIND).await? {
+            let key = crate::keys::recurring(&namespace, &tenant, &id);
+            if let Some(stored) = self.ports.state.get(&key).await? {
+                out.push(decode(&key, &stored.value)?);
+            }
+        }
+        Ok(out)
     }
 
     /// Replace a recurring action's schedule, template or state; re-arms it.
@@ -207,6 +297,9 @@ impl Gateway {
         if !recurring.enabled || recurring.next_fire_at != Some(fire_at) {
             return Ok(Handled::Done); // Paused, or re-armed since this message was sent.
         }
+        if !recurring.may_fire(fire_at) {
+            return Ok(Handled::Done); // Past its end: nothing more fires.
+        }
         let claim = GateOp::Claim {
             key: crate::keys::recurring_tick(&b.namespace, &b.tenant, &b.id, fire_at.timestamp()),
             expires_at: Some(switchyard_core::after_seconds(fire_at, 2 * 86_400)),
@@ -218,11 +311,18 @@ impl Gateway {
         let (cron, tz) = parse_schedule(&recurring.cron_expression, &recurring.timezone)?;
         // After downtime, skip missed ticks instead of firing them in a burst.
         let next = next_after(&cron, tz, fire_at.max(now))?;
-        recurring.next_fire_at = Some(next);
         recurring.last_fired_at = Some(fire_at);
         recurring.fire_count += 1;
-        self.put_json(&key, &recurring, None).await?;
-        self.send_fire(&recurring, next).await?;
+        if recurring.may_fire(next) {
+            recurring.next_fire_at = Some(next);
+            self.put_json(&key, &recurring, None).await?;
+            self.send_fire(&recurring, next).await?;
+        } else {
+            // This was the last tick: the schedule is complete.
+            recurring.next_fire_at = None;
+            recurring.enabled = false;
+            self.put_json(&key, &recurring, None).await?;
+        }
         let mut action = Action::builder(
             &recurring.namespace,
             &recurring.tenant,
@@ -232,6 +332,7 @@ impl Gateway {
         )
         .with_id(format!("{}:{}", recurring.id, fire_at.timestamp()));
         action.metadata = recurring.metadata.clone();
+        action.dedup_key = recurring.dedup_key.clone();
         action.created_at = now;
         Metrics::bump(&self.metrics.recurring_dispatched);
         self.run_pipeline(

@@ -89,7 +89,7 @@ impl Gateway {
     }
 
     /// How rules are evaluated (`[rules] evaluation` and `on_type_error`).
-    fn evaluation(
+    pub(crate) fn evaluation(
         &self,
     ) -> (
         switchyard_rules::EvaluationMode,

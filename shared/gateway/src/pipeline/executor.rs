@@ -9,6 +9,8 @@ use switchyard_config::ExecutorConfig;
 use switchyard_core::{Action, ActionOutcome, Backoff, ProviderRequest, ProviderResponse};
 use switchyard_providers::ProviderRegistry;
 
+use crate::provider_stats::ProviderStats;
+
 /// Waits between attempts (tokio's timer; a recorder in tests).
 pub(crate) type Sleeper = Arc<dyn Fn(Duration) -> BoxFuture<'static, ()> + Send + Sync>;
 /// The jitter's random fraction (0.0–1.0) of each ceiling.
@@ -21,6 +23,8 @@ pub(crate) struct Executor {
     backoff: Backoff,
     sleeper: Sleeper,
     jitter: Jitter,
+    /// Every call's result and latency, per provider.
+    pub stats: Arc<ProviderStats>,
 }
 
 impl std::fmt::Debug for Executor {
@@ -72,10 +76,32 @@ impl Executor {
             ),
             sleeper,
             jitter,
+            stats: Arc::default(),
         }
     }
 
+    /// Call the provider (with retries) and record the call's figures.
     pub async fn execute(
+        &self,
+        providers: &ProviderRegistry,
+        provider_name: &str,
+        action: &Action,
+        idempotency_key: &str,
+    ) -> Result<ProviderResponse, ExecutionFailure> {
+        let started = std::time::Instant::now();
+        let result = self
+            .call(providers, provider_name, action, idempotency_key)
+            .await;
+        if providers.contains(provider_name) {
+            let at_ms = chrono::Utc::now().timestamp_millis();
+            let error = result.as_ref().err().map(|f| f.message.as_str());
+            self.stats
+                .record(provider_name, started.elapsed(), at_ms, error);
+        }
+        result
+    }
+
+    async fn call(
         &self,
         providers: &ProviderRegistry,
         provider_name: &str,

@@ -7,6 +7,7 @@ use switchyard_core::Action;
 use switchyard_rules::{EvaluationMode, OnTypeError, RuleAction, RuleSet};
 
 use crate::decision::decide;
+use crate::rule_trace::{RuleTrace, TraceOptions, trace_rules};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Explanation {
@@ -21,6 +22,17 @@ pub struct Explanation {
     pub outcome: String,
     /// The payload as it would execute (after `modify`).
     pub payload: serde_json::Value,
+    /// Whether `modify` rules changed the payload.
+    pub payload_modified: bool,
+    /// Every rule in evaluation order: considered or skipped, matched or
+    /// not, and why not.
+    pub trace: Vec<RuleTrace>,
+    /// The whole evaluation (decision and trace), in microseconds.
+    pub evaluation_duration_us: u64,
+    /// The time zone time conditions read by default.
+    pub timezone: String,
+    /// The `time.*` fields in that zone.
+    pub time: serde_json::Value,
 }
 
 pub fn explain(
@@ -28,8 +40,19 @@ pub fn explain(
     (mode, on_type_error): (EvaluationMode, OnTypeError),
     action: Action,
     now: DateTime<Utc>,
+    options: TraceOptions,
 ) -> Result<Explanation, crate::GatewayError> {
+    let started = std::time::Instant::now();
+    let original = action.clone();
     let decision = decide(rules, (mode, on_type_error), action, now, None)?;
+    let trace = trace_rules(
+        rules,
+        &original,
+        now,
+        decision.matched_rule(),
+        &decision.passed_through,
+        options,
+    );
     let matched = decision.deciding.as_ref();
     let source = matched.and_then(|m| {
         rules
@@ -124,6 +147,24 @@ pub fn explain(
         passed_through: decision.passed_through.clone(),
         would_be_provider,
         outcome,
+        payload_modified: decision.action.payload != original.payload,
         payload: decision.action.payload.clone(),
+        trace,
+        evaluation_duration_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        timezone: rules.default_timezone().to_string(),
+        time: switchyard_rules::time::LocalTime::at(now, rules.default_timezone()).to_json(),
     })
+}
+
+impl crate::Gateway {
+    /// The rule playground: what the loaded rules decide for `action` at
+    /// `now`, with the per-rule trace; nothing is stored or executed.
+    pub fn explain(
+        &self,
+        action: Action,
+        now: DateTime<Utc>,
+        options: TraceOptions,
+    ) -> Result<Explanation, crate::GatewayError> {
+        explain(&self.rules(), self.evaluation(), action, now, options)
+    }
 }

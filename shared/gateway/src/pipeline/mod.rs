@@ -12,6 +12,8 @@ pub(crate) mod dispatch;
 pub(crate) mod executor;
 pub mod explain;
 pub(crate) mod merge;
+pub mod provider_stats;
 pub mod quotas;
 pub(crate) mod redact;
+pub mod rule_trace;
 pub mod template;

@@ -68,6 +68,9 @@ pub struct QuotaPolicy {
     pub description: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Free-form labels (Acteon's `labels`), omitted when empty.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 impl QuotaPolicy {
@@ -100,10 +103,14 @@ impl QuotaPolicy {
 /// Current usage of a policy (`GET /v1/quotas/{id}/usage`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct QuotaUsage {
+    pub namespace: String,
+    pub tenant: String,
     pub used: u64,
     pub limit: u64,
     pub remaining: u64,
+    pub window: QuotaWindow,
     pub resets_at: DateTime<Utc>,
+    pub overage_behavior: OverageBehavior,
 }
 
 const KIND: &str = crate::keys::QUOTA_KIND;
@@ -240,14 +247,32 @@ impl Quotas {
         Ok(self.load_tenant(namespace, tenant).await?)
     }
 
+    /// Every tenant's policies (through the id pointers).
+    pub async fn list_all(&self) -> Result<Vec<QuotaPolicy>, GatewayError> {
+        let (namespace, tenant) = crate::keys::QUOTA_INDEX;
+        let pointers =
+            crate::records::list_all(self.store.as_ref(), namespace, tenant, "quota_ref").await?;
+        let mut out = Vec::new();
+        for (key, _) in pointers {
+            if let Some(policy) = self.get(&key.id).await? {
+                out.push(policy);
+            }
+        }
+        Ok(out)
+    }
+
     pub async fn usage(&self, policy: &QuotaPolicy) -> Result<QuotaUsage, GatewayError> {
         let (index, resets_at) = policy.window.window_at(self.clock.now());
         let used = self.store.counter(&policy.usage_key(index)).await?;
         Ok(QuotaUsage {
+            namespace: policy.namespace.clone(),
+            tenant: policy.tenant.clone(),
             used,
             limit: policy.max_actions,
             remaining: policy.max_actions.saturating_sub(used),
+            window: policy.window,
             resets_at,
+            overage_behavior: policy.overage_behavior,
         })
     }
 

@@ -42,6 +42,7 @@ pub(crate) fn build(state: AppState) -> Router {
         .route("/v1/dispatch/batch", post(dispatch::dispatch_batch))
         .route("/v1/rules", get(rules::list))
         .route("/v1/rules/reload", post(rules::reload))
+        .route("/v1/rules/evaluate", post(rules::evaluate))
         .route("/v1/rules/{name}/enabled", put(rules::set_enabled))
         .route("/v1/audit", get(audit::query))
         .route("/v1/audit/{action_id}", get(audit::get))
@@ -149,6 +150,27 @@ pub(crate) async fn audit_global(state: &AppState, authed: &Authed, change: &str
 }
 
 /// A query string as `T`, or a 400 saying what is wrong with it.
+/// An update that names the record's owner (as Acteon's clients do) must
+/// name the owner it has.
+pub(crate) fn same_owner(
+    id: &str,
+    (namespace, tenant): (&Option<String>, &Option<String>),
+    (owner_namespace, owner_tenant): (&str, &str),
+) -> Result<(), ApiError> {
+    for (field, given, stored) in [
+        ("namespace", namespace, owner_namespace),
+        ("tenant", tenant, owner_tenant),
+    ] {
+        if given.as_ref().is_some_and(|g| g != stored) {
+            return Err(ApiError::invalid_field(
+                field,
+                format!("'{id}' belongs to another {field}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn query<T>(
     q: Result<axum::extract::Query<T>, axum::extract::rejection::QueryRejection>,
 ) -> Result<T, ApiError> {

@@ -222,41 +222,86 @@ pub(crate) async fn cancel_chain(
     Ok(Json(chain.detail()))
 }
 
+/// Groups are found by key alone (their key hashes the tenant in), so the
+/// scope is optional: Acteon's clients send none.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct GroupScope {
+    namespace: Option<String>,
+    tenant: Option<String>,
+}
+
+impl GroupScope {
+    /// The named tenant, checked against the caller's grants; `None` when unscoped.
+    fn tenant(&self, authed: &Authed) -> Result<Option<(&str, &str)>, ApiError> {
+        match (&self.namespace, &self.tenant) {
+            (Some(namespace), Some(tenant)) => {
+                authed.tenant(namespace, tenant)?;
+                Ok(Some((namespace, tenant)))
+            }
+            (None, None) => Ok(None),
+            (None, Some(_)) => Err(ApiError::invalid_field(
+                "namespace",
+                "give namespace with tenant",
+            )),
+            (Some(_), None) => Err(ApiError::invalid_field(
+                "tenant",
+                "give tenant with namespace",
+            )),
+        }
+    }
+}
+
 pub(crate) async fn list_groups(
     State(state): State<AppState>,
     authed: Authed,
-    scope: Result<Query<Scope>, QueryRejection>,
+    scope: Result<Query<GroupScope>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let scope = query(scope)?;
-    authed.tenant(&scope.namespace, &scope.tenant)?;
-    let groups: Vec<Value> = state
-        .gateway
-        .list_groups(&scope.namespace, &scope.tenant)
-        .await?
-        .iter()
-        .map(|g| g.view())
-        .collect();
+    let groups = match scope.tenant(&authed)? {
+        Some((namespace, tenant)) => state.gateway.list_groups(namespace, tenant).await?,
+        None => state
+            .gateway
+            .list_all_groups()
+            .await?
+            .into_iter()
+            .filter(|g| authed.sees(&g.namespace, &g.tenant))
+            .collect(),
+    };
+    let groups: Vec<Value> = groups.iter().map(|g| g.view()).collect();
     Ok(Json(json!({"total": groups.len(), "groups": groups})))
+}
+
+/// The open group `key` the caller may see (404 otherwise, without saying
+/// whether another tenant has it).
+async fn visible_group(
+    state: &AppState,
+    authed: &Authed,
+    scope: &GroupScope,
+    key: &str,
+) -> Result<switchyard_gateway::groups::GroupState, ApiError> {
+    let group = match scope.tenant(authed)? {
+        Some((namespace, tenant)) => state.gateway.get_group(namespace, tenant, key).await?,
+        None => state
+            .gateway
+            .find_group(key)
+            .await?
+            .filter(|g| authed.sees(&g.namespace, &g.tenant)),
+    };
+    group.ok_or_else(|| ApiError::not_found(format!("no open group '{key}'")))
 }
 
 pub(crate) async fn get_group(
     State(state): State<AppState>,
     Path(key): Path<String>,
     authed: Authed,
-    scope: Result<Query<Scope>, QueryRejection>,
+    scope: Result<Query<GroupScope>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let scope = query(scope)?;
-    authed.tenant(&scope.namespace, &scope.tenant)?;
-    match state
-        .gateway
-        .get_group(&scope.namespace, &scope.tenant, &key)
-        .await?
-    {
-        Some(g) => Ok(Json(
-            json!({"group": g.view(), "labels": g.labels, "events": g.events}),
-        )),
-        None => Err(ApiError::not_found(format!("no open group '{key}'"))),
-    }
+    let g = visible_group(&state, &authed, &scope, &key).await?;
+    Ok(Json(
+        json!({"group": g.view(), "labels": g.labels, "events": g.events}),
+    ))
 }
 
 /// Flush a group now.
@@ -264,31 +309,29 @@ pub(crate) async fn flush_group(
     State(state): State<AppState>,
     Path(key): Path<String>,
     authed: Authed,
-    scope: Result<Query<Scope>, QueryRejection>,
+    scope: Result<Query<GroupScope>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let scope = query(scope)?;
-    authed.tenant(&scope.namespace, &scope.tenant)?;
-    let Some(group) = state
-        .gateway
-        .get_group(&scope.namespace, &scope.tenant, &key)
-        .await?
-    else {
-        return Err(ApiError::not_found(format!("no open group '{key}'")));
-    };
+    let group = visible_group(&state, &authed, &scope, &key).await?;
+    // Flushing dispatches as the group's tenant.
+    authed.tenant(&group.namespace, &group.tenant)?;
     match state
         .gateway
         .flush_group(
-            &scope.namespace,
-            &scope.tenant,
+            &group.namespace,
+            &group.tenant,
             &key,
             Some(&group.group_id),
             true,
         )
         .await?
     {
-        switchyard_gateway::Handled::Done => Ok(Json(
-            json!({"group_id": group.group_id, "event_count": group.events.len(), "status": "flushed"}),
-        )),
+        switchyard_gateway::Handled::Done => Ok(Json(json!({
+            "group_id": group.group_id,
+            "event_count": group.events.len(),
+            "status": "flushed",
+            "notified": true,
+        }))),
         switchyard_gateway::Handled::RetryLater(_) => {
             Err(ApiError::conflict("the group is being flushed right now"))
         }

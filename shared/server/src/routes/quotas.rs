@@ -1,3 +1,5 @@
+use std::collections::BTreeMap;
+
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
@@ -22,6 +24,7 @@ pub(crate) struct CreateQuota {
     #[serde(default = "block")]
     overage_behavior: OverageBehavior,
     description: Option<String>,
+    labels: Option<BTreeMap<String, String>>,
     /// Accepted and ignored, as Acteon does: new policies start enabled.
     #[serde(default)]
     #[allow(dead_code)]
@@ -70,6 +73,7 @@ pub(crate) async fn create(
         description: req.description,
         created_at: now,
         updated_at: now,
+        labels: req.labels.unwrap_or_default(),
     };
     let created = state
         .gateway
@@ -97,8 +101,9 @@ pub(crate) async fn create(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ListParams {
-    namespace: String,
-    tenant: String,
+    namespace: Option<String>,
+    tenant: Option<String>,
+    provider: Option<String>,
 }
 
 pub(crate) async fn list(
@@ -108,8 +113,23 @@ pub(crate) async fn list(
 ) -> Result<Json<Value>, ApiError> {
     let Query(p) =
         params.map_err(|e| ApiError::bad_request(format!("query string: {}", e.body_text())))?;
-    authed.tenant(&p.namespace, &p.tenant)?;
-    let quotas = state.gateway.quotas.list(&p.namespace, &p.tenant).await?;
+    // One tenant's, or (Acteon's clients may send no scope) every policy
+    // the caller may see, optionally of one namespace or tenant.
+    let mut quotas = match (&p.namespace, &p.tenant) {
+        (Some(namespace), Some(tenant)) => {
+            authed.tenant(namespace, tenant)?;
+            state.gateway.quotas.list(namespace, tenant).await?
+        }
+        _ => state.gateway.quotas.list_all().await?,
+    };
+    quotas.retain(|q| {
+        authed.sees(&q.namespace, &q.tenant)
+            && p.namespace.as_ref().is_none_or(|n| *n == q.namespace)
+            && p.tenant.as_ref().is_none_or(|t| *t == q.tenant)
+            && p.provider
+                .as_ref()
+                .is_none_or(|pr| q.provider.as_ref() == Some(pr))
+    });
     Ok(Json(json!({"count": quotas.len(), "quotas": quotas})))
 }
 
@@ -135,6 +155,10 @@ pub(crate) async fn get(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct UpdateQuota {
+    /// Acteon's clients name the owner; it must be the policy's.
+    namespace: Option<String>,
+    tenant: Option<String>,
+    labels: Option<BTreeMap<String, String>>,
     max_actions: Option<u64>,
     window: Option<QuotaWindow>,
     overage_behavior: Option<OverageBehavior>,
@@ -150,6 +174,14 @@ pub(crate) async fn update(
 ) -> Result<Json<Value>, ApiError> {
     let req: UpdateQuota = from_value(body)?;
     let mut policy = find(&state, &authed, &id).await?;
+    super::same_owner(
+        &id,
+        (&req.namespace, &req.tenant),
+        (&policy.namespace, &policy.tenant),
+    )?;
+    if let Some(labels) = req.labels {
+        policy.labels = labels;
+    }
     if req.max_actions == Some(0) {
         return Err(ApiError::invalid_field("max_actions", "must be at least 1"));
     }

@@ -39,6 +39,58 @@ pub(crate) struct CreateRecurring {
     #[serde(default = "yes")]
     enabled: bool,
     description: Option<String>,
+    name: Option<String>,
+    labels: Option<BTreeMap<String, String>>,
+    dedup_key: Option<String>,
+    /// RFC 3339: no tick fires after it.
+    end_date: Option<chrono::DateTime<chrono::Utc>>,
+    max_executions: Option<u64>,
+}
+
+/// Acteon's optional fields of a recurring action (create and update).
+#[derive(Debug, Default)]
+pub(crate) struct Extras {
+    name: Option<String>,
+    labels: Option<BTreeMap<String, String>>,
+    dedup_key: Option<String>,
+    /// RFC 3339: no tick fires after it.
+    end_date: Option<chrono::DateTime<chrono::Utc>>,
+    max_executions: Option<u64>,
+}
+
+impl Extras {
+    fn apply(self, item: &mut RecurringAction) -> Result<(), ApiError> {
+        if let Some(name) = &self.name {
+            non_empty("name", name)?;
+        }
+        if self.max_executions == Some(0) {
+            return Err(ApiError::invalid_field(
+                "max_executions",
+                "must be at least 1",
+            ));
+        }
+        if let Some(key) = &self.dedup_key {
+            non_empty("dedup_key", key)?;
+        }
+        item.name = self.name.or(item.name.take());
+        item.labels = self.labels.unwrap_or(std::mem::take(&mut item.labels));
+        item.dedup_key = self.dedup_key.or(item.dedup_key.take());
+        item.ends_at = self.end_date.or(item.ends_at);
+        item.max_executions = self.max_executions.or(item.max_executions);
+        Ok(())
+    }
+}
+
+/// A recurring action as Acteon's clients read it (`cron_expr`,
+/// `execution_count`, `next_execution_at`, `status`…) next to our own names.
+pub(crate) fn view(item: &RecurringAction) -> Value {
+    let mut out = json!(item);
+    out["cron_expr"] = json!(item.cron_expression);
+    out["execution_count"] = json!(item.fire_count);
+    out["next_execution_at"] = json!(item.next_fire_at);
+    out["last_executed_at"] = json!(item.last_fired_at);
+    out["status"] = json!(item.status());
+    out
 }
 
 #[derive(Debug, Deserialize)]
@@ -50,6 +102,19 @@ struct ActionTemplate {
     payload: Value,
     #[serde(default)]
     metadata: BTreeMap<String, String>,
+}
+
+/// Take Acteon's optional fields out of a request body struct.
+macro_rules! extras_of {
+    ($req:expr) => {
+        Extras {
+            name: $req.name.take(),
+            labels: $req.labels.take(),
+            dedup_key: $req.dedup_key.take(),
+            end_date: $req.end_date.take(),
+            max_executions: $req.max_executions.take(),
+        }
+    };
 }
 
 impl CreateRecurring {
@@ -109,27 +174,31 @@ pub(crate) async fn create_recurring(
         &template.action_type,
     )?;
     let now = state.gateway.clock().now();
-    let created = state
-        .gateway
-        .create_recurring(RecurringAction {
-            id: uuid::Uuid::new_v4().to_string(),
-            namespace: req.namespace,
-            tenant: req.tenant,
-            cron_expression: req.cron_expression,
-            timezone: req.timezone,
-            provider: template.provider,
-            action_type: template.action_type,
-            payload: template.payload,
-            metadata: template.metadata,
-            enabled: req.enabled,
-            description: req.description,
-            next_fire_at: None,
-            last_fired_at: None,
-            fire_count: 0,
-            created_at: now,
-            updated_at: now,
-        })
-        .await?;
+    let mut item = RecurringAction {
+        id: uuid::Uuid::new_v4().to_string(),
+        namespace: req.namespace,
+        tenant: req.tenant,
+        cron_expression: req.cron_expression,
+        timezone: req.timezone,
+        provider: template.provider,
+        action_type: template.action_type,
+        payload: template.payload,
+        metadata: template.metadata,
+        enabled: req.enabled,
+        description: req.description,
+        next_fire_at: None,
+        last_fired_at: None,
+        fire_count: 0,
+        created_at: now,
+        updated_at: now,
+        name: None,
+        labels: BTreeMap::new(),
+        dedup_key: None,
+        ends_at: None,
+        max_executions: None,
+    };
+    extras_of!(req).apply(&mut item)?;
+    let created = state.gateway.create_recurring(item).await?;
     audit_change(
         &state,
         &authed,
@@ -139,29 +208,72 @@ pub(crate) async fn create_recurring(
         json!(created),
     )
     .await;
-    Ok((StatusCode::CREATED, Json(json!(created))))
+    Ok((StatusCode::CREATED, Json(view(&created))))
 }
 
+/// `GET /v1/recurring`: one tenant's, or (as Acteon's clients may ask,
+/// with no scope) every one the caller may see; `status` filters.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct Scope {
-    namespace: String,
-    tenant: String,
+pub(crate) struct ListQuery {
+    namespace: Option<String>,
+    tenant: Option<String>,
+    status: Option<String>,
+    limit: Option<usize>,
+    offset: Option<usize>,
 }
+
+/// The most recurring actions one page lists.
+const MAX_PAGE: usize = 1000;
 
 pub(crate) async fn list_recurring(
     State(state): State<AppState>,
     authed: Authed,
-    scope: Result<Query<Scope>, QueryRejection>,
+    scope: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let scope = query(scope)?;
-    authed.tenant(&scope.namespace, &scope.tenant)?;
-    let items = state
-        .gateway
-        .list_recurring(&scope.namespace, &scope.tenant)
-        .await?;
+    let q = query(scope)?;
+    let items = match (&q.namespace, &q.tenant) {
+        (Some(namespace), Some(tenant)) => {
+            authed.tenant(namespace, tenant)?;
+            state.gateway.list_recurring(namespace, tenant).await?
+        }
+        (None, None) => state
+            .gateway
+            .list_all_recurring()
+            .await?
+            .into_iter()
+            .filter(|r| authed.sees(&r.namespace, &r.tenant))
+            .collect(),
+        (None, Some(_)) => {
+            return Err(ApiError::invalid_field(
+                "namespace",
+                "give namespace with tenant",
+            ));
+        }
+        (Some(_), None) => {
+            return Err(ApiError::invalid_field(
+                "tenant",
+                "give tenant with namespace",
+            ));
+        }
+    };
+    if let Some(status) = &q.status
+        && !["active", "paused", "completed"].contains(&status.as_str())
+    {
+        return Err(ApiError::invalid_field(
+            "status",
+            "expected active, paused or completed",
+        ));
+    }
+    let page: Vec<Value> = items
+        .iter()
+        .filter(|r| q.status.as_deref().is_none_or(|s| r.status() == s))
+        .skip(q.offset.unwrap_or(0))
+        .take(q.limit.unwrap_or(MAX_PAGE).clamp(1, MAX_PAGE))
+        .map(view)
+        .collect();
     Ok(Json(
-        json!({"count": items.len(), "recurring_actions": items}),
+        json!({"count": page.len(), "recurring_actions": page}),
     ))
 }
 
@@ -183,18 +295,28 @@ pub(crate) async fn get_recurring(
     authed: Authed,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!(find_recurring(&state, &authed, &id).await?)))
+    Ok(Json(view(&find_recurring(&state, &authed, &id).await?)))
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct UpdateRecurring {
+    /// Acteon's clients name the owner; it must be the record's.
+    namespace: Option<String>,
+    tenant: Option<String>,
     #[serde(alias = "cron_expr", alias = "cron")]
     cron_expression: Option<String>,
     timezone: Option<String>,
     payload: Option<Value>,
+    metadata: Option<BTreeMap<String, String>>,
     enabled: Option<bool>,
     description: Option<String>,
+    name: Option<String>,
+    labels: Option<BTreeMap<String, String>>,
+    dedup_key: Option<String>,
+    /// RFC 3339: no tick fires after it.
+    end_date: Option<chrono::DateTime<chrono::Utc>>,
+    max_executions: Option<u64>,
 }
 
 pub(crate) async fn update_recurring(
@@ -203,8 +325,15 @@ pub(crate) async fn update_recurring(
     Path(id): Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
-    let req: UpdateRecurring = from_value(body)?;
+    let mut req: UpdateRecurring = from_value(body)?;
     let mut item = find_recurring(&state, &authed, &id).await?;
+    super::same_owner(
+        &id,
+        (&req.namespace, &req.tenant),
+        (&item.namespace, &item.tenant),
+    )?;
+    extras_of!(req).apply(&mut item)?;
+    item.metadata = req.metadata.unwrap_or(item.metadata);
     item.cron_expression = req.cron_expression.unwrap_or(item.cron_expression);
     item.timezone = req.timezone.unwrap_or(item.timezone);
     item.payload = req.payload.unwrap_or(item.payload);
@@ -229,7 +358,7 @@ async fn save_recurring(
         json!(saved),
     )
     .await;
-    Ok(Json(json!(saved)))
+    Ok(Json(view(&saved)))
 }
 
 async fn set_enabled(
@@ -239,6 +368,15 @@ async fn set_enabled(
     enabled: bool,
 ) -> Result<Json<Value>, ApiError> {
     let mut item = find_recurring(&state, &authed, &id).await?;
+    if item.enabled == enabled {
+        // What Acteon's clients expect of a pause of a paused action (and
+        // a resume of an active one).
+        return Err(ApiError::conflict(if enabled {
+            "the recurring action is already active"
+        } else {
+            "the recurring action is already paused"
+        }));
+    }
     item.enabled = enabled;
     let change = if enabled {
         "recurring_resumed"

@@ -1,5 +1,7 @@
 //! Retention policies: per-tenant audit and state TTLs.
 
+use std::collections::BTreeMap;
+
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
@@ -46,6 +48,7 @@ pub(crate) struct CreateRetention {
     #[serde(default)]
     compliance_hold: bool,
     description: Option<String>,
+    labels: Option<BTreeMap<String, String>>,
     /// Accepted and ignored (policies start enabled), as Acteon does.
     #[allow(dead_code)]
     enabled: Option<bool>,
@@ -80,6 +83,7 @@ pub(crate) async fn create_retention(
         description: req.description,
         created_at: now,
         updated_at: now,
+        labels: req.labels.unwrap_or_default(),
     };
     match state.gateway.create_retention(policy).await? {
         Some(created) => {
@@ -146,6 +150,10 @@ pub(crate) async fn get_retention(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct UpdateRetention {
+    /// Acteon's clients may name the owner; it must be the policy's.
+    namespace: Option<String>,
+    tenant: Option<String>,
+    labels: Option<BTreeMap<String, String>>,
     enabled: Option<bool>,
     audit_ttl_seconds: Option<u64>,
     state_ttl_seconds: Option<u64>,
@@ -169,6 +177,14 @@ pub(crate) async fn update_retention(
         check_ttl(field, ttl)?;
     }
     let mut policy = find_retention(&state, &authed, &id).await?;
+    super::same_owner(
+        &id,
+        (&req.namespace, &req.tenant),
+        (&policy.namespace, &policy.tenant),
+    )?;
+    if let Some(labels) = req.labels {
+        policy.labels = labels;
+    }
     policy.enabled = req.enabled.unwrap_or(policy.enabled);
     policy.audit_ttl_seconds = req.audit_ttl_seconds.or(policy.audit_ttl_seconds);
     policy.state_ttl_seconds = req.state_ttl_seconds.or(policy.state_ttl_seconds);

@@ -404,12 +404,14 @@ impl Gateway {
                 None => None,
             };
             let kind = self.providers.get(&name).map(|p| p.kind().to_string());
-            out.push(json!({
-                "provider": name,
-                "type": kind,
-                "healthy": phase.is_none_or(|p| p == BreakerPhase::Closed),
-                "circuit_breaker_state": phase,
-            }));
+            let mut entry = json!(self.executor.stats.figures(&name));
+            entry["provider"] = json!(name);
+            entry["type"] = json!(kind);
+            entry["healthy"] = json!(phase.is_none_or(|p| p == BreakerPhase::Closed));
+            // Acteon's clients need a state; a provider without a breaker never opens.
+            entry["circuit_breaker_state"] = json!(phase.unwrap_or(BreakerPhase::Closed));
+            entry["circuit_breaker"] = json!(phase.is_some());
+            out.push(entry);
         }
         Ok(out)
     }
