@@ -164,10 +164,23 @@ pub(crate) async fn dispatch_batch(
         })?;
         results[index] = match result {
             Ok(outcome) => outcome,
-            Err(error) => error.body(),
+            Err(error) => batch_error(&error),
         };
     }
     Ok(Json(Value::Array(results)))
+}
+
+/// A failed item of a batch: Acteon's clients read `error` as an object
+/// (`code`, `message`, `retryable`); the same fields also stand at the top,
+/// as in every other error body.
+fn batch_error(error: &ApiError) -> Value {
+    let mut body = error.body();
+    let mut inner = body.clone();
+    if let Some(fields) = inner.as_object_mut() {
+        fields.remove("error");
+    }
+    body["error"] = inner;
+    body
 }
 
 impl ApiError {

@@ -112,7 +112,7 @@ impl ChainState {
             "total_steps": self.total_steps,
             "steps": self.steps.iter().map(|s| json!({
                 "name": s.name,
-                "provider": s.provider,
+                "provider": s.provider.as_deref().unwrap_or(""), // "" for a sub-chain step (it runs `sub_chain`, no provider)
                 "status": s.status,
                 "response_body": s.response_body,
                 "error": s.error,

@@ -1,0 +1,94 @@
+//! Acteon's behaviours beyond the wire shapes: recurring actions that end
+//! (`max_executions`, `end_date`) and the per-tenant limit on them.
+
+use serde_json::{Value, json};
+use switchyard_tests::{at, ecommerce_config, start};
+
+fn digest(extra: Value) -> Value {
+    let mut body = json!({"namespace": "ecommerce", "tenant": "acme-store", "provider": "email-service",
+                          "action_type": "digest", "payload": {}, "cron_expression": "0 * * * *"});
+    if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+        body.extend(extra.clone());
+    }
+    body
+}
+
+async fn fired(server: &switchyard_tests::TestServer) -> Value {
+    let (_, page) = server
+        .get("/v1/audit?namespace=ecommerce&action_type=digest&limit=100")
+        .await;
+    page["total"].clone()
+}
+
+#[tokio::test]
+async fn recurring_actions_end_and_are_limited_per_tenant() {
+    let mut config = ecommerce_config();
+    config.background.max_recurring_actions_per_tenant = Some(2);
+    let server = start(config, at("2026-01-05T10:30:00Z")).await;
+
+    // Three ticks at most, then the schedule is complete.
+    let (status, limited) = server
+        .post(
+            "/v1/recurring",
+            &digest(json!({"max_executions": 3, "dedup_key": "digest"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{limited}");
+    let id = limited["id"].as_str().expect("id").to_string();
+    for _ in 0..5 {
+        server.advance(3600).await;
+    }
+    assert_eq!(fired(&server).await, json!(3));
+    let (_, item) = server.get(&format!("/v1/recurring/{id}")).await;
+    assert_eq!(
+        (
+            item["status"].clone(),
+            item["execution_count"].clone(),
+            item["next_execution_at"].clone()
+        ),
+        (json!("completed"), json!(3), Value::Null)
+    );
+    // Every tick carries the dedup key, for the dedup rules to see.
+    let (_, page) = server
+        .get("/v1/audit?namespace=ecommerce&action_type=digest&limit=1")
+        .await;
+    assert_eq!(
+        page["records"][0]["metadata"]["__dedup_key"],
+        json!("digest"),
+        "{page}"
+    );
+
+    // An end date: ticks after it do not fire.
+    let (status, ending) = server
+        .post(
+            "/v1/recurring",
+            &digest(json!({"end_date": "2026-01-05T17:30:00Z", "action_type": "ending"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{ending}");
+    for _ in 0..4 {
+        server.advance(3600).await;
+    }
+    let (_, page) = server
+        .get("/v1/audit?namespace=ecommerce&action_type=ending")
+        .await;
+    // 16:00 and 17:00 fire; 18:00 is past the end.
+    assert_eq!(page["total"], json!(2), "{page}");
+
+    // The tenant has two: a third is refused, naming the limit.
+    let (status, refused) = server.post("/v1/recurring", &digest(json!({}))).await;
+    assert_eq!(status, 409, "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("max_recurring_actions_per_tenant = 2")),
+        "{refused}"
+    );
+    for bad in [
+        json!({"max_executions": 0}),
+        json!({"end_date": "tomorrow"}),
+    ] {
+        let (status, body) = server.post("/v1/recurring", &digest(bad)).await;
+        assert_eq!(status, 400, "{body}");
+    }
+}
