@@ -12,7 +12,7 @@ use crate::condition::{Condition, Operator};
 use crate::engine::Rule;
 use crate::error::{RuleError, SourceLocation};
 use crate::path::FieldPath;
-use crate::raw::{RawAction, RawCondition, RawRule};
+use crate::raw::{RawAction, RawCondition, RawItems, RawRule};
 use crate::time::parse_timezone;
 use crate::value::Literal;
 
@@ -126,11 +126,21 @@ impl<'a> Compiler<'a> {
                 .map(|item| self.condition(item, depth + 1))
                 .collect::<Result<Vec<_>, _>>()
         };
-        if let Some(items) = &c.all {
-            return Ok(Condition::All(list(items)?));
-        }
-        if let Some(items) = &c.any {
-            return Ok(Condition::Any(list(items)?));
+        // A constant operand: `all()` always holds, `any()` never does.
+        let constant = |holds: bool| {
+            if holds {
+                Condition::All(Vec::new())
+            } else {
+                Condition::Any(Vec::new())
+            }
+        };
+        match (&c.all, &c.any) {
+            (Some(RawItems::List(items)), _) => return Ok(Condition::All(list(items)?)),
+            (_, Some(RawItems::List(items))) => return Ok(Condition::Any(list(items)?)),
+            (Some(RawItems::Constant(b)), _) | (_, Some(RawItems::Constant(b))) => {
+                return Ok(constant(*b));
+            }
+            (None, None) => {}
         }
         match &c.not {
             Some(inner) => Ok(Condition::Not(Box::new(self.condition(inner, depth + 1)?))),

@@ -46,8 +46,8 @@ fn enabled_by_default() -> bool {
 #[serde(deny_unknown_fields)]
 pub struct RawCondition {
     pub field: Option<Spanned<String>>,
-    pub all: Option<Vec<Spanned<RawCondition>>>,
-    pub any: Option<Vec<Spanned<RawCondition>>>,
+    pub all: Option<RawItems>,
+    pub any: Option<RawItems>,
     pub not: Option<Box<Spanned<RawCondition>>>,
     pub eq: Option<Spanned<Value>>,
     pub ne: Option<Spanned<Value>>,
@@ -62,6 +62,41 @@ pub struct RawCondition {
     pub in_list: Option<Spanned<Value>>,
     pub not_in_list: Option<Spanned<Value>>,
     pub exists: Option<Spanned<Value>>,
+}
+
+/// The operand of `all` / `any`: a list of conditions, or (beyond Acteon,
+/// whose loader refuses it, yet one of its example files writes `any: true`
+/// for a catch-all) a constant: `true` always holds, `false` never does.
+#[derive(Debug)]
+pub enum RawItems {
+    List(Vec<Spanned<RawCondition>>),
+    Constant(bool),
+}
+
+impl<'de> Deserialize<'de> for RawItems {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Items;
+        impl<'de> serde::de::Visitor<'de> for Items {
+            type Value = RawItems;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a list of conditions (or true / false)")
+            }
+            fn visit_bool<E: serde::de::Error>(self, value: bool) -> Result<RawItems, E> {
+                Ok(RawItems::Constant(value))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<RawItems, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element()? {
+                    items.push(item);
+                }
+                Ok(RawItems::List(items))
+            }
+        }
+        deserializer.deserialize_any(Items)
+    }
 }
 
 /// `action:` with its `type` and every parameter any type takes; which ones

@@ -395,3 +395,25 @@ fn type_errors_fail_strict_evaluation_and_read_false_otherwise() {
         Ok(true)
     );
 }
+
+/// `any: true` (one of Acteon's example files uses it for a catch-all, which
+/// Acteon's own loader refuses) always holds; `all: false` never does.
+#[test]
+fn constant_combinators_are_catch_alls_or_never() {
+    let rules = load_str(
+        "constants.yaml",
+        "rules:\n  - name: never\n    priority: 1\n    condition:\n      all: false\n    action: {type: deny}\n  - name: catch-all\n    priority: 2\n    condition:\n      any: true\n    action: {type: suppress}\n",
+    )
+    .expect("constants load");
+    let set = RuleSet::new(rules, parse_timezone("UTC").expect("tz")).expect("set");
+    assert_eq!(
+        decide(&set, &order(json!({})), BUSINESS_HOURS),
+        Some("catch-all".to_string())
+    );
+    let err = load_str(
+        "bad.yaml",
+        "rules:\n  - name: x\n    condition:\n      any: 3\n    action: {type: deny}\n",
+    )
+    .expect_err("a number is no condition list");
+    assert!(err.to_string().contains("4:7"), "{err}");
+}
