@@ -62,3 +62,66 @@ pub async fn sweep(memory: MemoryPorts, every: Duration) {
         }
     }
 }
+
+/// How often `[rules] watch` looks at the rules folder.
+pub const RULES_WATCH_INTERVAL: Duration = Duration::from_secs(1);
+
+/// What a look at the rules folder sees: each rule file's name, size and
+/// modification time. Any difference means "reload".
+fn rules_fingerprint(
+    dir: &std::path::Path,
+) -> Vec<(std::ffi::OsString, u64, Option<std::time::SystemTime>)> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<_> = entries
+        .filter_map(Result::ok)
+        .filter(|e| {
+            e.path()
+                .extension()
+                .is_some_and(|x| x == "yaml" || x == "yml")
+        })
+        .filter_map(|e| {
+            let meta = e.metadata().ok()?;
+            Some((e.file_name(), meta.len(), meta.modified().ok()))
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// `[rules] watch = true` (Acteon's default): reload the rules folder when
+/// a rule file appears, changes or goes. A reload that fails keeps the rules
+/// that serve, and says why.
+pub async fn watch_rules(gateway: Arc<Gateway>, every: Duration) {
+    let Some(dir) = gateway.rules_directory() else {
+        return;
+    };
+    let mut seen = rules_fingerprint(&dir);
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let now = {
+            let dir = dir.clone();
+            tokio::task::spawn_blocking(move || rules_fingerprint(&dir)).await
+        };
+        let Ok(now) = now else { continue };
+        if now == seen {
+            continue;
+        }
+        seen = now;
+        let reload = gateway.clone();
+        match tokio::task::spawn_blocking(move || reload.reload_rules(None)).await {
+            Ok(Ok(count)) => {
+                tracing::info!(directory = %dir.display(), rules = count, "rule files changed: reloaded")
+            }
+            Ok(Err(err)) => tracing::warn!(
+                directory = %dir.display(),
+                error = %err,
+                "rule files changed but do not load; the previous rules keep serving"
+            ),
+            Err(err) => tracing::error!(error = %err, "rules reload panicked"),
+        }
+    }
+}

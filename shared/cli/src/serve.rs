@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use switchyard_assembly::local::{reap, sweep, work};
+use switchyard_assembly::local::{RULES_WATCH_INTERVAL, reap, sweep, watch_rules, work};
 use switchyard_assembly::{MemoryPorts, build_gateway, use_dynamodb};
 use switchyard_config::Config;
 use switchyard_core::{Clock, SystemClock};
@@ -120,6 +120,9 @@ async fn serve(
     let sweeper = tokio::spawn(sweep(memory.clone(), sweep_every));
     let worker = tokio::spawn(work(gateway.clone(), memory.clone()));
     let reaper = tokio::spawn(reap(gateway.clone()));
+    // Acteon's default: rule files are watched unless `[rules] watch = false`.
+    let watcher = (gateway.config().rules.watch != Some(false))
+        .then(|| tokio::spawn(watch_rules(gateway.clone(), RULES_WATCH_INTERVAL)));
     let state = AppState::new(gateway).map_err(anyhow::Error::msg)?;
     if state.security.enabled() {
         tracing::info!(
@@ -137,6 +140,9 @@ async fn serve(
     sweeper.abort();
     worker.abort();
     reaper.abort();
+    if let Some(watcher) = watcher {
+        watcher.abort();
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -394,3 +394,45 @@ async fn an_acteon_config_run_from_the_repository_root_loads_its_rules() {
     assert!(stderr.contains("unknown field `telemetry`"), "{stderr}");
     std::fs::remove_dir_all(&root).ok();
 }
+
+/// `[rules] watch` (on by default, as in Acteon): a rule file added to the
+/// folder is served within a few seconds; a broken one keeps the rules that
+/// serve.
+#[tokio::test]
+async fn rule_files_are_watched() {
+    let dir = std::env::temp_dir().join(format!("switchyard-cli-watch-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("rules")).expect("dir");
+    let rule = |name: &str| {
+        format!(
+            "rules:\n  - name: {name}\n    condition:\n      field: action.action_type\n      eq: {name}\n    action: {{type: deny}}\n"
+        )
+    };
+    std::fs::write(dir.join("rules/a.yaml"), rule("a")).expect("write");
+    let config = dir.join("gateway.toml");
+    std::fs::write(&config, "[rules]\ndirectory = \"rules\"\n").expect("write");
+    let config = config.to_string_lossy().to_string();
+    let (child, line) = serve(
+        &["serve", "--port", "0", "--config", &config],
+        Stdio::piped(),
+    )
+    .await;
+    let base = announced(&line);
+    let rules_served = || async { get_json(&format!("{base}/health")).await["rules"].clone() };
+    assert_eq!(rules_served().await, 1);
+    std::fs::write(dir.join("rules/b.yaml"), rule("b")).expect("write");
+    let mut served = serde_json::Value::Null;
+    for _ in 0..100 {
+        served = rules_served().await;
+        if served == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(served, 2, "the new file is served");
+    std::fs::write(dir.join("rules/c.yaml"), "rules: [oops").expect("write");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(rules_served().await, 2, "a broken file keeps the rules");
+    let stderr = stderr_of(child);
+    assert!(stderr.contains("do not load"), "{stderr}");
+    std::fs::remove_dir_all(&dir).ok();
+}

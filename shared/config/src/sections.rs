@@ -57,7 +57,9 @@ impl StateConfig {
 pub struct RulesConfig {
     pub directory: Option<PathBuf>,
     pub default_timezone: Option<String>,
-    /// Accepted for Acteon configs; reloads go through `POST /v1/rules/reload`.
+    /// Reload the rules folder when its files change (`switchyard serve`;
+    /// on by default, as in Acteon). Lambda functions load their rules at
+    /// start and on `POST /v1/rules/reload`.
     pub watch: Option<bool>,
     pub evaluation: EvaluationMode,
     /// A comparison on a value of the wrong type: `false` (the predicate is
