@@ -92,3 +92,71 @@ async fn recurring_actions_end_and_are_limited_per_tenant() {
         assert_eq!(status, 400, "{body}");
     }
 }
+
+/// An approval notification that could not be sent is sent again by the
+/// upkeep pass until it goes out, and never after the approval is decided.
+#[tokio::test]
+async fn failed_approval_notifications_are_retried_until_sent() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let down = Arc::new(AtomicBool::new(true));
+    let up = down.clone();
+    let pager = switchyard_tests::stub_service(
+        move |_| !up.load(Ordering::SeqCst),
+        std::time::Duration::ZERO,
+    )
+    .await;
+    let config = switchyard_config::Config::parse(
+        "approvals.toml",
+        &format!(
+            "[executor]\nmax_retries = 0\n[[providers]]\nname = \"pager\"\ntype = \"webhook\"\nurl = \"{}\"\n[[providers]]\nname = \"payments\"\ntype = \"log\"\n",
+            pager.url
+        ),
+    )
+    .expect("config");
+    let server = start(config, at("2026-01-05T10:00:00Z")).await;
+    server
+        .gateway
+        .replace_rules(
+            switchyard_rules::load_str(
+                "approvals.yaml",
+                "rules:\n  - name: approve-refunds\n    condition:\n      field: action.action_type\n      eq: refund\n    action:\n      type: request_approval\n      notify_provider: pager\n      timeout_seconds: 3600\n",
+            )
+            .expect("rules"),
+        )
+        .expect("rules load");
+    let refund = |id: &str| {
+        json!({"id": id, "namespace": "shop", "tenant": "acme", "provider": "payments",
+               "action_type": "refund", "payload": {"amount": 10}})
+    };
+    let calls = || pager.calls.load(Ordering::SeqCst);
+
+    let (_, first) = server.post("/v1/dispatch", &refund("r1")).await;
+    assert_eq!(first["PendingApproval"]["notification_sent"], json!(false));
+    let (_, second) = server.post("/v1/dispatch", &refund("r2")).await;
+    // The second is decided before the pager is back: it is never re-sent.
+    let reject = second["PendingApproval"]["reject_url"]
+        .as_str()
+        .expect("link")
+        .to_string();
+    let path = switchyard_tests::ecommerce::path_of(&reject);
+    let (status, _) = server.post(&path, &json!({})).await;
+    assert_eq!(status, 200);
+    assert_eq!(calls(), 2);
+
+    let still_down = server.gateway.upkeep(false).await.expect("upkeep");
+    assert_eq!(still_down.approval_notifications_sent, 0);
+    assert_eq!(calls(), 3, "only the undecided one is tried again");
+
+    down.store(false, Ordering::SeqCst);
+    let back = server.gateway.upkeep(false).await.expect("upkeep");
+    assert_eq!(back.approval_notifications_sent, 1);
+    assert_eq!(calls(), 4);
+    let done = server.gateway.upkeep(false).await.expect("upkeep");
+    assert_eq!(
+        (done.approval_notifications_sent, calls()),
+        (0, 4),
+        "sent once"
+    );
+}

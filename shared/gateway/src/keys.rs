@@ -27,6 +27,9 @@ const BREAKERS: &str = "_breakers";
 pub(crate) const INDEX: (&str, &str) = (SYSTEM, "_index");
 /// Quota policy pointers (kind `quota_ref`).
 pub(crate) const QUOTA_INDEX: (&str, &str) = (SYSTEM, "_quotas");
+/// Approval notifications to send again (kind [`PENDING_NOTIFICATION_KIND`]).
+pub(crate) const PENDING_NOTIFICATIONS: (&str, &str) = (SYSTEM, "_notifications");
+pub(crate) const PENDING_NOTIFICATION_KIND: &str = "approval_notification";
 /// Where dead letters are kept.
 pub const DEAD_LETTERS: (&str, &str) = (SYSTEM, "_dead_letters");
 
@@ -124,6 +127,11 @@ pub(crate) fn quota_pointer(id: &str) -> StateKey {
 /// The lease on releasing scheduled action `id`.
 pub(crate) fn scheduled_lease(namespace: &str, tenant: &str, id: &str) -> String {
     format!("scheduled:{namespace}:{tenant}:{id}")
+}
+
+pub(crate) fn pending_notification(approval_id: &str) -> StateKey {
+    let (namespace, tenant) = PENDING_NOTIFICATIONS;
+    StateKey::new(namespace, tenant, PENDING_NOTIFICATION_KIND, approval_id)
 }
 
 /// The lease held while a tenant's recurring actions are counted and one is created.

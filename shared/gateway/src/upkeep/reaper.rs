@@ -17,6 +17,8 @@ pub struct ReapReport {
     pub retention: RetentionReport,
     /// Breakers moved from open to half-open, or freed of dead probes.
     pub breakers_recovered: u64,
+    /// Approval notifications that failed before and went out now.
+    pub approval_notifications_sent: u64,
 }
 
 impl Gateway {
@@ -35,9 +37,11 @@ impl Gateway {
             RetentionReport::default()
         };
         let breakers_recovered = self.recover_breakers().await?;
+        let approval_notifications_sent = self.retry_approval_notifications().await?;
         Ok(ReapReport {
             retention,
             breakers_recovered,
+            approval_notifications_sent,
         })
     }
 }

@@ -12,6 +12,7 @@ use crate::error::GatewayError;
 use crate::gateway::Gateway;
 
 mod decide;
+mod notify_retry;
 
 pub use decide::{ApprovalDecision, ApprovalError, ApprovalLink, Decider};
 
@@ -202,6 +203,20 @@ impl Gateway {
         if sent {
             record.notification_sent = true;
             self.put_json(&key, &record, keep_until).await?;
+        } else {
+            // The upkeep pass sends it again until it goes out or the approval ends.
+            self.remember_failed_notification(
+                &notify_retry::PendingNotification {
+                    namespace: action.namespace.clone(),
+                    tenant: action.tenant.clone(),
+                    approval_id: id.clone(),
+                    notify_provider: notify_provider.to_string(),
+                    notification,
+                    attempts: 1,
+                },
+                expires_at,
+            )
+            .await?;
         }
         Ok(ActionOutcome::PendingApproval {
             approval_id: id,
