@@ -160,3 +160,106 @@ async fn failed_approval_notifications_are_retried_until_sent() {
         "sent once"
     );
 }
+
+/// Quota overage behaviours beyond block and warn: `degrade` sends the
+/// action to a fallback provider (whose own quotas still count), `notify`
+/// lets it through and tells a provider once per window.
+#[tokio::test]
+async fn quotas_degrade_to_a_fallback_and_notify_once_per_window() {
+    use std::sync::atomic::Ordering;
+
+    let pager = switchyard_tests::stub_service(|_| true, std::time::Duration::ZERO).await;
+    let config = switchyard_config::Config::parse(
+        "quotas.toml",
+        &format!(
+            "[[providers]]\nname = \"sms\"\ntype = \"log\"\n[[providers]]\nname = \"sms-cheap\"\ntype = \"log\"\n\
+             [[providers]]\nname = \"email\"\ntype = \"log\"\n\
+             [[providers]]\nname = \"pager\"\ntype = \"webhook\"\nurl = \"{}\"\n",
+            pager.url
+        ),
+    )
+    .expect("config");
+    let server = start(config, at("2026-01-05T10:00:00Z")).await;
+    let server = &server;
+    let quota = |body: Value| async move {
+        let (status, created) = server.post("/v1/quotas", &body).await;
+        assert_eq!(status, 201, "{created}");
+    };
+    quota(json!({"namespace": "shop", "tenant": "acme", "provider": "sms", "max_actions": 2,
+                 "window": "hourly", "overage_behavior": {"degrade": {"fallback_provider": "sms-cheap"}}}))
+    .await;
+    quota(
+        json!({"namespace": "shop", "tenant": "acme", "provider": "sms-cheap", "max_actions": 1,
+                 "window": "hourly", "overage_behavior": "block"}),
+    )
+    .await;
+    let send = |provider: &str, n: u32| {
+        json!({"id": format!("{provider}-{n}"), "namespace": "shop", "tenant": "acme", "provider": provider,
+               "action_type": "text", "payload": {"n": n}})
+    };
+    let mut served_by = Vec::new();
+    for n in 0..4 {
+        let (_, outcome) = server.post("/v1/dispatch", &send("sms", n)).await;
+        served_by.push(
+            outcome["Executed"]["body"]["provider"]
+                .as_str()
+                .map_or_else(|| outcome.to_string(), str::to_string),
+        );
+    }
+    assert_eq!(served_by[..3], ["sms", "sms", "sms-cheap"]);
+    assert!(
+        served_by[3].contains("QuotaExceeded") && served_by[3].contains("\"block\""),
+        "the fallback's own quota is full: {}",
+        served_by[3]
+    );
+    let (_, record) = server.get("/v1/audit/sms-2").await;
+    assert_eq!(record["provider"], json!("sms-cheap"));
+    assert_eq!(
+        record["verdict_details"]["quota_degraded"][0]["to"],
+        json!("sms-cheap"),
+        "{record}"
+    );
+    // A fallback that does not exist is refused at creation.
+    let (status, body) = server
+        .post(
+            "/v1/quotas",
+            &json!({"namespace": "shop", "tenant": "acme", "provider": "email", "max_actions": 5, "window": "daily",
+                    "overage_behavior": {"degrade": {"fallback_provider": "pigeon"}}}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["field"].clone()),
+        (400, json!("overage_behavior.degrade.fallback_provider"))
+    );
+
+    quota(
+        json!({"namespace": "shop", "tenant": "acme", "provider": "email", "max_actions": 2,
+                 "window": "hourly", "overage_behavior": {"notify": {"target": "pager"}}}),
+    )
+    .await;
+    for n in 0..5 {
+        let (_, outcome) = server.post("/v1/dispatch", &send("email", n)).await;
+        assert!(
+            outcome.get("Executed").is_some(),
+            "notify never refuses: {outcome}"
+        );
+    }
+    assert_eq!(pager.calls.load(Ordering::SeqCst), 1, "once per window");
+    server.advance(3600).await;
+    for n in 5..8 {
+        server.post("/v1/dispatch", &send("email", n)).await;
+    }
+    assert_eq!(
+        pager.calls.load(Ordering::SeqCst),
+        2,
+        "and again in the next"
+    );
+    let (_, metrics) = server.get("/metrics").await;
+    assert_eq!(
+        (
+            metrics["quota_degraded"].clone(),
+            metrics["quota_notified"].clone()
+        ),
+        (json!(2), json!(2))
+    );
+}

@@ -93,6 +93,16 @@ pub(crate) fn quota_usage(namespace: &str, tenant: &str, policy: &str, window: i
     )
 }
 
+/// The claim that window `window` of quota `policy` has sent its `notify`.
+pub(crate) fn quota_notified(namespace: &str, tenant: &str, policy: &str, window: i64) -> StateKey {
+    StateKey::new(
+        namespace,
+        tenant,
+        "quota_notified",
+        format!("{policy}:{window}"),
+    )
+}
+
 /// The claim that tick `fire_at` (Unix seconds) of recurring action `id` ran.
 pub(crate) fn recurring_tick(namespace: &str, tenant: &str, id: &str, fire_at: i64) -> StateKey {
     StateKey::new(

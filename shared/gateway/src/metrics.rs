@@ -51,6 +51,8 @@ counters!(
     groups_flushed,
     quota_exceeded,
     quota_warned,
+    quota_degraded,
+    quota_notified,
     recurring_dispatched,
     retention_deleted_state,
     dry_runs,

@@ -19,7 +19,7 @@ use crate::decision::{Decision, RuleGate, decide};
 use crate::error::GatewayError;
 use crate::gateway::Gateway;
 use crate::metrics::Metrics;
-use crate::quotas::{OverageBehavior, QuotaPolicy};
+use crate::quotas::{MAX_DEGRADE_HOPS, OverageBehavior, QuotaPolicy};
 
 /// Where rule evaluation starts.
 #[derive(Debug, Clone, Copy)]
@@ -118,14 +118,17 @@ impl Gateway {
             Resume::FromStart => (None, true),
             Resume::After { rule, priority } => (rules.resume_position(rule, priority), false),
         };
-        let decision = decide(
-            &rules,
-            self.evaluation(),
-            original.clone(),
-            dispatched_at,
-            resume_after,
-        )
-        .inspect_err(|_| Metrics::bump(&self.metrics.rejected_requests))?;
+        let decide_for = |action: Action| {
+            decide(
+                &rules,
+                self.evaluation(),
+                action,
+                dispatched_at,
+                resume_after,
+            )
+            .inspect_err(|_| Metrics::bump(&self.metrics.rejected_requests))
+        };
+        let mut decision = decide_for(original.clone())?;
         let quotas = if self.config.quotas.enabled && count_quotas {
             self.quotas
                 .for_tenant(&original.namespace, &original.tenant)
@@ -134,15 +137,38 @@ impl Gateway {
         } else {
             Arc::new(Vec::new())
         };
-        let applicable: Vec<&QuotaPolicy> =
+        let mut applicable: Vec<&QuotaPolicy> =
             quotas.iter().filter(|q| q.applies_to(&original)).collect();
-        let outcome = match self
-            .pass_gate(&applicable, &decision, dispatched_at)
-            .await?
-        {
-            Some(refused) => refused,
-            None => self.apply(&decision, caller).await?,
+        let mut degraded: Vec<serde_json::Value> = Vec::new();
+        let outcome = loop {
+            match self
+                .pass_gate(&applicable, &decision, dispatched_at)
+                .await?
+            {
+                Gate::Passed => break self.apply(&decision, caller).await?,
+                Gate::Refused(refused) => break refused,
+                Gate::Degrade { policy, fallback } => {
+                    // Acteon: the action goes to the fallback, the rules see
+                    // it there, and only the fallback's provider-scoped quotas
+                    // count it (a tenant-wide one would refuse it again).
+                    if degraded.len() >= MAX_DEGRADE_HOPS {
+                        break quota_exceeded(policy, None);
+                    }
+                    Metrics::bump(&self.metrics.quota_degraded);
+                    degraded.push(json!({"quota": policy.id, "from": decision.action.provider, "to": fallback}));
+                    let mut action = decision.action.clone();
+                    action.provider = fallback;
+                    applicable = quotas
+                        .iter()
+                        .filter(|q| q.provider.is_some() && q.applies_to(&action))
+                        .collect();
+                    decision = decide_for(action)?;
+                }
+            }
         };
+        if let (false, serde_json::Value::Object(map)) = (degraded.is_empty(), &mut details) {
+            map.insert("quota_degraded".into(), json!(degraded));
+        }
         self.metrics.record(&outcome);
         let provider = match &outcome {
             ActionOutcome::Rerouted { new_provider, .. } => new_provider.as_str(),
@@ -180,14 +206,14 @@ impl Gateway {
         err
     }
 
-    /// Run quota and rule gates as one atomic store call. `Some(outcome)` when
-    /// the gate refused the action (nothing was counted or claimed).
-    async fn pass_gate(
+    /// Run quota and rule gates as one atomic store call. When it refuses,
+    /// nothing was counted or claimed.
+    async fn pass_gate<'q>(
         &self,
-        quotas: &[&QuotaPolicy],
+        quotas: &[&'q QuotaPolicy],
         decision: &Decision,
         now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Option<ActionOutcome>, GatewayError> {
+    ) -> Result<Gate<'q>, GatewayError> {
         let mut ops: Vec<GateOp> = Vec::with_capacity(quotas.len() + decision.gates.len());
         let mut owners: Vec<GateOwner<'_>> = Vec::with_capacity(ops.capacity());
         for quota in quotas {
@@ -199,7 +225,7 @@ impl Gateway {
             owners.push(GateOwner::Rule(gate));
         }
         if ops.is_empty() {
-            return Ok(None);
+            return Ok(Gate::Passed);
         }
         let result = self
             .ports
@@ -209,17 +235,25 @@ impl Gateway {
             .map_err(|e| self.unavailable(e.into()))?;
         let (index, current) = match result {
             GateResult::Passed => {
-                self.note_quota_warnings(quotas, now).await;
-                return Ok(None);
+                self.note_quota_overages(quotas, &decision.action, now)
+                    .await;
+                return Ok(Gate::Passed);
             }
             GateResult::Rejected { op, current } => (op, current),
         };
-        Ok(Some(match owners.get(index) {
-            Some(GateOwner::Quota(policy)) => ActionOutcome::QuotaExceeded {
-                tenant: policy.tenant.clone(),
-                limit: policy.max_actions,
-                used: current.unwrap_or(policy.max_actions),
-                overage_behavior: "block".into(),
+        Ok(Gate::Refused(match owners.get(index) {
+            Some(GateOwner::Quota(policy)) => match &policy.overage_behavior {
+                OverageBehavior::Degrade { fallback_provider } => {
+                    // Quota operations come first: `index` is the policy's place.
+                    if let Some(policy) = quotas.get(index).copied() {
+                        return Ok(Gate::Degrade {
+                            policy,
+                            fallback: fallback_provider.clone(),
+                        });
+                    }
+                    quota_exceeded(policy, current)
+                }
+                _ => quota_exceeded(policy, current),
             },
             Some(GateOwner::Rule(RuleGate::Throttle { retry_after, .. })) => {
                 ActionOutcome::Throttled {
@@ -235,22 +269,60 @@ impl Gateway {
         }))
     }
 
-    /// `warn` quotas never refuse; count the dispatches that went over.
-    async fn note_quota_warnings(
+    /// `warn` and `notify` quotas never refuse: count the dispatches that
+    /// went over, and for `notify` tell the target once per window.
+    async fn note_quota_overages(
         &self,
         quotas: &[&QuotaPolicy],
+        action: &Action,
         now: chrono::DateTime<chrono::Utc>,
     ) {
-        for quota in quotas
-            .iter()
-            .filter(|q| q.overage_behavior == OverageBehavior::Warn)
-        {
-            let (index, _) = quota.window.window_at(now);
-            if let Ok(used) = self.ports.state.counter(&quota.usage_key(index)).await
-                && used > quota.max_actions
-            {
+        for quota in quotas.iter().filter(|q| {
+            matches!(
+                q.overage_behavior,
+                OverageBehavior::Warn | OverageBehavior::Notify { .. }
+            )
+        }) {
+            let (index, resets_at) = quota.window.window_at(now);
+            let Ok(used) = self.ports.state.counter(&quota.usage_key(index)).await else {
+                continue;
+            };
+            if used <= quota.max_actions {
+                continue;
+            }
+            let OverageBehavior::Notify { target } = &quota.overage_behavior else {
                 Metrics::bump(&self.metrics.quota_warned);
                 tracing::warn!(quota = %quota.id, tenant = %quota.tenant, used, limit = quota.max_actions, "quota exceeded (warn)");
+                continue;
+            };
+            // Exactly one notification per window, however many dispatches race past the limit.
+            let claim = GateOp::Claim {
+                key: crate::keys::quota_notified(&quota.namespace, &quota.tenant, &quota.id, index),
+                expires_at: Some(resets_at),
+            };
+            if !matches!(
+                self.ports.state.gate(&[claim]).await,
+                Ok(GateResult::Passed)
+            ) {
+                continue;
+            }
+            Metrics::bump(&self.metrics.quota_notified);
+            let mut notice = Action::builder(
+                &quota.namespace,
+                &quota.tenant,
+                target,
+                "quota_exceeded",
+                json!({
+                    "quota_id": quota.id, "namespace": quota.namespace, "tenant": quota.tenant,
+                    "used": used, "limit": quota.max_actions, "window": quota.window,
+                    "resets_at": resets_at, "action_id": action.id, "action_type": action.action_type,
+                }),
+            )
+            .with_id(format!("quota:{}:{index}:notification", quota.id));
+            notice.created_at = now;
+            if let ActionOutcome::Failed { message, .. } = self.call_provider(&notice, target).await
+            {
+                tracing::warn!(quota = %quota.id, target, error = %message, "quota notification failed");
             }
         }
     }
@@ -397,5 +469,25 @@ impl Gateway {
                 }
             }
         }
+    }
+}
+
+/// What the gate made of an action.
+enum Gate<'q> {
+    Passed,
+    Refused(ActionOutcome),
+    /// A `degrade` quota is full: try the action on `fallback`.
+    Degrade {
+        policy: &'q QuotaPolicy,
+        fallback: String,
+    },
+}
+
+fn quota_exceeded(policy: &QuotaPolicy, current: Option<u64>) -> ActionOutcome {
+    ActionOutcome::QuotaExceeded {
+        tenant: policy.tenant.clone(),
+        limit: policy.max_actions,
+        used: current.unwrap_or(policy.max_actions),
+        overage_behavior: policy.overage_behavior.name().into(),
     }
 }

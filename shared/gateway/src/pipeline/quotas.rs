@@ -44,13 +44,45 @@ impl QuotaWindow {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// What happens to an action over its quota. Acteon's JSON: `"block"`,
+/// `"warn"`, `{"degrade": {"fallback_provider": "p"}}`, `{"notify": {"target": "p"}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OverageBehavior {
     /// Refuse with `QuotaExceeded`.
     Block,
     /// Let it through and count it (metric `quota_warned`).
     Warn,
+    /// Send it to a cheaper provider instead (provider-scoped quotas of the
+    /// fallback still apply; at most [`MAX_DEGRADE_HOPS`] hops).
+    Degrade { fallback_provider: String },
+    /// Let it through, and tell `target` once per window that the quota is
+    /// exceeded (metric `quota_notified`).
+    Notify { target: String },
+}
+
+/// How many fallbacks one dispatch may go through before it is refused.
+pub const MAX_DEGRADE_HOPS: usize = 3;
+
+impl OverageBehavior {
+    /// Acteon's name of the behaviour (`QuotaExceeded.overage_behavior`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            OverageBehavior::Block => "block",
+            OverageBehavior::Warn => "warn",
+            OverageBehavior::Degrade { .. } => "degrade",
+            OverageBehavior::Notify { .. } => "notify",
+        }
+    }
+
+    /// The provider this behaviour sends to, if any (must be configured).
+    pub fn provider(&self) -> Option<&str> {
+        match self {
+            OverageBehavior::Degrade { fallback_provider } => Some(fallback_provider),
+            OverageBehavior::Notify { target } => Some(target),
+            OverageBehavior::Block | OverageBehavior::Warn => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -91,9 +123,11 @@ impl QuotaPolicy {
         let (index, end) = self.window.window_at(now);
         GateOp::Count {
             key: self.usage_key(index),
+            // Only refusing behaviours stop the count at the limit; the
+            // others count every action and act on going over.
             limit: match self.overage_behavior {
-                OverageBehavior::Block => self.max_actions,
-                OverageBehavior::Warn => u64::MAX,
+                OverageBehavior::Block | OverageBehavior::Degrade { .. } => self.max_actions,
+                OverageBehavior::Warn | OverageBehavior::Notify { .. } => u64::MAX,
             },
             expires_at: end,
         }
@@ -272,7 +306,7 @@ impl Quotas {
             remaining: policy.max_actions.saturating_sub(used),
             window: policy.window,
             resets_at,
-            overage_behavior: policy.overage_behavior,
+            overage_behavior: policy.overage_behavior.clone(),
         })
     }
 

@@ -45,6 +45,32 @@ fn check_identifier(field: &str, value: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// `degrade` and `notify` send to a provider: it must be configured (and,
+/// since the caller's actions will go there, within the caller's grants).
+fn check_overage(
+    state: &AppState,
+    authed: &Authed,
+    namespace: &str,
+    tenant: &str,
+    behavior: &OverageBehavior,
+) -> Result<(), ApiError> {
+    let Some(provider) = behavior.provider() else {
+        return Ok(());
+    };
+    let field = match behavior {
+        OverageBehavior::Degrade { .. } => "overage_behavior.degrade.fallback_provider",
+        _ => "overage_behavior.notify.target",
+    };
+    if !state.gateway.providers().contains(provider) {
+        return Err(ApiError::invalid_field(
+            field,
+            format!("no provider named '{provider}' is configured"),
+        ));
+    }
+    authed.action(namespace, tenant, provider, "*")?;
+    Ok(())
+}
+
 pub(crate) async fn create(
     State(state): State<AppState>,
     authed: Authed,
@@ -57,6 +83,13 @@ pub(crate) async fn create(
     if let Some(p) = &req.provider {
         check_identifier("provider", p)?;
     }
+    check_overage(
+        &state,
+        &authed,
+        &req.namespace,
+        &req.tenant,
+        &req.overage_behavior,
+    )?;
     if req.max_actions == 0 {
         return Err(ApiError::invalid_field("max_actions", "must be at least 1"));
     }
@@ -181,6 +214,9 @@ pub(crate) async fn update(
     )?;
     if let Some(labels) = req.labels {
         policy.labels = labels;
+    }
+    if let Some(behavior) = &req.overage_behavior {
+        check_overage(&state, &authed, &policy.namespace, &policy.tenant, behavior)?;
     }
     if req.max_actions == Some(0) {
         return Err(ApiError::invalid_field("max_actions", "must be at least 1"));
