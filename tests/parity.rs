@@ -263,3 +263,68 @@ async fn quotas_degrade_to_a_fallback_and_notify_once_per_window() {
         (json!(2), json!(2))
     );
 }
+
+/// Alertmanager's timers on a group rule: the first notification after
+/// `group_wait`, the next no sooner than `group_interval` after it, and the
+/// last one repeated every `repeat_interval` while events came within a day.
+#[tokio::test]
+async fn groups_follow_group_interval_and_repeat_interval() {
+    let config = switchyard_config::Config::parse(
+        "groups.toml",
+        "[[providers]]\nname = \"ops\"\ntype = \"log\"\n",
+    )
+    .expect("config");
+    let server = start(config, at("2026-01-05T10:00:00Z")).await;
+    server
+        .gateway
+        .replace_rules(
+            switchyard_rules::load_str(
+                "groups.yaml",
+                "rules:\n  - name: batch-alerts\n    condition:\n      field: action.action_type\n      eq: alert\n    action:\n      type: group\n      group_by: [payload.service]\n      group_wait_seconds: 30\n      group_interval_seconds: 300\n      repeat_interval_seconds: 3600\n",
+            )
+            .expect("rules"),
+        )
+        .expect("rules load");
+    let alert = |n: u32| {
+        json!({"id": format!("alert-{n}"), "namespace": "ops", "tenant": "infra", "provider": "ops",
+               "action_type": "alert", "payload": {"service": "db", "n": n}})
+    };
+    let notifications = || async {
+        let (_, page) = server
+            .get("/v1/audit?namespace=ops&action_type=group_notification&limit=1")
+            .await;
+        (page["total"].clone(), page["records"][0].clone())
+    };
+
+    let (_, first) = server.post("/v1/dispatch", &alert(1)).await;
+    assert_eq!(first["Grouped"]["notify_at"], json!("2026-01-05T10:00:30Z"));
+    server.advance(31).await;
+    assert_eq!(notifications().await.0, json!(1));
+    // Notified at 10:00:31: the next notification waits for the interval.
+    let (_, second) = server.post("/v1/dispatch", &alert(2)).await;
+    assert_eq!(
+        second["Grouped"]["notify_at"],
+        json!("2026-01-05T10:05:31Z")
+    );
+    server.advance(299).await;
+    assert_eq!(notifications().await.0, json!(1));
+    server.advance(1).await;
+    assert_eq!(notifications().await.0, json!(2));
+
+    // An hour later the last notification goes out again.
+    server.advance(3600).await;
+    let (total, repeat) = notifications().await;
+    assert_eq!(total, json!(3));
+    let payload = &repeat["action_payload"];
+    assert_eq!(
+        (payload["repeat"].clone(), payload["event_count"].clone()),
+        (json!(1), json!(1)),
+        "{repeat}"
+    );
+    // Hourly while the last event (10:00:31) is less than a day old: 23
+    // repeats in all, then none.
+    for _ in 0..30 {
+        server.advance(3600).await;
+    }
+    assert_eq!(notifications().await.0, json!(2 + 23));
+}

@@ -41,9 +41,69 @@ pub struct GroupState {
     pub rule: String,
     pub rule_priority: i32,
     pub max_group_size: u64,
-    /// A closed record only marks the key free for the next group.
+    /// A closed record only marks the key free for the next group (and
+    /// remembers the last notification, for `group_interval` and repeats).
     #[serde(default)]
     pub closed: bool,
+    #[serde(default)]
+    pub group_interval_seconds: u64,
+    #[serde(default)]
+    pub repeat_interval_seconds: Option<u64>,
+    /// When this key last sent a notification.
+    #[serde(default)]
+    pub last_notified_at: Option<DateTime<Utc>>,
+    /// When the last event joined (repeats stop [`REPEAT_HORIZON_SECONDS`] after it).
+    #[serde(default)]
+    pub last_event_at: Option<DateTime<Utc>>,
+    /// When the next repeat of the last notification is due.
+    #[serde(default)]
+    pub repeat_due_at: Option<DateTime<Utc>>,
+    /// Repeats sent since the last real flush.
+    #[serde(default)]
+    pub repeats: u32,
+}
+
+impl GroupState {
+    /// How long a closed record is kept: a day, or as long as
+    /// `group_interval` or repeats still need it.
+    fn keep_until(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        let repeats = self
+            .repeat_interval_seconds
+            .map_or(0, |r| r.saturating_add(REPEAT_HORIZON_SECONDS));
+        let keep = 86_400u64.max(self.group_interval_seconds).max(repeats);
+        switchyard_core::after_seconds(now, keep)
+    }
+}
+
+/// Alertmanager's three timers, from the group rule.
+#[derive(Debug, Clone, Copy)]
+pub struct GroupTiming {
+    /// Before a new group's first notification.
+    pub wait_seconds: u64,
+    /// The least time between two notifications of one group key.
+    pub interval_seconds: u64,
+    /// Send the last notification again this often while events keep coming.
+    pub repeat_interval_seconds: Option<u64>,
+}
+
+/// Repeats stop once a group has had no new event for this long: nothing
+/// here tells a group is resolved, and reminders must not go on forever.
+pub const REPEAT_HORIZON_SECONDS: u64 = 86_400;
+
+impl GroupTiming {
+    /// When a group opening now flushes: after the group wait, unless the
+    /// key notified less than `group_interval` ago (then when that is over).
+    fn first_notify_at(
+        &self,
+        now: DateTime<Utc>,
+        last_notified: Option<DateTime<Utc>>,
+    ) -> DateTime<Utc> {
+        match last_notified.map(|last| switchyard_core::after_seconds(last, self.interval_seconds))
+        {
+            Some(next_allowed) if next_allowed > now => next_allowed,
+            _ => switchyard_core::after_seconds(now, self.wait_seconds),
+        }
+    }
 }
 
 impl GroupState {
@@ -121,9 +181,14 @@ impl Gateway {
         rule: &str,
         rule_priority: i32,
         group_by: &[String],
-        group_wait_seconds: u64,
+        (wait_seconds, interval_seconds, repeat_interval_seconds): (u64, u64, Option<u64>),
         max_group_size: u64,
     ) -> Result<ActionOutcome, GatewayError> {
+        let timing = GroupTiming {
+            wait_seconds,
+            interval_seconds,
+            repeat_interval_seconds,
+        };
         let (group_key, labels) = fingerprint_of(action, group_by);
         let key = crate::keys::group(&action.namespace, &action.tenant, &group_key);
         for attempt in 0..GROUP_APPEND_ATTEMPTS {
@@ -134,7 +199,7 @@ impl Gateway {
                 tokio::time::sleep(wait).await;
             }
             let now = self.ports.clock.now();
-            let new_group = || GroupState {
+            let new_group = |last_notified_at: Option<DateTime<Utc>>| GroupState {
                 group_id: uuid::Uuid::new_v4().to_string(),
                 group_key: group_key.clone(),
                 namespace: action.namespace.clone(),
@@ -143,24 +208,31 @@ impl Gateway {
                 labels: labels.clone(),
                 events: Vec::new(),
                 action_ids: Vec::new(),
-                notify_at: switchyard_core::after_seconds(now, group_wait_seconds),
+                notify_at: timing.first_notify_at(now, last_notified_at),
                 created_at: now,
                 rule: rule.to_string(),
                 rule_priority,
                 max_group_size,
                 closed: false,
+                group_interval_seconds: timing.interval_seconds,
+                repeat_interval_seconds: timing.repeat_interval_seconds,
+                last_notified_at,
+                last_event_at: Some(now),
+                repeat_due_at: None,
+                repeats: 0,
             };
             let (mut group, version, fresh) = match self.ports.state.get(&key).await? {
                 Some(stored) => {
                     let g: GroupState = decode(&key, &stored.value)?;
                     if g.closed {
-                        (new_group(), stored.version, true)
+                        (new_group(g.last_notified_at), stored.version, true)
                     } else {
                         (g, stored.version, false)
                     }
                 }
-                None => (new_group(), 0, true),
+                None => (new_group(None), 0, true),
             };
+            group.last_event_at = Some(now);
             group.events.push(action.payload.clone());
             group.action_ids.push(action.id.clone());
             if self.swap_json(&key, version, &group, None).await?.is_none() {
@@ -259,6 +331,9 @@ impl Gateway {
                 return Ok(Handled::Done);
             };
             let group: GroupState = decode(&key, &stored.value)?;
+            if group.closed && group_id == Some(group.group_id.as_str()) {
+                return self.repeat_locked(&key, stored.version, group).await;
+            }
             if group.closed || group_id.is_some_and(|id| id != group.group_id) {
                 return Ok(Handled::Done);
             }
@@ -275,23 +350,105 @@ impl Gateway {
                 None,
             )
             .await?;
+            // Closed, it remembers this notification (for group_interval)
+            // and, when repeats are on, what to repeat.
             let closed = GroupState {
                 closed: true,
-                events: Vec::new(),
+                events: if group.repeat_interval_seconds.is_some() {
+                    group.events.clone()
+                } else {
+                    Vec::new()
+                },
                 action_ids: Vec::new(),
+                last_notified_at: Some(now),
+                repeat_due_at: group
+                    .repeat_interval_seconds
+                    .map(|r| switchyard_core::after_seconds(now, r)),
+                repeats: 0,
                 ..group.clone()
             };
-            let expires = Some(now + chrono::Duration::days(1));
             if self
-                .swap_json(&key, stored.version, &closed, expires)
+                .swap_json(&key, stored.version, &closed, Some(closed.keep_until(now)))
                 .await?
                 .is_some()
             {
                 self.dispatch_batch(namespace, tenant, &group.group_id)
                     .await?;
+                self.send_repeat(&closed).await?;
                 return Ok(Handled::Done);
             }
         }
+    }
+
+    /// A repeat message for a closed group: send its last notification again
+    /// if it is due and events came within the horizon, then arm the next.
+    async fn repeat_locked(
+        &self,
+        key: &switchyard_store::StateKey,
+        version: u64,
+        group: GroupState,
+    ) -> Result<Handled, GatewayError> {
+        let now = self.ports.clock.now();
+        let (Some(repeat), Some(due)) = (group.repeat_interval_seconds, group.repeat_due_at) else {
+            return Ok(Handled::Done);
+        };
+        if due > now {
+            return Ok(Handled::RetryLater(
+                (due - now).to_std().unwrap_or_default(),
+            ));
+        }
+        let quiet_since = group.last_event_at.unwrap_or(group.created_at);
+        if switchyard_core::after_seconds(quiet_since, REPEAT_HORIZON_SECONDS) <= now {
+            return Ok(Handled::Done); // Nothing new for a day: reminders stop.
+        }
+        let repeated = GroupState {
+            repeat_due_at: Some(switchyard_core::after_seconds(now, repeat)),
+            repeats: group.repeats.saturating_add(1),
+            last_notified_at: Some(now),
+            ..group
+        };
+        // Whoever wins this swap sends the repeat; a duplicate message loses.
+        if self
+            .swap_json(key, version, &repeated, Some(repeated.keep_until(now)))
+            .await?
+            .is_none()
+        {
+            return Ok(Handled::Done);
+        }
+        let batch_id = format!("{}:repeat:{}", repeated.group_id, repeated.repeats);
+        self.put_json(
+            &crate::keys::group_batch(&repeated.namespace, &repeated.tenant, &batch_id),
+            &repeated,
+            None,
+        )
+        .await?;
+        self.dispatch_batch(&repeated.namespace, &repeated.tenant, &batch_id)
+            .await?;
+        self.send_repeat(&repeated).await?;
+        Ok(Handled::Done)
+    }
+
+    /// Arm the next repeat of a closed group's notification, if it has one.
+    async fn send_repeat(&self, group: &GroupState) -> Result<(), GatewayError> {
+        let Some(at) = group.repeat_due_at else {
+            return Ok(());
+        };
+        self.ports
+            .queue
+            .send(
+                DelayedMessage::new(
+                    format!("group:{}:repeat:{}", group.group_id, group.repeats),
+                    Deferred::GroupFlush {
+                        namespace: group.namespace.clone(),
+                        tenant: group.tenant.clone(),
+                        id: group.group_key.clone(),
+                        group_id: Some(group.group_id.clone()),
+                    },
+                ),
+                at,
+            )
+            .await?;
+        Ok(())
     }
 
     /// Dispatch a detached batch; false when there is none.
@@ -299,9 +456,9 @@ impl Gateway {
         &self,
         namespace: &str,
         tenant: &str,
-        group_id: &str,
+        batch_id: &str,
     ) -> Result<bool, GatewayError> {
-        let key = crate::keys::group_batch(namespace, tenant, group_id);
+        let key = crate::keys::group_batch(namespace, tenant, batch_id);
         let Some(stored) = self.ports.state.get(&key).await? else {
             return Ok(false);
         };
@@ -319,9 +476,10 @@ impl Gateway {
                 "events": group.events,
                 "labels": group.labels,
                 "flushed_at": now,
+                "repeat": group.repeats,
             }),
         )
-        .with_id(group.group_id.clone());
+        .with_id(batch_id.to_string());
         action.created_at = now;
         Metrics::bump(&self.metrics.groups_flushed);
         self.run_pipeline(

@@ -391,6 +391,8 @@ impl Gateway {
             RuleAction::Group {
                 group_by,
                 group_wait_seconds,
+                group_interval_seconds,
+                repeat_interval_seconds,
                 max_group_size,
                 ..
             } => {
@@ -399,7 +401,11 @@ impl Gateway {
                     &matched.name,
                     matched.priority,
                     group_by,
-                    *group_wait_seconds,
+                    (
+                        *group_wait_seconds,
+                        *group_interval_seconds,
+                        *repeat_interval_seconds,
+                    ),
                     *max_group_size,
                 )
                 .await
