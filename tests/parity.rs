@@ -328,3 +328,140 @@ async fn groups_follow_group_interval_and_repeat_interval() {
     }
     assert_eq!(notifications().await.0, json!(2 + 23));
 }
+
+/// Chain steps with Acteon's `retry` table try a retryable failure again
+/// after their backoff before `on_failure` applies; `on_cancel` tells a
+/// provider when a chain is cancelled.
+#[tokio::test]
+async fn chain_steps_retry_and_cancelled_chains_notify() {
+    use std::sync::atomic::Ordering;
+
+    // Fails the first two calls, then answers.
+    let flaky = switchyard_tests::stub_service(|n| n >= 2, std::time::Duration::ZERO).await;
+    let down = switchyard_tests::stub_service(|_| false, std::time::Duration::ZERO).await;
+    let config = switchyard_config::Config::parse(
+        "chains.toml",
+        &format!(
+            r#"
+[executor]
+max_retries = 0
+[[providers]]
+name = "charge"
+type = "webhook"
+url = "{}"
+[[providers]]
+name = "broken"
+type = "webhook"
+url = "{}"
+[[providers]]
+name = "ops"
+type = "log"
+
+[[chains.definitions]]
+name = "pay"
+on_cancel = {{ provider = "ops", action_type = "chain_cancelled" }}
+[[chains.definitions.steps]]
+name = "charge"
+provider = "charge"
+action_type = "charge"
+retry = {{ max_retries = 3, backoff_ms = 2000, strategy = "fixed" }}
+
+[[chains.definitions]]
+name = "doomed"
+[[chains.definitions.steps]]
+name = "try"
+provider = "broken"
+action_type = "try"
+retry = {{ max_retries = 2, backoff_ms = 1000, strategy = "exponential" }}
+
+[[chains.definitions]]
+name = "slow"
+on_cancel = {{ provider = "ops", action_type = "chain_cancelled" }}
+[[chains.definitions.steps]]
+name = "later"
+provider = "ops"
+action_type = "later"
+delay_seconds = 600
+"#,
+            flaky.url, down.url
+        ),
+    )
+    .expect("config");
+    let server = &start(config, at("2026-01-05T10:00:00Z")).await;
+    let start_chain = |chain: &str| {
+        let mut rules = switchyard_rules::load_str(
+            "chains.yaml",
+            &format!("rules:\n  - name: start\n    condition:\n      field: action.action_type\n      eq: {chain}\n    action:\n      type: chain\n      chain: {chain}\n"),
+        )
+        .expect("rules");
+        server
+            .gateway
+            .replace_rules(std::mem::take(&mut rules))
+            .expect("rules load");
+        json!({"id": format!("{chain}-1"), "namespace": "shop", "tenant": "acme", "provider": "ops",
+               "action_type": chain, "payload": {}})
+    };
+    let chain_of = |started: &Value| {
+        started["ChainStarted"]["chain_id"]
+            .as_str()
+            .expect("chain id")
+            .to_string()
+    };
+    let chain = |id: String| async move {
+        let (_, chain) = server
+            .get(&format!("/v1/chains/{id}?namespace=shop&tenant=acme"))
+            .await;
+        chain
+    };
+
+    // Two failures, retried after 2 s each, then success.
+    let (_, started) = server.post("/v1/dispatch", &start_chain("pay")).await;
+    let pay = chain_of(&started);
+    server.run_due().await;
+    assert_eq!(flaky.calls.load(Ordering::SeqCst), 1);
+    server.advance(1).await;
+    assert_eq!(
+        flaky.calls.load(Ordering::SeqCst),
+        1,
+        "not before the backoff"
+    );
+    server.advance(1).await;
+    assert_eq!(flaky.calls.load(Ordering::SeqCst), 2);
+    server.advance(2).await;
+    let done = chain(pay).await;
+    assert_eq!(flaky.calls.load(Ordering::SeqCst), 3);
+    assert_eq!(done["status"], json!("completed"), "{done}");
+    assert_eq!(done["steps"][0]["attempts"], json!(3));
+
+    // Out of retries (1 + 2 tries, 1 s then 2 s apart): on_failure applies.
+    let (_, started) = server.post("/v1/dispatch", &start_chain("doomed")).await;
+    let doomed = chain_of(&started);
+    server.run_due().await;
+    server.advance(1).await;
+    server.advance(2).await;
+    server.advance(60).await;
+    let failed = chain(doomed).await;
+    assert_eq!(down.calls.load(Ordering::SeqCst), 3);
+    assert_eq!(failed["status"], json!("failed"), "{failed}");
+
+    // Cancelled while its first step waits: ops is told, under the chain.
+    let (_, started) = server.post("/v1/dispatch", &start_chain("slow")).await;
+    let slow = chain_of(&started);
+    let (status, cancelled) = server
+        .post(
+            &format!("/v1/chains/{slow}/cancel"),
+            &json!({"namespace": "shop", "tenant": "acme", "reason": "customer left"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{cancelled}");
+    let (_, notices) = server
+        .get(&format!(
+            "/v1/audit?namespace=shop&chain_id={slow}&action_type=chain_cancelled"
+        ))
+        .await;
+    assert_eq!(notices["total"], json!(1), "{notices}");
+    assert_eq!(
+        notices["records"][0]["action_payload"]["reason"],
+        json!("customer left")
+    );
+}

@@ -13,7 +13,69 @@ pub struct ChainDefinition {
     /// Chain-level policy when a step fails for good: `abort` (default) or `abort_no_dlq`.
     #[serde(default)]
     pub on_failure: Option<String>,
+    /// Told when the chain is cancelled.
+    #[serde(default)]
+    pub on_cancel: Option<OnCancel>,
     pub steps: Vec<ChainStepConfig>,
+}
+
+/// `on_cancel = { provider = "...", action_type = "..." }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OnCancel {
+    pub provider: String,
+    pub action_type: String,
+}
+
+/// A step's own retries of a retryable provider failure, before its
+/// `on_failure` applies: `retry = { max_retries = 3, backoff_ms = 1000,
+/// strategy = "exponential", jitter_ms = 100 }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepRetry {
+    pub max_retries: u32,
+    #[serde(default = "default_backoff_ms")]
+    pub backoff_ms: u64,
+    #[serde(default)]
+    pub strategy: RetryStrategy,
+    #[serde(default)]
+    pub jitter_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RetryStrategy {
+    #[default]
+    Exponential,
+    Linear,
+    #[serde(alias = "constant")]
+    Fixed,
+}
+
+fn default_backoff_ms() -> u64 {
+    1000
+}
+
+/// Bounds on a step's retry table (checked at start).
+pub const MAX_STEP_RETRIES: u32 = 100;
+/// The longest wait between two tries of a step, whatever the strategy says.
+pub const MAX_STEP_BACKOFF_MS: u64 = 3_600_000;
+
+impl StepRetry {
+    /// The wait before try `retry` (1 for the first retry); `jitter` is a
+    /// random fraction in 0..=1 of `jitter_ms` added on top.
+    pub fn delay(&self, retry: u32, jitter: f64) -> std::time::Duration {
+        let base = match self.strategy {
+            RetryStrategy::Fixed => self.backoff_ms,
+            RetryStrategy::Linear => self.backoff_ms.saturating_mul(u64::from(retry)),
+            RetryStrategy::Exponential => self.backoff_ms.saturating_mul(
+                1u64.checked_shl(retry.saturating_sub(1).min(32))
+                    .unwrap_or(u64::MAX),
+            ),
+        };
+        let jitter = (self.jitter_ms as f64 * jitter.clamp(0.0, 1.0)) as u64;
+        std::time::Duration::from_millis(base.min(MAX_STEP_BACKOFF_MS).saturating_add(jitter))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -37,6 +99,8 @@ pub struct ChainStepConfig {
     #[serde(default)]
     pub on_failure: StepFailurePolicy,
     pub delay_seconds: Option<u64>,
+    #[serde(default)]
+    pub retry: Option<StepRetry>,
     pub default_next: Option<String>,
     #[serde(default)]
     pub branches: Vec<BranchConfig>,
@@ -88,6 +152,14 @@ pub(crate) fn validate(
                 "{here}: on_failure must be abort or abort_no_dlq, got '{policy}'"
             ));
         }
+        if let Some(cancel) = &chain.on_cancel
+            && !provider_known(&cancel.provider)
+        {
+            return Err(format!(
+                "{here} on_cancel: no provider named '{}' is configured",
+                cancel.provider
+            ));
+        }
         let step_names: BTreeSet<&str> = chain.steps.iter().map(|s| s.name.as_str()).collect();
         if step_names.len() != chain.steps.len() {
             return Err(format!("{here}: step names must be unique"));
@@ -119,6 +191,21 @@ pub(crate) fn validate(
                     return Err(format!(
                         "{at}: needs exactly one of `provider` or `sub_chain`"
                     ));
+                }
+            }
+            if let Some(retry) = &step.retry {
+                if retry.max_retries > MAX_STEP_RETRIES {
+                    return Err(format!(
+                        "{at}: retry.max_retries is at most {MAX_STEP_RETRIES}"
+                    ));
+                }
+                if retry.backoff_ms > MAX_STEP_BACKOFF_MS || retry.jitter_ms > MAX_STEP_BACKOFF_MS {
+                    return Err(format!(
+                        "{at}: retry.backoff_ms and retry.jitter_ms are at most {MAX_STEP_BACKOFF_MS} (one hour)"
+                    ));
+                }
+                if step.sub_chain.is_some() {
+                    return Err(format!("{at}: a sub_chain step has no retry table"));
                 }
             }
             for branch in &step.branches {

@@ -12,7 +12,10 @@ mod unsupported;
 
 use std::path::{Path, PathBuf};
 
-pub use chains::{BranchConfig, ChainDefinition, ChainStepConfig, StepFailurePolicy};
+pub use chains::{
+    BranchConfig, ChainDefinition, ChainStepConfig, MAX_STEP_BACKOFF_MS, MAX_STEP_RETRIES,
+    OnCancel, RetryStrategy, StepFailurePolicy, StepRetry,
+};
 pub use durations::MAX_DURATION_SECONDS;
 pub use providers::{PROVIDER_TYPES, ProviderConfig};
 pub use sections::*;

@@ -179,3 +179,43 @@ fn rules_directory_resolves_beside_the_config_or_in_the_working_directory() {
     );
     std::fs::remove_dir_all(&root).expect("cleanup");
 }
+
+#[test]
+fn step_retry_tables_compute_bounded_backoffs() {
+    let retry = |strategy: &str| {
+        let text = format!(
+            "[[providers]]\nname = \"p\"\ntype = \"log\"\n[[chains.definitions]]\nname = \"c\"\n\
+             [[chains.definitions.steps]]\nname = \"s\"\nprovider = \"p\"\naction_type = \"a\"\n\
+             retry = {{ max_retries = 3, backoff_ms = 1000, strategy = \"{strategy}\", jitter_ms = 100 }}\n"
+        );
+        let config = Config::parse("retry.toml", &text).expect("retry table");
+        config.chains.definitions[0].steps[0]
+            .retry
+            .clone()
+            .expect("retry")
+    };
+    let ms = |d: std::time::Duration| d.as_millis() as u64;
+    let exponential = retry("exponential");
+    assert_eq!(
+        (1..=3)
+            .map(|n| ms(exponential.delay(n, 0.0)))
+            .collect::<Vec<_>>(),
+        [1000, 2000, 4000]
+    );
+    assert_eq!(ms(exponential.delay(3, 1.0)), 4100, "plus the jitter");
+    assert_eq!(
+        ms(exponential.delay(60, 0.0)),
+        MAX_STEP_BACKOFF_MS,
+        "capped"
+    );
+    let linear = retry("linear");
+    assert_eq!(ms(linear.delay(3, 0.0)), 3000);
+    assert_eq!(ms(retry("constant").delay(3, 0.0)), 1000);
+    let err = parse(
+        "[[providers]]\nname = \"p\"\ntype = \"log\"\n[[chains.definitions]]\nname = \"c\"\n\
+         [[chains.definitions.steps]]\nname = \"s\"\nprovider = \"p\"\naction_type = \"a\"\n\
+         retry = { max_retries = 1000 }\n",
+    )
+    .expect_err("too many retries");
+    assert!(err.contains("retry.max_retries"), "{err}");
+}

@@ -14,8 +14,9 @@
 mod model;
 mod runner;
 
+use serde_json::json;
 use switchyard_config::ChainDefinition;
-use switchyard_core::{Action, ActionOutcome};
+use switchyard_core::{Action, ActionOutcome, AuditEvent};
 use switchyard_store::{Deferred, DelayedMessage, RecordRef};
 
 use crate::error::GatewayError;
@@ -42,11 +43,27 @@ impl Gateway {
         delay: Option<u64>,
     ) -> Result<(), GatewayError> {
         let at = switchyard_core::after_seconds(self.ports.clock.now(), delay.unwrap_or(0));
+        self.send_step_at(state, step, at, None).await
+    }
+
+    /// The message that runs `step` at `at`; a retry after try `retry` has
+    /// its own id (queues drop a second message with the same id).
+    pub(crate) async fn send_step_at(
+        &self,
+        state: &ChainState,
+        step: usize,
+        at: chrono::DateTime<chrono::Utc>,
+        retry: Option<u32>,
+    ) -> Result<(), GatewayError> {
+        let id = match retry {
+            Some(n) => format!("{}:{step}:r{n}", state.chain_id),
+            None => format!("{}:{step}", state.chain_id),
+        };
         self.ports
             .queue
             .send(
                 DelayedMessage::new(
-                    format!("{}:{step}", state.chain_id),
+                    id,
                     Deferred::ChainStep {
                         namespace: state.namespace.clone(),
                         tenant: state.tenant.clone(),
@@ -205,6 +222,7 @@ impl Gateway {
                 continue;
             }
             Metrics::bump(&self.metrics.chains_cancelled);
+            self.notify_cancel(&state).await;
             if let Some(child) = waiting_on {
                 // The child may have finished already: that is fine.
                 let _ = Box::pin(self.cancel_chain(
@@ -218,5 +236,45 @@ impl Gateway {
             }
             return Ok(state);
         }
+    }
+
+    /// The chain's `on_cancel` notification (best effort: the cancel stands
+    /// whatever the provider says; the outcome is audited under the chain).
+    async fn notify_cancel(&self, state: &ChainState) {
+        let Ok(def) = self.chain_def(&state.chain_name) else {
+            return;
+        };
+        let Some(on_cancel) = def.on_cancel.clone() else {
+            return;
+        };
+        let now = self.ports.clock.now();
+        let mut action = Action::builder(
+            &state.namespace,
+            &state.tenant,
+            &on_cancel.provider,
+            &on_cancel.action_type,
+            json!({
+                "chain_id": state.chain_id, "chain_name": state.chain_name,
+                "reason": state.cancel_reason, "cancelled_by": state.cancelled_by,
+                "current_step": state.current_step, "execution_path": state.execution_path,
+            }),
+        )
+        .with_id(format!("{}:on_cancel", state.chain_id));
+        action.created_at = now;
+        let outcome = self.call_provider(&action, &on_cancel.provider).await;
+        let record = self.audit_record(
+            crate::audit::AuditContext {
+                event: AuditEvent::ChainStepCompleted,
+                action: &action,
+                provider: &on_cancel.provider,
+                verdict: "chain",
+                matched_rule: None,
+                verdict_details: json!({"chain_name": state.chain_name, "on_cancel": true}),
+                chain_id: Some(&state.chain_id),
+                dispatched_at: now,
+            },
+            &outcome,
+        );
+        self.write_audit(record).await;
     }
 }

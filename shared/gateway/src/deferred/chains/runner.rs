@@ -101,6 +101,32 @@ impl Gateway {
             step_state.response_body = Some(body.clone());
             next_step(&def, step, true, &body)
         } else {
+            let retryable = matches!(
+                &outcome,
+                ActionOutcome::Failed {
+                    retryable: true,
+                    ..
+                }
+            );
+            if retryable
+                && let Some(retry) = &step_def.retry
+                && step_state.attempts <= retry.max_retries
+            {
+                // The step's retry table: the same step again after its backoff.
+                let wait = retry.delay(step_state.attempts, rand::random::<f64>());
+                step_state.status = StepStatus::Pending;
+                step_state.error = match &outcome {
+                    ActionOutcome::Failed { code, message, .. } => {
+                        Some(format!("{code}: {message}"))
+                    }
+                    _ => None,
+                };
+                let at = switchyard_core::after(finished, wait);
+                let attempt = step_state.attempts;
+                self.send_step_at(&state, step, at, Some(attempt)).await?;
+                let _ = self.save_chain(&mut state, version).await?;
+                return Ok(Handled::Done);
+            }
             step_state.status = StepStatus::Failed;
             step_state.error = match &outcome {
                 ActionOutcome::Failed { code, message, .. } => Some(format!("{code}: {message}")),
