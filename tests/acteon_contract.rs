@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use switchyard_tests::contract::*;
 use switchyard_tests::ecommerce::{MONDAY_EVENING_ET, MONDAY_NOON_ET, order, path_of};
 use switchyard_tests::{TestServer, at, outcome_kind, repo_path, start_ecommerce};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 
 /// The e-commerce example plus rules that group and track state, so every
 /// feature has something to answer about.
@@ -471,19 +471,12 @@ async fn recurring_quotas_retention_and_dead_letters() {
 #[tokio::test]
 async fn the_stream_speaks_server_sent_events() {
     let s = server().await;
-    let address = s.base.trim_start_matches("http://").to_string();
-    let mut socket = tokio::net::TcpStream::connect(&address)
-        .await
-        .expect("connect");
-    socket
-        .write_all(
-            format!(
-                "GET /v1/stream?namespace=ecommerce HTTP/1.1\r\nHost: {address}\r\nAccept: text/event-stream\r\n\r\n"
-            )
-            .as_bytes(),
+    let mut socket = s
+        .raw_get(
+            "/v1/stream?namespace=ecommerce",
+            "Accept: text/event-stream\r\n",
         )
-        .await
-        .expect("request");
+        .await;
     let mut seen = String::new();
     let mut buffer = [0u8; 4096];
     let mut dispatched = false;

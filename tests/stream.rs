@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use switchyard_config::Config;
 use switchyard_core::AuditRecord;
 use switchyard_tests::{Backend, TestServer, ecommerce_config, start_on};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 use uuid::{NoContext, Timestamp, Uuid};
 
 fn record(id: String, tenant: &str, n: usize) -> AuditRecord {
@@ -299,19 +299,9 @@ async fn a_client_that_stops_reading_is_dropped_with_a_final_event() {
     let server = start_on(Backend::Memory, config, Utc::now())
         .await
         .expect("memory");
-    let address = server.url("").trim_start_matches("http://").to_string();
-    let mut socket = tokio::net::TcpStream::connect(&address)
-        .await
-        .expect("connect");
-    socket
-        .write_all(
-            format!(
-                "GET /v1/stream?namespace=burst HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
-            )
-                .as_bytes(),
-        )
-        .await
-        .expect("request");
+    let mut socket = server
+        .raw_get("/v1/stream?namespace=burst", "Connection: close\r\n")
+        .await;
     wait_for_connections(&server, 1).await;
     // Far more events than the socket buffers and the channel hold.
     let ids = append_burst(&server, 40_000).await;

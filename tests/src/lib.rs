@@ -252,6 +252,24 @@ impl TestServer {
         read(response).await
     }
 
+    /// A raw connection that has sent `GET <path_and_query>` with `headers`
+    /// (for reading a stream byte by byte).
+    pub async fn raw_get(&self, path_and_query: &str, headers: &str) -> tokio::net::TcpStream {
+        use tokio::io::AsyncWriteExt;
+        let address = self.base.trim_start_matches("http://").to_string();
+        let mut socket = tokio::net::TcpStream::connect(&address)
+            .await
+            .expect("connect");
+        socket
+            .write_all(
+                format!("GET {path_and_query} HTTP/1.1\r\nHost: {address}\r\n{headers}\r\n")
+                    .as_bytes(),
+            )
+            .await
+            .expect("request");
+        socket
+    }
+
     /// DELETE; an empty body (204) reads as `null`.
     pub async fn delete(&self, path: &str) -> (u16, Value) {
         let response = self
