@@ -83,6 +83,10 @@ pub async fn fresh_tables(
         endpoint_url: Some(endpoint.to_string()),
         state_table: format!("{prefix}-state-{}", &suffix[..12]),
         audit_table: format!("{prefix}-audit-{}", &suffix[..12]),
+        // The emulator answers one request at a time, and every stream poll
+        // reads each shard: 4 keeps polls cheap and still spreads records
+        // over several partitions (the store conformance runs with 8).
+        audit_shards: 4,
     };
     let setup = connect(&settings, None).await;
     schema::create_table(&setup, "StateTable", &settings.state_table)
@@ -121,7 +125,10 @@ pub async fn dynamodb_adapters(
             &settings.state_table,
             clock.clone(),
         )),
-        Arc::new(DynamoAuditStore::new(client, &settings.audit_table, clock)),
+        Arc::new(
+            DynamoAuditStore::new(client, &settings.audit_table, clock)
+                .with_shards(settings.audit_shards),
+        ),
     )
 }
 

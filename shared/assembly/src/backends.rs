@@ -48,6 +48,7 @@ pub async fn use_dynamodb(
             .table_name
             .clone()
             .unwrap_or(defaults.audit_table),
+        audit_shards: config.audit.shards.unwrap_or(defaults.audit_shards),
     };
     let client = connect(&settings, None).await;
     if settings.endpoint_url.is_some() {
@@ -70,8 +71,11 @@ pub async fn use_dynamodb(
         ));
     }
     if audit {
-        memory.ports.audit = Arc::new(DynamoAuditStore::new(client, &settings.audit_table, clock));
+        memory.ports.audit = Arc::new(
+            DynamoAuditStore::new(client, &settings.audit_table, clock)
+                .with_shards(settings.audit_shards),
+        );
     }
-    tracing::info!(state_table = %settings.state_table, audit_table = %settings.audit_table, endpoint = ?settings.endpoint_url, state, audit, "DynamoDB backend");
+    tracing::info!(state_table = %settings.state_table, audit_table = %settings.audit_table, audit_shards = settings.audit_shards, endpoint = ?settings.endpoint_url, state, audit, "DynamoDB backend");
     Ok(())
 }

@@ -112,6 +112,9 @@ pub struct AuditConfig {
     pub region: Option<String>,
     pub endpoint_url: Option<String>,
     pub table_name: Option<String>,
+    /// DynamoDB backend only: how many partitions each busy index key is
+    /// spread over (default 32). Raise it in place; never lower it.
+    pub shards: Option<u32>,
     pub ttl_seconds: Option<u64>,
     pub cleanup_interval_seconds: u64,
     pub store_payload: bool,
@@ -133,6 +136,7 @@ impl Default for AuditConfig {
             region: None,
             endpoint_url: None,
             table_name: None,
+            shards: None,
             ttl_seconds: None,
             cleanup_interval_seconds: 3600,
             store_payload: true,
@@ -142,6 +146,10 @@ impl Default for AuditConfig {
         }
     }
 }
+
+/// The most shards an audit index key may be spread over (each read fans
+/// out to every shard).
+pub const MAX_AUDIT_SHARDS: u32 = 256;
 
 impl AuditConfig {
     pub(crate) fn validate(&self) -> Result<(), String> {
@@ -153,6 +161,13 @@ impl AuditConfig {
         }
         if self.max_bytes < 1024 * 1024 {
             return Err("[audit] max_bytes must be at least 1 MiB (1048576)".into());
+        }
+        if let Some(shards) = self.shards
+            && !(1..=MAX_AUDIT_SHARDS).contains(&shards)
+        {
+            return Err(format!(
+                "[audit] shards must be between 1 and {MAX_AUDIT_SHARDS}, not {shards}"
+            ));
         }
         Ok(())
     }

@@ -133,11 +133,10 @@ pub async fn init_with(
             &settings.state_table,
             clock.clone(),
         )),
-        audit: Arc::new(DynamoAuditStore::new(
-            dynamodb,
-            &settings.audit_table,
-            clock.clone(),
-        )),
+        audit: Arc::new(
+            DynamoAuditStore::new(dynamodb, &settings.audit_table, clock.clone())
+                .with_shards(settings.audit_shards),
+        ),
         queue: Arc::new(queue),
         clock,
     };

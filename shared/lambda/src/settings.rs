@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use switchyard_queue_aws::QueueSettings;
+use switchyard_store_dynamodb::{DEFAULT_AUDIT_SHARDS, MAX_AUDIT_SHARDS};
 
 use crate::rules_source::S3Location;
 
@@ -10,6 +11,8 @@ use crate::rules_source::S3Location;
 pub struct Settings {
     pub state_table: String,
     pub audit_table: String,
+    /// `AUDIT_SHARDS`: partitions each busy audit index key is spread over.
+    pub audit_shards: u32,
     pub queues: QueueSettings,
     /// Rule files (and optionally `gateway.toml`) in S3; `None` = bundled example.
     pub rules: Option<S3Location>,
@@ -70,6 +73,19 @@ impl Settings {
             u32::try_from(number("CHAIN_MAX_RECEIVE_COUNT", 5, &mut problems)).unwrap_or(5);
         let delay_max_receive_count =
             u32::try_from(number("DELAY_MAX_RECEIVE_COUNT", 5, &mut problems)).unwrap_or(5);
+        let audit_shards = match u32::try_from(number(
+            "AUDIT_SHARDS",
+            u64::from(DEFAULT_AUDIT_SHARDS),
+            &mut problems,
+        )) {
+            Ok(shards) if (1..=MAX_AUDIT_SHARDS).contains(&shards) => shards,
+            _ => {
+                problems.push(format!(
+                    "AUDIT_SHARDS must be between 1 and {MAX_AUDIT_SHARDS}"
+                ));
+                DEFAULT_AUDIT_SHARDS
+            }
+        };
         let allow_anonymous = match optional("ALLOW_ANONYMOUS").as_deref() {
             None | Some("false") => false,
             Some("true") => true,
@@ -97,6 +113,7 @@ impl Settings {
         Ok(Self {
             state_table,
             audit_table,
+            audit_shards,
             queues,
             rules,
             rules_refresh,
@@ -145,6 +162,21 @@ mod tests {
         assert_eq!(s.rules_refresh, Duration::from_secs(60));
         assert_eq!(s.chain_max_receive_count, 5);
         assert_eq!(s.queues.schedule_dead_letter_arn, None);
+        assert_eq!(s.audit_shards, DEFAULT_AUDIT_SHARDS);
+    }
+
+    #[test]
+    fn audit_shards_are_bounded() {
+        let mut env = complete();
+        env.insert("AUDIT_SHARDS", "8");
+        let s = Settings::from_lookup(|k| env.get(k).map(|v| v.to_string())).expect("settings");
+        assert_eq!(s.audit_shards, 8);
+        for bad in ["0", "257", "many"] {
+            env.insert("AUDIT_SHARDS", bad);
+            let err = Settings::from_lookup(|k| env.get(k).map(|v| v.to_string()))
+                .expect_err("out of bounds");
+            assert!(err.contains("AUDIT_SHARDS"), "{bad}: {err}");
+        }
     }
 
     #[test]

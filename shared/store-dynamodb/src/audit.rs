@@ -1,7 +1,6 @@
 //! The audit store on one DynamoDB table with an index per query shape.
 //! Records are stored redacted (the gateway redacts before calling us).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -18,32 +17,94 @@ pub struct DynamoAuditStore {
     client: Client,
     table: String,
     clock: Arc<dyn Clock>,
+    shards: u32,
 }
 
 impl std::fmt::Debug for DynamoAuditStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DynamoAuditStore")
             .field("table", &self.table)
+            .field("shards", &self.shards)
             .finish_non_exhaustive()
     }
 }
 
-/// Every record is also in the `by_time` index under this one partition (the
-/// change feed and unscoped queries). One hot partition: fine for thousands of
-/// writes a second; shard it by a suffix beyond that.
+/// Every record is also in the `by_time` index (the change feed and
+/// unscoped queries) under one of these partitions.
 const FEED: &str = "all";
 
-/// Which index answers a query, and its partition value.
-fn index_for(query: &AuditQuery) -> (&'static str, &'static str, String) {
+/// The partitions a busy index key is spread over unless configured. An
+/// index partition takes about 1,000 write units a second; with audit items
+/// of 1–2 write units, 32 shards carry a feed (or one namespace, or one
+/// tenant) of 10,000+ records a second. Reads fan out to every shard and
+/// merge by id (UUIDv7: time order). Raising the count in place is safe:
+/// a record written under N shards sits in a shard below N, and readers
+/// query every shard below the new count. Lowering it would hide records.
+pub const DEFAULT_AUDIT_SHARDS: u32 = 32;
+
+/// The most shards accepted (a read fans out to every one).
+pub const MAX_AUDIT_SHARDS: u32 = 256;
+
+/// The shard of a record among `shards`: FNV-1a of its id (stable across
+/// processes and releases, unlike the standard library's hasher).
+pub fn audit_shard(id: &str, shards: u32) -> u32 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in id.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    (hash % u64::from(shards.max(1))) as u32
+}
+
+fn sharded(value: &str, shard: u32) -> String {
+    format!("{value}#{shard}")
+}
+
+/// The partition value of every index a record is written to: (index,
+/// attribute, value). The key-distribution simulator (`bench/keys`) runs
+/// synthetic records through this very function.
+pub fn audit_index_keys(
+    record: &AuditRecord,
+    shards: u32,
+) -> Vec<(&'static str, &'static str, String)> {
+    let shard = audit_shard(&record.id, shards);
+    let mut keys = vec![
+        ("table", "id", record.id.clone()),
+        ("by_action", "action_id", record.action_id.clone()),
+        (
+            "by_tenant",
+            "scope",
+            sharded(
+                &format!("{}{SEP}{}", record.namespace, record.tenant),
+                shard,
+            ),
+        ),
+        ("by_namespace", "ns", sharded(&record.namespace, shard)),
+        ("by_time", "feed", sharded(FEED, shard)),
+    ];
+    if let Some(chain) = &record.chain_id {
+        keys.push(("by_chain", "chain_id", chain.clone()));
+    }
+    keys
+}
+
+/// Which index answers a query, and its partition values (one, or one per
+/// shard for the sharded indexes).
+fn index_for(query: &AuditQuery, shards: u32) -> (&'static str, &'static str, Vec<String>) {
+    let every_shard = |value: &str| (0..shards).map(|k| sharded(value, k)).collect();
     if let Some(id) = &query.action_id {
-        ("by_action", "action_id", id.clone())
+        ("by_action", "action_id", vec![id.clone()])
     } else if let Some(id) = &query.chain_id {
-        ("by_chain", "chain_id", id.clone())
+        ("by_chain", "chain_id", vec![id.clone()])
     } else {
         match (&query.namespace, &query.tenant) {
-            (Some(ns), Some(tenant)) => ("by_tenant", "scope", format!("{ns}{SEP}{tenant}")),
-            (Some(ns), None) => ("by_namespace", "ns", ns.clone()),
-            _ => ("by_time", "feed", FEED.to_string()),
+            (Some(ns), Some(tenant)) => (
+                "by_tenant",
+                "scope",
+                every_shard(&format!("{ns}{SEP}{tenant}")),
+            ),
+            (Some(ns), None) => ("by_namespace", "ns", every_shard(ns)),
+            _ => ("by_time", "feed", every_shard(FEED)),
         }
     }
 }
@@ -65,11 +126,96 @@ impl DynamoAuditStore {
             client,
             table: table.into(),
             clock,
+            shards: DEFAULT_AUDIT_SHARDS,
         }
+    }
+
+    /// Spread busy index keys over `shards` partitions (1..=256).
+    pub fn with_shards(mut self, shards: u32) -> Self {
+        self.shards = shards.clamp(1, MAX_AUDIT_SHARDS);
+        self
     }
 
     fn live(&self, record: &AuditRecord, now: DateTime<Utc>) -> bool {
         record.expires_at.is_none_or(|at| at > now)
+    }
+
+    /// One index partition, newest first: its first `keep` matches, and how
+    /// many match in all.
+    async fn read_partition(
+        &self,
+        (index, attribute, value): (&str, &str, &str),
+        query: &AuditQuery,
+        keep: usize,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<AuditRecord>, u64), StoreError> {
+        let mut start: Option<Item> = None;
+        let mut total = 0u64;
+        let mut records = Vec::new();
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(index)
+                .key_condition_expression("#k = :v")
+                .expression_attribute_names("#k", attribute)
+                .expression_attribute_values(":v", s(value))
+                .scan_index_forward(false)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| {
+                    unavailable(
+                        "Query (audit)",
+                        aws_sdk_dynamodb::error::DisplayErrorContext(e),
+                    )
+                })?;
+            // The remaining filters are exact matches checked here (cheap
+            // next to the read).
+            for item in out.items() {
+                let record = decode(item)?;
+                if !self.live(&record, now) || !query.matches(&record) {
+                    continue;
+                }
+                if records.len() < keep {
+                    records.push(record);
+                }
+                total += 1;
+            }
+            match out.last_evaluated_key {
+                Some(last) => start = Some(last),
+                None => return Ok((records, total)),
+            }
+        }
+    }
+
+    /// One feed shard's records after `after`, oldest first, at most `limit`.
+    async fn feed_since(
+        &self,
+        shard: u32,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("by_time")
+            .key_condition_expression("feed = :f AND id > :after")
+            .expression_attribute_values(":f", s(sharded(FEED, shard)))
+            .expression_attribute_values(":after", s(after))
+            .scan_index_forward(true)
+            .limit(i32::try_from(limit.max(1)).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(|e| {
+                unavailable(
+                    "Query (audit feed)",
+                    aws_sdk_dynamodb::error::DisplayErrorContext(e),
+                )
+            })?;
+        out.items().iter().map(decode).collect()
     }
 }
 
@@ -78,20 +224,11 @@ impl AuditStore for DynamoAuditStore {
     async fn append(&self, record: AuditRecord) -> Result<(), StoreError> {
         let body =
             serde_json::to_string(&record).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        let mut item: Item = HashMap::from([
-            ("id".to_string(), s(&record.id)),
-            ("r".to_string(), s(body)),
-            (
-                "scope".to_string(),
-                s(format!("{}{SEP}{}", record.namespace, record.tenant)),
-            ),
-            ("ns".to_string(), s(&record.namespace)),
-            ("feed".to_string(), s(FEED)),
-            ("action_id".to_string(), s(&record.action_id)),
-        ]);
-        if let Some(chain) = &record.chain_id {
-            item.insert("chain_id".into(), s(chain));
-        }
+        let mut item: Item = audit_index_keys(&record, self.shards)
+            .into_iter()
+            .map(|(_, attribute, value)| (attribute.to_string(), s(value)))
+            .collect();
+        item.insert("r".to_string(), s(body));
         if let Some(at) = record.expires_at {
             item.insert("ttl".into(), n(at.timestamp()));
         }
@@ -113,46 +250,22 @@ impl AuditStore for DynamoAuditStore {
     async fn query(&self, query: &AuditQuery) -> Result<AuditPage, StoreError> {
         let now = self.clock.now();
         let limit = query.limit.clamp(1, AuditQuery::MAX_LIMIT);
-        let (index, attribute, value) = index_for(query);
-        let mut start: Option<Item> = None;
+        let (index, attribute, values) = index_for(query, self.shards);
+        // Every partition at once, each read in full (the total counts every
+        // match) keeping its newest `offset + limit`; merged newest first.
+        let keep = query.offset.saturating_add(limit);
+        let reads = values
+            .iter()
+            .map(|value| self.read_partition((index, attribute, value), query, keep, now));
+        let mut matched: Vec<AuditRecord> = Vec::new();
         let mut total = 0u64;
-        let mut records = Vec::new();
-        // Newest first through the index; the remaining filters are exact
-        // matches checked here (they are cheap next to the read).
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(index)
-                .key_condition_expression("#k = :v")
-                .expression_attribute_names("#k", attribute)
-                .expression_attribute_values(":v", s(value.clone()))
-                .scan_index_forward(false)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| {
-                    unavailable(
-                        "Query (audit)",
-                        aws_sdk_dynamodb::error::DisplayErrorContext(e),
-                    )
-                })?;
-            for item in out.items() {
-                let record = decode(item)?;
-                if !self.live(&record, now) || !query.matches(&record) {
-                    continue;
-                }
-                if total as usize >= query.offset && records.len() < limit {
-                    records.push(record);
-                }
-                total += 1;
-            }
-            match out.last_evaluated_key {
-                Some(last) => start = Some(last),
-                None => break,
-            }
+        for part in futures_util::future::join_all(reads).await {
+            let (newest, count) = part?;
+            matched.extend(newest);
+            total += count;
         }
+        matched.sort_by(|a, b| b.id.cmp(&a.id));
+        let records = matched.into_iter().skip(query.offset).take(limit).collect();
         Ok(AuditPage {
             records,
             total,
@@ -192,26 +305,37 @@ impl AuditStore for DynamoAuditStore {
         Ok(None)
     }
 
+    /// The change feed across every shard. Each shard gives its oldest few
+    /// after the cursor (about twice its share of `limit`, not `limit`: a
+    /// replay would otherwise read `shards` times what it returns). A shard that
+    /// filled its share may hold more, newer than its last: the page stops
+    /// at the smallest such last id, so it is exactly the feed's next
+    /// records (possibly fewer than `limit`, never none while any remain).
     async fn since(&self, after: &str, limit: usize) -> Result<Vec<AuditRecord>, StoreError> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name("by_time")
-            .key_condition_expression("feed = :f AND id > :after")
-            .expression_attribute_values(":f", s(FEED))
-            .expression_attribute_values(":after", s(after))
-            .scan_index_forward(true)
-            .limit(limit.max(1) as i32)
-            .send()
-            .await
-            .map_err(|e| {
-                unavailable(
-                    "Query (audit feed)",
-                    aws_sdk_dynamodb::error::DisplayErrorContext(e),
-                )
-            })?;
-        out.items().iter().map(decode).collect()
+        let limit = limit.max(1);
+        let share = limit
+            .div_ceil(self.shards as usize)
+            .saturating_mul(2)
+            .max(4);
+        let reads = (0..self.shards).map(|shard| self.feed_since(shard, after, share));
+        let mut merged = Vec::new();
+        let mut bound: Option<String> = None;
+        for part in futures_util::future::join_all(reads).await {
+            let part = part?;
+            if part.len() >= share
+                && let Some(last) = part.last()
+                && bound.as_ref().is_none_or(|b| last.id < *b)
+            {
+                bound = Some(last.id.clone());
+            }
+            merged.extend(part);
+        }
+        if let Some(bound) = &bound {
+            merged.retain(|r| r.id <= *bound);
+        }
+        merged.sort_by(|a, b| a.id.cmp(&b.id));
+        merged.truncate(limit);
+        Ok(merged)
     }
 
     /// Native TTL deletes expired records (lazily); reads already skip them.

@@ -17,6 +17,8 @@ pub struct DynamoSettings {
     pub endpoint_url: Option<String>,
     pub state_table: String,
     pub audit_table: String,
+    /// Partitions each busy audit index key is spread over.
+    pub audit_shards: u32,
 }
 
 impl Default for DynamoSettings {
@@ -26,6 +28,7 @@ impl Default for DynamoSettings {
             endpoint_url: None,
             state_table: "switchyard-state".into(),
             audit_table: "switchyard-audit".into(),
+            audit_shards: crate::DEFAULT_AUDIT_SHARDS,
         }
     }
 }

@@ -16,6 +16,8 @@ mod gate;
 pub mod schema;
 mod state;
 
-pub use audit::DynamoAuditStore;
+pub use audit::{
+    DEFAULT_AUDIT_SHARDS, DynamoAuditStore, MAX_AUDIT_SHARDS, audit_index_keys, audit_shard,
+};
 pub use connect::{DynamoSettings, RoundTrips, connect};
 pub use state::DynamoStateStore;

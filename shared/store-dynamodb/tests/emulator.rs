@@ -39,6 +39,7 @@ async fn tables(endpoint: &str, test: &str) -> DynamoSettings {
         endpoint_url: Some(endpoint.to_string()),
         state_table: format!("state-{test}-{}", &suffix[..8]),
         audit_table: format!("audit-{test}-{}", &suffix[..8]),
+        audit_shards: 8,
     };
     let client = connect(&settings, None).await;
     schema::create_table(&client, "StateTable", &settings.state_table)
@@ -72,7 +73,8 @@ async fn dynamodb_audit_store_conforms() {
         connect(&settings, None).await,
         &settings.audit_table,
         clock.clone(),
-    );
+    )
+    .with_shards(settings.audit_shards);
     conformance::audit_store(&store, &clock, "ddb").await;
 }
 
