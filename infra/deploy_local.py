@@ -204,7 +204,9 @@ def main() -> None:
     template = package(template, client("s3"), f"{args.stack}-artifacts")
     # CloudFormation applies the SAM transform server-side on AWS; emulators
     # do not, so translate here with the same library (aws-sam-translator).
-    parameters = {"Stage": args.stage}
+    # The emulator answers one request at a time and a list or feed read
+    # queries every shard: 4 shards keep it quick and still spread the keys.
+    parameters = {"Stage": args.stage, "StateShards": "4", "AuditShards": "4"}
     os.environ.setdefault("AWS_DEFAULT_REGION", args.region)
     translated = transform(template, parameters, ManagedPolicyLoader(client("iam")))
     deploy(client("cloudformation"), args.stack, json.dumps(translated), parameters)

@@ -84,8 +84,9 @@ pub async fn fresh_tables(
         state_table: format!("{prefix}-state-{}", &suffix[..12]),
         audit_table: format!("{prefix}-audit-{}", &suffix[..12]),
         // The emulator answers one request at a time, and every stream poll
-        // reads each shard: 4 keeps polls cheap and still spreads records
-        // over several partitions (the store conformance runs with 8).
+        // or list reads each shard: 4 keeps them cheap and still spreads
+        // items over several partitions (the store conformance runs with 8).
+        state_shards: 4,
         audit_shards: 4,
     };
     let setup = connect(&settings, None).await;
@@ -120,15 +121,12 @@ pub async fn dynamodb_adapters(
     };
     let client = connect(&via, round_trips).await;
     (
-        Arc::new(DynamoStateStore::new(
+        Arc::new(DynamoStateStore::from_settings(
             client.clone(),
-            &settings.state_table,
+            settings,
             clock.clone(),
         )),
-        Arc::new(
-            DynamoAuditStore::new(client, &settings.audit_table, clock)
-                .with_shards(settings.audit_shards),
-        ),
+        Arc::new(DynamoAuditStore::from_settings(client, settings, clock)),
     )
 }
 

@@ -48,6 +48,7 @@ pub async fn use_dynamodb(
             .table_name
             .clone()
             .unwrap_or(defaults.audit_table),
+        state_shards: config.state.shards.unwrap_or(defaults.state_shards),
         audit_shards: config.audit.shards.unwrap_or(defaults.audit_shards),
     };
     let client = connect(&settings, None).await;
@@ -64,18 +65,15 @@ pub async fn use_dynamodb(
         }
     }
     if state {
-        memory.ports.state = Arc::new(DynamoStateStore::new(
+        memory.ports.state = Arc::new(DynamoStateStore::from_settings(
             client.clone(),
-            &settings.state_table,
+            &settings,
             clock.clone(),
         ));
     }
     if audit {
-        memory.ports.audit = Arc::new(
-            DynamoAuditStore::new(client, &settings.audit_table, clock)
-                .with_shards(settings.audit_shards),
-        );
+        memory.ports.audit = Arc::new(DynamoAuditStore::from_settings(client, &settings, clock));
     }
-    tracing::info!(state_table = %settings.state_table, audit_table = %settings.audit_table, audit_shards = settings.audit_shards, endpoint = ?settings.endpoint_url, state, audit, "DynamoDB backend");
+    tracing::info!(state_table = %settings.state_table, audit_table = %settings.audit_table, state_shards = settings.state_shards, audit_shards = settings.audit_shards, endpoint = ?settings.endpoint_url, state, audit, "DynamoDB backend");
     Ok(())
 }

@@ -26,6 +26,10 @@ pub struct StateConfig {
     pub region: Option<String>,
     pub endpoint_url: Option<String>,
     pub table_name: Option<String>,
+    /// DynamoDB backend only: how many partitions each tenant's items are
+    /// spread over (default 16; 1 is the layout before sharding). Fixed for
+    /// a table's life: an item's shard is part of its key.
+    pub shards: Option<u32>,
     pub memory_sweep_interval_secs: u64,
 }
 
@@ -38,6 +42,7 @@ impl Default for StateConfig {
             region: None,
             endpoint_url: None,
             table_name: None,
+            shards: None,
             memory_sweep_interval_secs: 60,
         }
     }
@@ -48,7 +53,7 @@ impl StateConfig {
         if self.memory_sweep_interval_secs == 0 {
             return Err("[state] memory_sweep_interval_secs must be at least 1".into());
         }
-        Ok(())
+        check_shards("[state] shards", self.shards, MAX_STATE_SHARDS)
     }
 }
 
@@ -148,8 +153,20 @@ impl Default for AuditConfig {
 }
 
 /// The most shards an audit index key may be spread over (each read fans
-/// out to every shard).
+/// out to every shard); the DynamoDB adapter enforces the same bounds.
 pub const MAX_AUDIT_SHARDS: u32 = 256;
+/// The most partitions a tenant's state items may be spread over (a list
+/// reads every one).
+pub const MAX_STATE_SHARDS: u32 = 64;
+
+fn check_shards(setting: &str, shards: Option<u32>, max: u32) -> Result<(), String> {
+    match shards {
+        Some(n) if !(1..=max).contains(&n) => {
+            Err(format!("{setting} must be between 1 and {max}, not {n}"))
+        }
+        _ => Ok(()),
+    }
+}
 
 impl AuditConfig {
     pub(crate) fn validate(&self) -> Result<(), String> {
@@ -162,14 +179,7 @@ impl AuditConfig {
         if self.max_bytes < 1024 * 1024 {
             return Err("[audit] max_bytes must be at least 1 MiB (1048576)".into());
         }
-        if let Some(shards) = self.shards
-            && !(1..=MAX_AUDIT_SHARDS).contains(&shards)
-        {
-            return Err(format!(
-                "[audit] shards must be between 1 and {MAX_AUDIT_SHARDS}, not {shards}"
-            ));
-        }
-        Ok(())
+        check_shards("[audit] shards", self.shards, MAX_AUDIT_SHARDS)
     }
 }
 

@@ -14,6 +14,8 @@ pub const BATCH_KIND: &str = "group_batch";
 pub const EVENT_KIND: &str = "event_state";
 pub const RECURRING_KIND: &str = "recurring";
 pub const RETENTION_KIND: &str = "retention";
+/// Read as a whole set on every dispatch (cache refresh): one of the store's
+/// [`switchyard_store::WHOLE_SET_KINDS`], which a test checks.
 pub const QUOTA_KIND: &str = "quota";
 pub const DEAD_LETTER_KIND: &str = "dead_letter";
 
@@ -157,6 +159,11 @@ pub(crate) fn group_lease(namespace: &str, tenant: &str, group_key: &str) -> Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quota_policies_are_read_as_one_set() {
+        assert!(switchyard_store::WHOLE_SET_KINDS.contains(&QUOTA_KIND));
+    }
 
     #[test]
     fn kinds_and_ids_are_as_stored() {

@@ -128,11 +128,10 @@ pub async fn init_with(
         clock.clone(),
     );
     let ports = GatewayPorts {
-        state: Arc::new(DynamoStateStore::new(
-            dynamodb.clone(),
-            &settings.state_table,
-            clock.clone(),
-        )),
+        state: Arc::new(
+            DynamoStateStore::new(dynamodb.clone(), &settings.state_table, clock.clone())
+                .with_shards(settings.state_shards),
+        ),
         audit: Arc::new(
             DynamoAuditStore::new(dynamodb, &settings.audit_table, clock.clone())
                 .with_shards(settings.audit_shards),

@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use switchyard_queue_aws::QueueSettings;
-use switchyard_store_dynamodb::{DEFAULT_AUDIT_SHARDS, MAX_AUDIT_SHARDS};
+use switchyard_store_dynamodb::{
+    DEFAULT_AUDIT_SHARDS, DEFAULT_STATE_SHARDS, MAX_AUDIT_SHARDS, MAX_STATE_SHARDS,
+};
 
 use crate::rules_source::S3Location;
 
@@ -11,6 +13,8 @@ use crate::rules_source::S3Location;
 pub struct Settings {
     pub state_table: String,
     pub audit_table: String,
+    /// `STATE_SHARDS`: partitions each tenant's state items are spread over.
+    pub state_shards: u32,
     /// `AUDIT_SHARDS`: partitions each busy audit index key is spread over.
     pub audit_shards: u32,
     pub queues: QueueSettings,
@@ -73,19 +77,19 @@ impl Settings {
             u32::try_from(number("CHAIN_MAX_RECEIVE_COUNT", 5, &mut problems)).unwrap_or(5);
         let delay_max_receive_count =
             u32::try_from(number("DELAY_MAX_RECEIVE_COUNT", 5, &mut problems)).unwrap_or(5);
-        let audit_shards = match u32::try_from(number(
-            "AUDIT_SHARDS",
-            u64::from(DEFAULT_AUDIT_SHARDS),
+        let mut shards = |name: &str, default: u32, max: u32| match u32::try_from(number(
+            name,
+            u64::from(default),
             &mut problems,
         )) {
-            Ok(shards) if (1..=MAX_AUDIT_SHARDS).contains(&shards) => shards,
+            Ok(n) if (1..=max).contains(&n) => n,
             _ => {
-                problems.push(format!(
-                    "AUDIT_SHARDS must be between 1 and {MAX_AUDIT_SHARDS}"
-                ));
-                DEFAULT_AUDIT_SHARDS
+                problems.push(format!("{name} must be between 1 and {max}"));
+                default
             }
         };
+        let state_shards = shards("STATE_SHARDS", DEFAULT_STATE_SHARDS, MAX_STATE_SHARDS);
+        let audit_shards = shards("AUDIT_SHARDS", DEFAULT_AUDIT_SHARDS, MAX_AUDIT_SHARDS);
         let allow_anonymous = match optional("ALLOW_ANONYMOUS").as_deref() {
             None | Some("false") => false,
             Some("true") => true,
@@ -113,6 +117,7 @@ impl Settings {
         Ok(Self {
             state_table,
             audit_table,
+            state_shards,
             audit_shards,
             queues,
             rules,
@@ -163,19 +168,23 @@ mod tests {
         assert_eq!(s.chain_max_receive_count, 5);
         assert_eq!(s.queues.schedule_dead_letter_arn, None);
         assert_eq!(s.audit_shards, DEFAULT_AUDIT_SHARDS);
+        assert_eq!(s.state_shards, DEFAULT_STATE_SHARDS);
     }
 
     #[test]
-    fn audit_shards_are_bounded() {
-        let mut env = complete();
-        env.insert("AUDIT_SHARDS", "8");
-        let s = Settings::from_lookup(|k| env.get(k).map(|v| v.to_string())).expect("settings");
-        assert_eq!(s.audit_shards, 8);
-        for bad in ["0", "257", "many"] {
-            env.insert("AUDIT_SHARDS", bad);
-            let err = Settings::from_lookup(|k| env.get(k).map(|v| v.to_string()))
-                .expect_err("out of bounds");
-            assert!(err.contains("AUDIT_SHARDS"), "{bad}: {err}");
+    fn shard_counts_are_bounded() {
+        for (name, max) in [("AUDIT_SHARDS", "256"), ("STATE_SHARDS", "64")] {
+            let mut env = complete();
+            env.insert(name, max);
+            let s = Settings::from_lookup(|k| env.get(k).map(|v| v.to_string())).expect("settings");
+            assert_eq!(s.audit_shards.max(s.state_shards).to_string(), max);
+            let over = (max.parse::<u32>().expect("number") + 1).to_string();
+            for bad in ["0", over.as_str(), "many"] {
+                env.insert(name, bad);
+                let err = Settings::from_lookup(|k| env.get(k).map(|v| v.to_string()))
+                    .expect_err("out of bounds");
+                assert!(err.contains(name), "{bad}: {err}");
+            }
         }
     }
 

@@ -7,10 +7,6 @@ use switchyard_store::{StateKey, StoreError};
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
 
-/// Unit separator: never part of a namespace, tenant, kind or id (the API
-/// refuses control characters in them).
-pub(crate) const SEP: char = '\u{1f}';
-
 pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
@@ -19,19 +15,13 @@ pub(crate) fn n(v: impl ToString) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
 
-pub(crate) fn pk(namespace: &str, tenant: &str) -> String {
-    format!("{namespace}{SEP}{tenant}")
+/// The key attributes of a state item (see [`crate::layout`]).
+pub(crate) fn key_of(key: &StateKey, shards: u32) -> Item {
+    key_item(crate::layout::state_item_key(key, shards))
 }
 
-pub(crate) fn sk(kind: &str, id: &str) -> String {
-    format!("{kind}{SEP}{id}")
-}
-
-pub(crate) fn key_of(key: &StateKey) -> Item {
-    HashMap::from([
-        ("pk".to_string(), s(pk(&key.namespace, &key.tenant))),
-        ("sk".to_string(), s(sk(&key.kind, &key.id))),
-    ])
+pub(crate) fn key_item((pk, sk): (String, String)) -> Item {
+    HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk))])
 }
 
 pub(crate) fn get_s<'a>(item: &'a Item, name: &str) -> Option<&'a str> {

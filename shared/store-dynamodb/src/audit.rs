@@ -10,7 +10,10 @@ use chrono::{DateTime, Utc};
 use switchyard_core::{AuditPage, AuditQuery, AuditRecord, Clock};
 use switchyard_store::{AuditStore, StoreError};
 
-use crate::attr::{Item, SEP, get_s, n, s, unavailable};
+use crate::attr::{Item, get_s, n, s, unavailable};
+use crate::layout::{
+    DEFAULT_AUDIT_SHARDS, FEED, MAX_AUDIT_SHARDS, SEP, audit_index_keys, audit_partition,
+};
 
 #[derive(Clone)]
 pub struct DynamoAuditStore {
@@ -29,69 +32,14 @@ impl std::fmt::Debug for DynamoAuditStore {
     }
 }
 
-/// Every record is also in the `by_time` index (the change feed and
-/// unscoped queries) under one of these partitions.
-const FEED: &str = "all";
-
-/// The partitions a busy index key is spread over unless configured. An
-/// index partition takes about 1,000 write units a second; with audit items
-/// of 1–2 write units, 32 shards carry a feed (or one namespace, or one
-/// tenant) of 10,000+ records a second. Reads fan out to every shard and
-/// merge by id (UUIDv7: time order). Raising the count in place is safe:
-/// a record written under N shards sits in a shard below N, and readers
-/// query every shard below the new count. Lowering it would hide records.
-pub const DEFAULT_AUDIT_SHARDS: u32 = 32;
-
-/// The most shards accepted (a read fans out to every one).
-pub const MAX_AUDIT_SHARDS: u32 = 256;
-
-/// The shard of a record among `shards`: FNV-1a of its id (stable across
-/// processes and releases, unlike the standard library's hasher).
-pub fn audit_shard(id: &str, shards: u32) -> u32 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in id.bytes() {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    (hash % u64::from(shards.max(1))) as u32
-}
-
-fn sharded(value: &str, shard: u32) -> String {
-    format!("{value}#{shard}")
-}
-
-/// The partition value of every index a record is written to: (index,
-/// attribute, value). The key-distribution simulator (`bench/keys`) runs
-/// synthetic records through this very function.
-pub fn audit_index_keys(
-    record: &AuditRecord,
-    shards: u32,
-) -> Vec<(&'static str, &'static str, String)> {
-    let shard = audit_shard(&record.id, shards);
-    let mut keys = vec![
-        ("table", "id", record.id.clone()),
-        ("by_action", "action_id", record.action_id.clone()),
-        (
-            "by_tenant",
-            "scope",
-            sharded(
-                &format!("{}{SEP}{}", record.namespace, record.tenant),
-                shard,
-            ),
-        ),
-        ("by_namespace", "ns", sharded(&record.namespace, shard)),
-        ("by_time", "feed", sharded(FEED, shard)),
-    ];
-    if let Some(chain) = &record.chain_id {
-        keys.push(("by_chain", "chain_id", chain.clone()));
-    }
-    keys
-}
-
 /// Which index answers a query, and its partition values (one, or one per
 /// shard for the sharded indexes).
 fn index_for(query: &AuditQuery, shards: u32) -> (&'static str, &'static str, Vec<String>) {
-    let every_shard = |value: &str| (0..shards).map(|k| sharded(value, k)).collect();
+    let every_shard = |value: &str| {
+        (0..shards)
+            .map(|k| audit_partition(value, k, shards))
+            .collect()
+    };
     if let Some(id) = &query.action_id {
         ("by_action", "action_id", vec![id.clone()])
     } else if let Some(id) = &query.chain_id {
@@ -128,6 +76,15 @@ impl DynamoAuditStore {
             clock,
             shards: DEFAULT_AUDIT_SHARDS,
         }
+    }
+
+    /// The store on `settings`' audit table and shard count.
+    pub fn from_settings(
+        client: Client,
+        settings: &crate::DynamoSettings,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self::new(client, &settings.audit_table, clock).with_shards(settings.audit_shards)
     }
 
     /// Spread busy index keys over `shards` partitions (1..=256).
@@ -203,7 +160,7 @@ impl DynamoAuditStore {
             .table_name(&self.table)
             .index_name("by_time")
             .key_condition_expression("feed = :f AND id > :after")
-            .expression_attribute_values(":f", s(sharded(FEED, shard)))
+            .expression_attribute_values(":f", s(audit_partition(FEED, shard, self.shards)))
             .expression_attribute_values(":after", s(after))
             .scan_index_forward(true)
             .limit(i32::try_from(limit.max(1)).unwrap_or(i32::MAX))

@@ -17,7 +17,10 @@ pub struct DynamoSettings {
     pub endpoint_url: Option<String>,
     pub state_table: String,
     pub audit_table: String,
-    /// Partitions each busy audit index key is spread over.
+    /// Partitions each tenant's state items are spread over (fixed for a
+    /// table's life).
+    pub state_shards: u32,
+    /// Partitions each busy audit index key is spread over (may be raised).
     pub audit_shards: u32,
 }
 
@@ -28,6 +31,7 @@ impl Default for DynamoSettings {
             endpoint_url: None,
             state_table: "switchyard-state".into(),
             audit_table: "switchyard-audit".into(),
+            state_shards: crate::DEFAULT_STATE_SHARDS,
             audit_shards: crate::DEFAULT_AUDIT_SHARDS,
         }
     }

@@ -17,7 +17,7 @@ impl DynamoStateStore {
         let build_err = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Invalid(e.to_string());
         match op {
             GateOp::Claim { key, expires_at } => {
-                let mut item = key_of(key);
+                let mut item = key_of(key, self.shards);
                 item.insert("v".into(), s("1"));
                 item.insert("ver".into(), n(1));
                 expiry_attrs(&mut item, *expires_at);
@@ -42,7 +42,7 @@ impl DynamoStateStore {
                 // fails the condition too: see `gate` for the retry.
                 let update = Update::builder()
                     .table_name(&self.table)
-                    .set_key(Some(key_of(key)))
+                    .set_key(Some(key_of(key, self.shards)))
                     .update_expression("ADD c :one, ver :one SET exp_ms = if_not_exists(exp_ms, :exp), #ttl = if_not_exists(#ttl, :ttl)")
                     .condition_expression("attribute_not_exists(pk) OR (c < :limit AND exp_ms > :now)")
                     .expression_attribute_names("#ttl", "ttl")

@@ -13,11 +13,14 @@ mod audit;
 mod connect;
 pub mod contention;
 mod gate;
+pub mod layout;
 pub mod schema;
 mod state;
 
-pub use audit::{
-    DEFAULT_AUDIT_SHARDS, DynamoAuditStore, MAX_AUDIT_SHARDS, audit_index_keys, audit_shard,
-};
+pub use audit::DynamoAuditStore;
 pub use connect::{DynamoSettings, RoundTrips, connect};
+pub use layout::{
+    DEFAULT_AUDIT_SHARDS, DEFAULT_STATE_SHARDS, MAX_AUDIT_SHARDS, MAX_STATE_SHARDS,
+    audit_index_keys, lease_item_key, state_item_key,
+};
 pub use state::DynamoStateStore;

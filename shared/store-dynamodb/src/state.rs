@@ -12,20 +12,27 @@ use chrono::{DateTime, TimeZone, Utc};
 use switchyard_core::Clock;
 use switchyard_store::{GateOp, GateResult, ListPage, StateKey, StateStore, StoreError, Versioned};
 
-use crate::attr::{Item, SEP, get_n, get_s, key_of, live, n, pk, s, sk, unavailable};
+use crate::attr::{Item, get_n, get_s, key_item, key_of, live, n, s, unavailable};
 use crate::contention::retry_on_conflict;
+use crate::layout::{
+    DEFAULT_STATE_SHARDS, MAX_STATE_SHARDS, kind_partition, kind_shards, lease_item_key, sort_key,
+};
 
 #[derive(Clone)]
 pub struct DynamoStateStore {
     pub(crate) client: Client,
     pub(crate) table: String,
     pub(crate) clock: Arc<dyn Clock>,
+    /// How many partitions each tenant's items are spread over (fixed for
+    /// a table's life: an item's shard is part of its key).
+    pub(crate) shards: u32,
 }
 
 impl std::fmt::Debug for DynamoStateStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DynamoStateStore")
             .field("table", &self.table)
+            .field("shards", &self.shards)
             .finish_non_exhaustive()
     }
 }
@@ -80,7 +87,24 @@ impl DynamoStateStore {
             client,
             table: table.into(),
             clock,
+            shards: DEFAULT_STATE_SHARDS,
         }
+    }
+
+    /// The store on `settings`' state table and shard count.
+    pub fn from_settings(
+        client: Client,
+        settings: &crate::DynamoSettings,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self::new(client, &settings.state_table, clock).with_shards(settings.state_shards)
+    }
+
+    /// Spread each tenant's items over `shards` partitions (1..=64; 1 is the
+    /// layout before sharding). Never change it on a table holding data.
+    pub fn with_shards(mut self, shards: u32) -> Self {
+        self.shards = shards.clamp(1, MAX_STATE_SHARDS);
+        self
     }
 
     pub(crate) fn now_ms(&self) -> i64 {
@@ -92,7 +116,7 @@ impl DynamoStateStore {
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key_of(key)))
+            .set_key(Some(key_of(key, self.shards)))
             .consistent_read(true)
             .send()
             .await
@@ -107,7 +131,7 @@ impl DynamoStateStore {
         value: &str,
         expires_at: Option<DateTime<Utc>>,
     ) -> Result<bool, StoreError> {
-        let mut item = key_of(key);
+        let mut item = key_of(key, self.shards);
         item.insert("v".into(), s(value));
         item.insert("ver".into(), n(1));
         expiry_attrs(&mut item, expires_at);
@@ -158,7 +182,7 @@ impl DynamoStateStore {
             self.client
                 .update_item()
                 .table_name(&self.table)
-                .set_key(Some(key_of(key)))
+                .set_key(Some(key_of(key, self.shards)))
                 .update_expression(&update)
                 .condition_expression(&condition)
                 .expression_attribute_names("#ttl", "ttl")
@@ -192,7 +216,7 @@ impl DynamoStateStore {
             self.client
                 .delete_item()
                 .table_name(&self.table)
-                .set_key(Some(key_of(key)))
+                .set_key(Some(key_of(key, self.shards)))
                 .condition_expression("exp_ms <= :now")
                 .expression_attribute_values(":now", n(now_ms))
                 .send()
@@ -207,10 +231,57 @@ impl DynamoStateStore {
             )),
         }
     }
-}
 
-/// The lease table partition.
-const LOCKS: &str = "_locks";
+    /// One partition's live items of `kind` after `cursor`, in id order: at
+    /// most `limit`, and whether more follow.
+    async fn list_partition(
+        &self,
+        partition: String,
+        kind: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<(String, Versioned)>, bool), StoreError> {
+        let now = self.now_ms();
+        let prefix = sort_key(kind, "");
+        let mut start: Option<Item> =
+            cursor.map(|c| key_item((partition.clone(), sort_key(kind, c))));
+        let mut items = Vec::new();
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":pk", s(partition.clone()))
+                .expression_attribute_values(":prefix", s(prefix.clone()))
+                .set_exclusive_start_key(start.take())
+                .consistent_read(true)
+                .limit(i32::try_from(limit.saturating_add(1)).unwrap_or(i32::MAX))
+                .send()
+                .await
+                .map_err(|e| {
+                    unavailable("Query", aws_sdk_dynamodb::error::DisplayErrorContext(e))
+                })?;
+            for item in out.items() {
+                if !live(item, now) {
+                    continue;
+                }
+                let (Some(sk_value), Some(value)) = (get_s(item, "sk"), versioned(item)) else {
+                    continue;
+                };
+                if items.len() == limit {
+                    return Ok((items, true));
+                }
+                let id = sk_value.strip_prefix(&prefix).unwrap_or(sk_value);
+                items.push((id.to_string(), value));
+            }
+            match out.last_evaluated_key {
+                Some(last) => start = Some(last),
+                None => return Ok((items, false)),
+            }
+        }
+    }
+}
 
 #[async_trait]
 impl StateStore for DynamoStateStore {
@@ -260,7 +331,7 @@ impl StateStore for DynamoStateStore {
             self.client
                 .delete_item()
                 .table_name(&self.table)
-                .set_key(Some(key_of(key)))
+                .set_key(Some(key_of(key, self.shards)))
                 .return_values(ReturnValue::AllOld)
                 .send()
         })
@@ -289,6 +360,9 @@ impl StateStore for DynamoStateStore {
             .unwrap_or(0) as u64)
     }
 
+    /// Every shard of the tenant at once, merged in id order: each gives
+    /// its first `limit` live items after the cursor, so the first `limit`
+    /// of the merge are the kind's next page.
     async fn list(
         &self,
         namespace: &str,
@@ -297,73 +371,42 @@ impl StateStore for DynamoStateStore {
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<ListPage, StoreError> {
-        let now = self.now_ms();
         let limit = limit.max(1);
-        let partition = pk(namespace, tenant);
-        let prefix = format!("{kind}{SEP}");
-        let mut start: Option<Item> = cursor.map(|c| {
-            HashMap::from([
-                ("pk".to_string(), s(partition.clone())),
-                ("sk".to_string(), s(sk(kind, c))),
-            ])
+        let reads = (0..kind_shards(kind, self.shards)).map(|shard| {
+            let partition = kind_partition(namespace, tenant, kind, shard, self.shards);
+            self.list_partition(partition, kind, cursor, limit)
         });
-        let mut items = Vec::new();
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-                .expression_attribute_values(":pk", s(partition.clone()))
-                .expression_attribute_values(":prefix", s(prefix.clone()))
-                .set_exclusive_start_key(start.take())
-                .consistent_read(true)
-                .limit((limit + 1) as i32)
-                .send()
-                .await
-                .map_err(|e| {
-                    unavailable("Query", aws_sdk_dynamodb::error::DisplayErrorContext(e))
-                })?;
-            for item in out.items() {
-                if !live(item, now) {
-                    continue;
-                }
-                let (Some(sk_value), Some(value)) = (get_s(item, "sk"), versioned(item)) else {
-                    continue;
-                };
-                let id = sk_value
-                    .strip_prefix(&prefix)
-                    .unwrap_or(sk_value)
-                    .to_string();
-                if items.len() == limit {
-                    let next = items
-                        .last()
-                        .map(|(k, _): &(StateKey, Versioned)| k.id.clone());
-                    return Ok(ListPage {
-                        items,
-                        next_cursor: next,
-                    });
-                }
-                items.push((StateKey::new(namespace, tenant, kind, id), value));
-            }
-            match out.last_evaluated_key {
-                Some(last) => start = Some(last),
-                None => {
-                    return Ok(ListPage {
-                        items,
-                        next_cursor: None,
-                    });
-                }
-            }
+        let mut merged = Vec::new();
+        let mut more = false;
+        for part in futures_util::future::join_all(reads).await {
+            let (items, partition_has_more) = part?;
+            more |= partition_has_more;
+            merged.extend(items);
         }
+        merged.sort_by(|a: &(String, Versioned), b| a.0.cmp(&b.0));
+        if merged.len() > limit {
+            merged.truncate(limit);
+            more = true;
+        }
+        let next_cursor = if more {
+            merged.last().map(|(id, _)| id.clone())
+        } else {
+            None
+        };
+        Ok(ListPage {
+            items: merged
+                .into_iter()
+                .map(|(id, value)| (StateKey::new(namespace, tenant, kind, id), value))
+                .collect(),
+            next_cursor,
+        })
     }
 
     async fn try_lock(&self, name: &str, owner: &str, ttl: Duration) -> Result<bool, StoreError> {
         let now = self.now_ms();
         let until = now + ttl.as_millis() as i64;
-        let item: Item = HashMap::from([
-            ("pk".to_string(), s(LOCKS)),
-            ("sk".to_string(), s(name)),
+        let mut item = key_item(lease_item_key(name, self.shards));
+        item.extend([
             ("owner".to_string(), s(owner)),
             ("exp_ms".to_string(), n(until)),
             ("ttl".to_string(), n(until / 1000 + 86_400)),
@@ -390,8 +433,7 @@ impl StateStore for DynamoStateStore {
             self.client
                 .delete_item()
                 .table_name(&self.table)
-                .key("pk", s(LOCKS))
-                .key("sk", s(name))
+                .set_key(Some(key_item(lease_item_key(name, self.shards))))
                 .condition_expression("#owner = :owner")
                 .expression_attribute_names("#owner", "owner")
                 .expression_attribute_values(":owner", s(owner))

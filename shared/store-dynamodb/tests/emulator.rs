@@ -39,6 +39,7 @@ async fn tables(endpoint: &str, test: &str) -> DynamoSettings {
         endpoint_url: Some(endpoint.to_string()),
         state_table: format!("state-{test}-{}", &suffix[..8]),
         audit_table: format!("audit-{test}-{}", &suffix[..8]),
+        state_shards: 8,
         audit_shards: 8,
     };
     let client = connect(&settings, None).await;
@@ -56,11 +57,8 @@ async fn dynamodb_state_store_conforms() {
     let Some(url) = endpoint() else { return };
     let settings = tables(&url, "conf").await;
     let clock = Arc::new(ManualClock::new(Utc::now()));
-    let store = DynamoStateStore::new(
-        connect(&settings, None).await,
-        &settings.state_table,
-        clock.clone(),
-    );
+    let store =
+        DynamoStateStore::from_settings(connect(&settings, None).await, &settings, clock.clone());
     conformance::state_store(&store, &clock, "ddb").await;
 }
 
@@ -69,12 +67,8 @@ async fn dynamodb_audit_store_conforms() {
     let Some(url) = endpoint() else { return };
     let settings = tables(&url, "audit").await;
     let clock = Arc::new(ManualClock::new(Utc::now()));
-    let store = DynamoAuditStore::new(
-        connect(&settings, None).await,
-        &settings.audit_table,
-        clock.clone(),
-    )
-    .with_shards(settings.audit_shards);
+    let store =
+        DynamoAuditStore::from_settings(connect(&settings, None).await, &settings, clock.clone());
     conformance::audit_store(&store, &clock, "ddb").await;
 }
 
@@ -86,9 +80,9 @@ async fn dynamodb_is_atomic_across_independent_clients() {
     let mut clients: Vec<Arc<dyn StateStore>> = Vec::new();
     for _ in 0..8 {
         // Eight separate SDK clients and connection pools: eight "Lambda instances".
-        clients.push(Arc::new(DynamoStateStore::new(
+        clients.push(Arc::new(DynamoStateStore::from_settings(
             connect(&settings, None).await,
-            &settings.state_table,
+            &settings,
             clock.clone(),
         )));
     }

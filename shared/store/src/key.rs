@@ -1,3 +1,9 @@
+/// Kinds a tenant keeps few records of and the gateway reads as a whole set
+/// on the dispatch path (the quota policies, refreshed every few seconds per
+/// process). An adapter that spreads a tenant's records over partitions
+/// keeps these kinds together, so reading the set stays one query.
+pub const WHOLE_SET_KINDS: &[&str] = &["quota"];
+
 /// Address of a state record: a tenant's partition plus a kind and an id.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct StateKey {

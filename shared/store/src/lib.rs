@@ -17,7 +17,7 @@ pub mod state;
 
 pub use audit::AuditStore;
 pub use error::StoreError;
-pub use key::StateKey;
+pub use key::{StateKey, WHOLE_SET_KINDS};
 pub use memory::{MemoryAuditStore, MemoryDelayQueue, MemoryStateStore};
 pub use queue::{Deferred, DelayQueue, DelayedMessage, Lane, RecordRef};
 pub use state::{GateOp, GateResult, ListPage, StateStore, Versioned};

@@ -205,10 +205,18 @@ async fn gates(store: &dyn StateStore, clock: &ManualClock, run: &str) {
     );
 }
 
+/// Enough items that a sharded adapter spreads them over every shard and
+/// pages cut through shards.
+const LISTED: usize = 30;
+
 async fn listing(store: &dyn StateStore, clock: &ManualClock, run: &str) {
-    for i in 0..5 {
+    for i in 0..LISTED {
         store
-            .put(&key(run, "item", &format!("i{i}")), &format!("v{i}"), None)
+            .put(
+                &key(run, "item", &format!("i{i:02}")),
+                &format!("v{i}"),
+                None,
+            )
             .await
             .expect("put");
     }
@@ -230,10 +238,10 @@ async fn listing(store: &dyn StateStore, clock: &ManualClock, run: &str) {
     let mut cursor: Option<String> = None;
     loop {
         let page = store
-            .list(&ns, "tenant", "item", cursor.as_deref(), 2)
+            .list(&ns, "tenant", "item", cursor.as_deref(), 7)
             .await
             .expect("list");
-        assert!(page.items.len() <= 2, "page respects the limit");
+        assert!(page.items.len() <= 7, "page respects the limit");
         seen.extend(
             page.items
                 .iter()
@@ -244,8 +252,9 @@ async fn listing(store: &dyn StateStore, clock: &ManualClock, run: &str) {
             None => break,
         }
     }
-    let expected: Vec<(String, String)> =
-        (0..5).map(|i| (format!("i{i}"), format!("v{i}"))).collect();
+    let expected: Vec<(String, String)> = (0..LISTED)
+        .map(|i| (format!("i{i:02}"), format!("v{i}")))
+        .collect();
     assert_eq!(
         seen, expected,
         "every live item once, in id order, no other kind, nothing expired"
