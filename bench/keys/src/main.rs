@@ -25,18 +25,7 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let layouts = [
-        Layout {
-            name: "unsharded",
-            state_shards: 1,
-            audit_shards: 1,
-        },
-        Layout {
-            name: "sharded",
-            state_shards: args.state_shards,
-            audit_shards: args.audit_shards,
-        },
-    ];
+    let layouts = Layout::before_and_after(args.state_shards, args.audit_shards);
     let scenarios = [
         Scenario {
             title: "1,000 tenants (Zipf s = 1.1) at 10,000 dispatches/s".into(),

@@ -23,6 +23,25 @@ pub struct Layout {
     pub audit_shards: u32,
 }
 
+impl Layout {
+    /// The layout before sharding (one partition per tenant, one audit
+    /// feed) beside a sharded one, as the report compares them.
+    pub fn before_and_after(state_shards: u32, audit_shards: u32) -> [Layout; 2] {
+        [
+            Layout {
+                name: "unsharded",
+                state_shards: 1,
+                audit_shards: 1,
+            },
+            Layout {
+                name: "sharded",
+                state_shards,
+                audit_shards,
+            },
+        ]
+    }
+}
+
 /// Attribute names, version, expiry and TTL of a state item, roughly.
 const STATE_ITEM_OVERHEAD: usize = 60;
 

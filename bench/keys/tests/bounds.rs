@@ -6,19 +6,6 @@
 use switchyard_keys::{Layout, Scenario, Workload, report};
 use switchyard_store_dynamodb::{DEFAULT_AUDIT_SHARDS, DEFAULT_STATE_SHARDS};
 
-const LAYOUTS: [Layout; 2] = [
-    Layout {
-        name: "unsharded",
-        state_shards: 1,
-        audit_shards: 1,
-    },
-    Layout {
-        name: "sharded",
-        state_shards: DEFAULT_STATE_SHARDS,
-        audit_shards: DEFAULT_AUDIT_SHARDS,
-    },
-];
-
 fn scenario(tenants: usize, rate: f64) -> Scenario {
     Scenario {
         title: format!("{tenants} tenants at {rate}/s"),
@@ -36,7 +23,8 @@ fn scenario(tenants: usize, rate: f64) -> Scenario {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sharded_keys_stay_under_partition_ceilings() {
     for (tenants, rate) in [(1_000, 10_000.0), (1, 3_000.0)] {
-        let report = report(scenario(tenants, rate), &LAYOUTS)
+        let layouts = Layout::before_and_after(DEFAULT_STATE_SHARDS, DEFAULT_AUDIT_SHARDS);
+        let report = report(scenario(tenants, rate), &layouts)
             .await
             .expect("simulation");
         assert_eq!(report.run.executed, 10_000, "every synthetic action ran");
