@@ -1,3 +1,4 @@
+use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -39,19 +40,31 @@ fn load(
     Ok((gateway.rules(), config))
 }
 
+/// Print what a command built. A reader that went away (`| head`) is not
+/// an error: the command did its work.
+fn emit(out: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    match std::io::stdout().lock().write_all(out.as_bytes()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}
+
 pub fn check(dir: &Path, config: Option<&Path>) -> anyhow::Result<()> {
     let (set, _) = load(dir, config, None)?;
-    println!("{}: {} rules OK", dir.display(), set.len());
+    let mut out = String::new();
+    writeln!(out, "{}: {} rules OK", dir.display(), set.len())?;
     for rule in set.rules() {
-        println!(
+        writeln!(
+            out,
             "  {:>5}  {:<32} {:<17} {}",
             rule.priority,
             rule.name,
             rule.action.type_name(),
             if rule.is_enabled() { "" } else { "(disabled)" }
-        );
+        )?;
     }
-    Ok(())
+    emit(&out)
 }
 
 pub struct TestArgs<'a> {
@@ -86,32 +99,41 @@ pub fn test(args: TestArgs<'_>) -> anyhow::Result<()> {
         },
     )
     .map_err(|e| anyhow::anyhow!("{}: {e}", args.action.display()))?;
+    let mut out = String::new();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&explanation)?);
-        return Ok(());
+        writeln!(out, "{}", serde_json::to_string_pretty(&explanation)?)?;
+        return emit(&out);
     }
-    println!(
+    writeln!(
+        out,
         "evaluated at:  {} ({})",
         now.to_rfc3339(),
         set.default_timezone()
-    );
+    )?;
     match (
         &explanation.matched_rule,
         explanation.matched_priority,
         &explanation.matched_source,
     ) {
         (Some(name), Some(priority), Some(source)) => {
-            println!("matched rule:  {name} (priority {priority}, {source})")
+            writeln!(out, "matched rule:  {name} (priority {priority}, {source})")?
         }
-        _ => println!("matched rule:  none (no rule matched: the action executes as requested)"),
+        _ => writeln!(
+            out,
+            "matched rule:  none (no rule matched: the action executes as requested)"
+        )?,
     }
     if !explanation.passed_through.is_empty() {
-        println!("gates passed:  {}", explanation.passed_through.join(", "));
+        writeln!(
+            out,
+            "gates passed:  {}",
+            explanation.passed_through.join(", ")
+        )?;
     }
-    println!("verdict:       {}", explanation.verdict);
-    println!("provider:      {}", explanation.would_be_provider);
-    println!("outcome:       {}", explanation.outcome);
-    println!("trace:");
+    writeln!(out, "verdict:       {}", explanation.verdict)?;
+    writeln!(out, "provider:      {}", explanation.would_be_provider)?;
+    writeln!(out, "outcome:       {}", explanation.outcome)?;
+    writeln!(out, "trace:")?;
     for line in &explanation.trace {
         let why = match (line.result, &line.reason, &line.skip_reason) {
             ("skipped", _, Some(skip)) => format!("skipped: {skip}"),
@@ -122,10 +144,11 @@ pub fn test(args: TestArgs<'_>) -> anyhow::Result<()> {
             (result, Some(reason), _) => format!("{result}: {reason}"),
             (result, _, _) => result.to_string(),
         };
-        println!(
+        writeln!(
+            out,
             "  {:>5}  {}  ({})  {why}",
             line.priority, line.rule_name, line.action
-        );
+        )?;
     }
-    Ok(())
+    emit(&out)
 }

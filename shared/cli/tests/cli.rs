@@ -128,6 +128,24 @@ fn rules_check_reports_the_location_of_an_error() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// A reader that stops early (`rules check DIR | head`) ends the output,
+/// not the command: exit 0 and no panic about a broken pipe.
+#[test]
+fn rules_check_into_a_closed_pipe_exits_cleanly() {
+    let mut child = switchyard()
+        .args(["rules", "check", &repo("rules/ecommerce")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run");
+    // Closed before the command has loaded its rules, so its one write fails.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{:?}: {stderr}", output.status);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
 /// Rule files written for another configuration (providers and chains this
 /// machine has never heard of) pass `rules check` alone; with `--config`,
 /// the references are checked too and a missing provider is named.
