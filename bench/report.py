@@ -286,12 +286,12 @@ Reading the figures (the verdicts are in the tables above):
 """)
 
 # Sections written by their own scripts (bench/fuzz-run, bench/faults.py,
-# the stream benchmark) are kept from the current file.
+# the stream benchmark, bench/keys-run) are kept from the current file.
 import pathlib
 import re as _re
 current = pathlib.Path(ROOT) / "BENCHMARKS.md"
 if current.exists():
-    for title in ("## Fuzzing", "## Fault injection", "## Idle streams"):
+    for title in ("## Fuzzing", "## Fault injection", "## Idle streams", "## Key distribution"):
         found = _re.search(_re.escape(title) + r".*?(?=\n## |\Z)", current.read_text(), _re.S)
         if found:
             print()
