@@ -77,3 +77,20 @@ pub async fn use_dynamodb(
     tracing::info!(state_table = %settings.state_table, audit_table = %settings.audit_table, state_shards = settings.state_shards, audit_shards = settings.audit_shards, endpoint = ?settings.endpoint_url, state, audit, "DynamoDB backend");
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    /// The config crate cannot see the adapter's bounds; a shard count the
+    /// config accepts must be one the adapter keeps as given.
+    #[test]
+    fn config_and_adapter_agree_on_shard_bounds() {
+        assert_eq!(
+            switchyard_config::MAX_STATE_SHARDS,
+            switchyard_store_dynamodb::MAX_STATE_SHARDS
+        );
+        assert_eq!(
+            switchyard_config::MAX_AUDIT_SHARDS,
+            switchyard_store_dynamodb::MAX_AUDIT_SHARDS
+        );
+    }
+}

@@ -12,7 +12,7 @@ use switchyard_store::{AuditStore, StoreError};
 
 use crate::attr::{Item, get_s, n, s, unavailable};
 use crate::layout::{
-    DEFAULT_AUDIT_SHARDS, FEED, MAX_AUDIT_SHARDS, SEP, audit_index_keys, audit_partition,
+    DEFAULT_AUDIT_SHARDS, FEED, MAX_AUDIT_SHARDS, audit_index_keys, audit_partition, audit_scope,
 };
 
 #[derive(Clone)]
@@ -46,11 +46,9 @@ fn index_for(query: &AuditQuery, shards: u32) -> (&'static str, &'static str, Ve
         ("by_chain", "chain_id", vec![id.clone()])
     } else {
         match (&query.namespace, &query.tenant) {
-            (Some(ns), Some(tenant)) => (
-                "by_tenant",
-                "scope",
-                every_shard(&format!("{ns}{SEP}{tenant}")),
-            ),
+            (Some(ns), Some(tenant)) => {
+                ("by_tenant", "scope", every_shard(&audit_scope(ns, tenant)))
+            }
             (Some(ns), None) => ("by_namespace", "ns", every_shard(ns)),
             _ => ("by_time", "feed", every_shard(FEED)),
         }

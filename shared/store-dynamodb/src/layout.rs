@@ -108,6 +108,11 @@ pub fn lease_item_key(name: &str, shards: u32) -> (String, String) {
     (pk, name.to_string())
 }
 
+/// The `by_tenant` value of a namespace and tenant (before its shard).
+pub(crate) fn audit_scope(namespace: &str, tenant: &str) -> String {
+    format!("{namespace}{SEP}{tenant}")
+}
+
 /// An audit index value in one shard (`value#shard`; the value alone with
 /// one shard).
 pub(crate) fn audit_partition(value: &str, shard: u32, shards: u32) -> String {
@@ -132,7 +137,7 @@ pub fn audit_index_keys(
         (
             "by_tenant",
             "scope",
-            spread(&format!("{}{SEP}{}", record.namespace, record.tenant)),
+            spread(&audit_scope(&record.namespace, &record.tenant)),
         ),
         ("by_namespace", "ns", spread(&record.namespace)),
         ("by_time", "feed", spread(FEED)),
