@@ -101,6 +101,11 @@ async fn sample_orders_during_business_hours_on_dynamodb() {
     business_hours_on(Backend::DynamoDb).await;
 }
 
+#[tokio::test]
+async fn sample_orders_during_business_hours_on_postgres() {
+    business_hours_on(Backend::Postgres).await;
+}
+
 async fn business_hours_on(backend: Backend) {
     let Some(server) = start_on(backend, ecommerce_config(), at(MONDAY_NOON_ET)).await else {
         return;
@@ -180,6 +185,11 @@ async fn sample_orders_outside_business_hours() {
 #[tokio::test]
 async fn sample_orders_outside_business_hours_on_dynamodb() {
     after_hours_on(Backend::DynamoDb).await;
+}
+
+#[tokio::test]
+async fn sample_orders_outside_business_hours_on_postgres() {
+    after_hours_on(Backend::Postgres).await;
 }
 
 async fn after_hours_on(backend: Backend) {

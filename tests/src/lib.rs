@@ -48,6 +48,7 @@ pub fn repo_path(relative: &str) -> PathBuf {
 pub enum Backend {
     Memory,
     DynamoDb,
+    Postgres,
 }
 
 /// Set to skip the tests that need the emulator; without it, a missing
@@ -69,6 +70,56 @@ pub fn dynamodb_endpoint() -> Option<String> {
             None
         }
     }
+}
+
+/// Set to skip the tests that need PostgreSQL; without it, a missing server
+/// fails them.
+pub const SKIP_POSTGRES: &str = "SWITCHYARD_SKIP_POSTGRES";
+
+/// The URL of the throw-away cluster `tests/run` starts
+/// (`tests/postgres/start`). Its absence is a failure unless
+/// [`SKIP_POSTGRES`] says to skip.
+pub fn postgres_url() -> Option<String> {
+    match std::env::var("SWITCHYARD_POSTGRES_URL") {
+        Ok(url) => Some(url),
+        Err(_) if std::env::var_os(SKIP_POSTGRES).is_none() => panic!(
+            "SWITCHYARD_POSTGRES_URL is not set: run the tests with tests/run, which starts PostgreSQL (or set {SKIP_POSTGRES}=1 to skip them, knowingly)"
+        ),
+        Err(_) => {
+            eprintln!("skipped on purpose ({SKIP_POSTGRES} is set): needs PostgreSQL");
+            None
+        }
+    }
+}
+
+/// Settings for tables of this test's own (a fresh prefix) on the cluster.
+pub fn fresh_postgres(url: &str, test: &str) -> switchyard_store_postgres::PostgresSettings {
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    switchyard_store_postgres::PostgresSettings {
+        prefix: format!("e2e_{test}_{}_", &suffix[..10]),
+        pool_size: 4,
+        ..switchyard_store_postgres::PostgresSettings::new(url)
+    }
+}
+
+/// State and audit adapters on `settings`' tables through a pool of their
+/// own (as a separate process has), counting statements into `round_trips`.
+pub async fn postgres_adapters(
+    settings: &switchyard_store_postgres::PostgresSettings,
+    clock: Arc<ManualClock>,
+    round_trips: Option<switchyard_store_postgres::RoundTrips>,
+) -> Adapters {
+    use switchyard_store_postgres::{Postgres, PostgresAuditStore, PostgresStateStore};
+    let mut pg = Postgres::connect(settings.clone())
+        .await
+        .expect("PostgreSQL");
+    if let Some(trips) = round_trips {
+        pg = pg.counted(trips);
+    }
+    (
+        Arc::new(PostgresStateStore::new(pg.clone(), clock.clone())),
+        Arc::new(PostgresAuditStore::new(pg, clock)),
+    )
 }
 
 /// Fresh state and audit tables on the emulator, named after `prefix`.
@@ -180,12 +231,20 @@ pub async fn start(config: Config, now: DateTime<Utc>) -> TestServer {
         .expect("memory backend")
 }
 
-/// Start a server on `backend`; `None` when DynamoDB is wanted but not available here.
+/// Start a server on `backend`; `None` when its server (emulator, PostgreSQL)
+/// is wanted but skipped on purpose here.
 pub async fn start_on(backend: Backend, config: Config, now: DateTime<Utc>) -> Option<TestServer> {
     let clock = Arc::new(ManualClock::new(now));
     let mut memory = MemoryPorts::new(clock.clone(), 100_000);
-    if backend == Backend::DynamoDb {
-        let (state, audit) = dynamodb_ports(&dynamodb_endpoint()?, clock.clone(), None).await;
+    let adapters = match backend {
+        Backend::Memory => None,
+        Backend::DynamoDb => Some(dynamodb_ports(&dynamodb_endpoint()?, clock.clone(), None).await),
+        Backend::Postgres => {
+            let settings = fresh_postgres(&postgres_url()?, "server");
+            Some(postgres_adapters(&settings, clock.clone(), None).await)
+        }
+    };
+    if let Some((state, audit)) = adapters {
         memory.ports.state = state;
         memory.ports.audit = audit;
     }

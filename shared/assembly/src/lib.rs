@@ -9,7 +9,9 @@ mod backends;
 mod gateway;
 pub mod local;
 mod memory;
+mod postgres;
 
 pub use backends::use_dynamodb;
 pub use gateway::build_gateway;
 pub use memory::MemoryPorts;
+pub use postgres::use_postgres;

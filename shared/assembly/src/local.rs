@@ -1,5 +1,6 @@
 //! The local process's background loops: what SQS, EventBridge Scheduler and
-//! the `reaper` function do on AWS, on the memory queue and a timer.
+//! the `reaper` function do on AWS, on a polled queue (memory or PostgreSQL)
+//! and a timer.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,8 +19,10 @@ pub async fn work(gateway: Arc<Gateway>, memory: MemoryPorts) {
         tick.tick().await;
         // Each message is already isolated; the task boundary also contains
         // a panic in the loop's own bookkeeping so the worker lives on.
-        let (gateway, queue) = (gateway.clone(), memory.queue.clone());
-        if let Err(err) = tokio::spawn(async move { gateway.process_due(&queue).await }).await {
+        let (gateway, queue) = (gateway.clone(), memory.worker_queue.clone());
+        if let Err(err) =
+            tokio::spawn(async move { gateway.process_due(queue.as_ref()).await }).await
+        {
             tracing::error!(error = %err, "delivery pass panicked; the worker goes on");
         }
     }

@@ -13,6 +13,9 @@ pub struct MemoryPorts {
     pub state: switchyard_store::MemoryStateStore,
     pub audit: switchyard_store::MemoryAuditStore,
     pub queue: switchyard_store::MemoryDelayQueue,
+    /// The queue the local worker drains: `queue`, unless a durable backend
+    /// replaced the gateway's delay queue (then that one).
+    pub worker_queue: Arc<dyn switchyard_store::PolledQueue>,
 }
 
 impl MemoryPorts {
@@ -29,6 +32,7 @@ impl MemoryPorts {
             },
             state,
             audit,
+            worker_queue: Arc::new(queue.clone()),
             queue,
         }
     }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use switchyard_assembly::local::{RULES_WATCH_INTERVAL, reap, sweep, watch_rules, work};
-use switchyard_assembly::{MemoryPorts, build_gateway, use_dynamodb};
+use switchyard_assembly::{MemoryPorts, build_gateway, use_dynamodb, use_postgres};
 use switchyard_config::Config;
 use switchyard_core::{Clock, SystemClock};
 use switchyard_server::{AppState, router};
@@ -90,7 +90,8 @@ async fn serve(
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let mut memory = MemoryPorts::new(clock.clone(), config.audit.max_records);
     memory.audit.set_max_bytes(config.audit.max_bytes);
-    use_dynamodb(&config, &mut memory, clock).await?;
+    use_dynamodb(&config, &mut memory, clock.clone()).await?;
+    use_postgres(&config, &mut memory, clock).await?;
     let addr = format!("{}:{}", config.server.host, config.server.port);
     let sweep_every = Duration::from_secs(config.state.memory_sweep_interval_secs);
     let gateway =

@@ -392,11 +392,11 @@ async fn an_acteon_config_run_from_the_repository_root_loads_its_rules() {
         "{stderr}"
     );
 
-    let postgres = fixture.replace(
+    let redis = fixture.replace(
         "backend = \"memory\"",
-        "backend = \"postgres\"\nurl = \"postgres://acteon:acteon@localhost:5432/acteon\"\n[telemetry]\nenabled = true",
+        "backend = \"redis\"\nurl = \"redis://localhost:6379\"\n[telemetry]\nenabled = true",
     );
-    std::fs::write(example.join("acteon.toml"), postgres).expect("config");
+    std::fs::write(example.join("acteon.toml"), redis).expect("config");
     let output = switchyard()
         .args(["serve", "--port", "0", "-c", config])
         .current_dir(&root)
@@ -408,7 +408,7 @@ async fn an_acteon_config_run_from_the_repository_root_loads_its_rules() {
         stderr.contains("2 setting(s) Switchyard does not support"),
         "{stderr}"
     );
-    assert!(stderr.contains("unknown variant `postgres`"), "{stderr}");
+    assert!(stderr.contains("unknown variant `redis`"), "{stderr}");
     assert!(stderr.contains("unknown field `telemetry`"), "{stderr}");
     std::fs::remove_dir_all(&root).ok();
 }

@@ -14,15 +14,23 @@ pub enum StateBackend {
     #[default]
     Memory,
     Dynamodb,
+    Postgres,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StateConfig {
     pub backend: StateBackend,
-    /// Accepted for Acteon configs (redis/postgres URLs); unused by our backends.
+    /// PostgreSQL backend: `postgres://user:password@host:port/db` (else
+    /// the `DATABASE_URL` environment variable, which keeps the password
+    /// out of the file).
     pub url: Option<String>,
+    /// PostgreSQL backend: the table-name prefix (default `switchyard_`).
     pub prefix: Option<String>,
+    /// PostgreSQL backend: the schema of the tables (default: the search path).
+    pub schema: Option<String>,
+    /// PostgreSQL backend: connections per process (default 16).
+    pub pool_size: Option<usize>,
     pub region: Option<String>,
     pub endpoint_url: Option<String>,
     pub table_name: Option<String>,
@@ -39,6 +47,8 @@ impl Default for StateConfig {
             backend: StateBackend::Memory,
             url: None,
             prefix: None,
+            schema: None,
+            pool_size: None,
             region: None,
             endpoint_url: None,
             table_name: None,
@@ -103,7 +113,6 @@ pub enum AuditBackend {
     #[default]
     Memory,
     Dynamodb,
-    /// Acteon example configs name these; we store such audit in memory locally.
     Postgres,
 }
 
@@ -112,8 +121,12 @@ pub enum AuditBackend {
 pub struct AuditConfig {
     pub enabled: bool,
     pub backend: AuditBackend,
+    /// PostgreSQL backend: as `[state] url` (default: `[state] url` when
+    /// state is on PostgreSQL too, else `DATABASE_URL`).
     pub url: Option<String>,
     pub prefix: Option<String>,
+    pub schema: Option<String>,
+    pub pool_size: Option<usize>,
     pub region: Option<String>,
     pub endpoint_url: Option<String>,
     pub table_name: Option<String>,
@@ -138,6 +151,8 @@ impl Default for AuditConfig {
             backend: AuditBackend::Memory,
             url: None,
             prefix: None,
+            schema: None,
+            pool_size: None,
             region: None,
             endpoint_url: None,
             table_name: None,

@@ -19,5 +19,5 @@ pub use audit::AuditStore;
 pub use error::StoreError;
 pub use key::{StateKey, WHOLE_SET_KINDS};
 pub use memory::{MemoryAuditStore, MemoryDelayQueue, MemoryStateStore};
-pub use queue::{Deferred, DelayQueue, DelayedMessage, Lane, RecordRef};
+pub use queue::{Deferred, DelayQueue, DelayedMessage, Lane, PolledQueue, RecordRef, Taken};
 pub use state::{GateOp, GateResult, ListPage, StateStore, Versioned};

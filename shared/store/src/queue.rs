@@ -127,6 +127,32 @@ pub trait DelayQueue: Send + Sync {
     ) -> Result<(), StoreError>;
 }
 
+/// A message taken from a [`PolledQueue`], to be settled by `ack` or `retry`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Taken {
+    pub message: DelayedMessage,
+    /// Which delivery this is (1 for the first), as SQS's receive count.
+    pub attempt: u32,
+    /// The queue's handle on this delivery.
+    pub receipt: i64,
+}
+
+/// A delay queue the local process drains itself (memory, PostgreSQL); on
+/// AWS, SQS and the Scheduler push messages to the functions instead.
+#[async_trait]
+pub trait PolledQueue: DelayQueue {
+    /// Take up to `max` messages due now, oldest due first. Each is hidden
+    /// from other takers until settled; a durable queue shows it again if
+    /// the taker dies without settling it.
+    async fn take(&self, max: usize) -> Result<Vec<Taken>, StoreError>;
+
+    /// Done with (handled or dead-lettered): remove it.
+    async fn ack(&self, taken: &Taken) -> Result<(), StoreError>;
+
+    /// Deliver it again at `at` (the failed delivery stays counted).
+    async fn retry(&self, taken: Taken, at: DateTime<Utc>) -> Result<(), StoreError>;
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;

@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::DateTime;
-use switchyard_core::Clock;
+use switchyard_core::{Clock, ManualClock};
 
-use crate::queue::{Deferred, DelayQueue, DelayedMessage, Lane, RecordRef};
+use crate::queue::{Deferred, DelayQueue, DelayedMessage, Lane, PolledQueue, RecordRef, Taken};
 
 /// The consumer's side of an adapter, for the suite.
 #[async_trait]
@@ -171,4 +171,80 @@ async fn far_future_messages_wait_their_time(
     let mut arrived = chain;
     arrived.extend(delay);
     assert_eq!(sorted(arrived), sorted(messages), "unchanged");
+}
+
+/// What a polled queue promises its worker (memory, PostgreSQL): due
+/// messages in due order, each taken once until settled, an acknowledged
+/// one gone for good, a retried one back at its time with its delivery
+/// counted.
+pub async fn polled_queue(queue: &dyn PolledQueue, clock: &ManualClock, run: &str) {
+    let mut messages = every_kind(&format!("{run}-polled")).into_iter();
+    let mut next = || messages.next().expect("enough kinds");
+    let (overdue, now_due, later) = (next(), next(), next());
+    let now = clock.now();
+    queue
+        .send(later.clone(), now + chrono::Duration::seconds(10))
+        .await
+        .expect("send");
+    queue.send(now_due.clone(), now).await.expect("send");
+    queue
+        .send(overdue.clone(), now - chrono::Duration::seconds(5))
+        .await
+        .expect("send");
+
+    let taken = queue.take(10).await.expect("take");
+    let ids = |taken: &[Taken]| {
+        taken
+            .iter()
+            .map(|t| t.message.id.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(&taken),
+        vec![overdue.id.clone(), now_due.id.clone()],
+        "due ones, in due order"
+    );
+    assert!(taken.iter().all(|t| t.attempt == 1), "first deliveries");
+    assert_eq!(taken[0].message, overdue, "unchanged");
+    assert!(
+        queue.take(10).await.expect("take").is_empty(),
+        "taken ones are hidden"
+    );
+
+    let mut taken = taken.into_iter();
+    let (first, second) = (taken.next().expect("one"), taken.next().expect("two"));
+    queue.ack(&first).await.expect("ack");
+    queue
+        .retry(second, now + chrono::Duration::seconds(3))
+        .await
+        .expect("retry");
+    assert!(
+        queue.take(10).await.expect("take").is_empty(),
+        "the retry waits its time"
+    );
+    clock.advance(chrono::Duration::seconds(4));
+    let again = queue.take(10).await.expect("take");
+    assert_eq!(
+        ids(&again),
+        vec![now_due.id.clone()],
+        "retried: back once due"
+    );
+    assert_eq!(again[0].attempt, 2, "its failed delivery counted");
+    queue.ack(&again[0]).await.expect("ack");
+
+    clock.advance(chrono::Duration::seconds(10));
+    let last = queue.take(1).await.expect("take");
+    assert_eq!(
+        ids(&last),
+        vec![later.id.clone()],
+        "the later one, when due"
+    );
+    queue.ack(&last[0]).await.expect("ack");
+
+    // Long past any visibility timeout: settled messages never come back.
+    clock.advance(chrono::Duration::hours(1));
+    assert!(
+        queue.take(10).await.expect("take").is_empty(),
+        "acknowledged: gone"
+    );
 }

@@ -112,4 +112,13 @@ pub trait StateStore: Send + Sync {
 
     /// Release a lease; only its holder can. True when released.
     async fn unlock(&self, name: &str, owner: &str) -> Result<bool, StoreError>;
+
+    /// Physically remove records and leases expired at `now`; returns how
+    /// many records went. Reads already treat them as absent, so this only
+    /// frees space: adapters whose backend expires items itself (DynamoDB's
+    /// TTL) keep the default.
+    async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let _ = now;
+        Ok(0)
+    }
 }

@@ -52,6 +52,7 @@ async fn memory_delay_queue_conforms() {
         taken: Mutex::new(Vec::new()),
     };
     queue_conformance::delay_queue(&queue, &probe, clock.as_ref(), "mem").await;
+    queue_conformance::polled_queue(&queue, &clock, "mem-polled").await;
 }
 
 #[tokio::test]
@@ -59,6 +60,10 @@ async fn memory_state_store_conforms() {
     let clock = clock();
     let store = MemoryStateStore::new(clock.clone());
     conformance::state_store(&store, &clock, "mem").await;
+    assert!(
+        conformance::purge(&store, &clock, "mem").await >= 1,
+        "the memory store removes what expired"
+    );
 }
 
 #[tokio::test]

@@ -20,7 +20,7 @@ pub mod state_machines;
 use std::time::Duration;
 
 use serde_json::json;
-use switchyard_store::{Deferred, DelayedMessage, MemoryDelayQueue, RecordRef};
+use switchyard_store::{Deferred, DelayedMessage, PolledQueue, RecordRef};
 
 use crate::records::decode;
 
@@ -103,38 +103,47 @@ impl Gateway {
         }
     }
 
-    /// Drain every due message of the in-memory queue (local server, tests)
-    /// under the delivery policy every transport uses ([`Gateway::deliver`]):
-    /// work that must wait goes back on the queue, a failure is delivered
-    /// again after [`RETRY_DELAY`], and the [`MAX_DELIVERIES`]-th failed
-    /// delivery is dead-lettered. Returns how many messages were handled.
-    pub async fn process_due(&self, queue: &MemoryDelayQueue) -> usize {
+    /// Drain every due message of a polled queue (the local server's memory
+    /// or PostgreSQL queue, tests) under the delivery policy every transport
+    /// uses ([`Gateway::deliver`]): work that must wait goes back on the
+    /// queue, a failure is delivered again after [`RETRY_DELAY`], and the
+    /// [`MAX_DELIVERIES`]-th failed delivery is dead-lettered. Returns how
+    /// many messages were handled.
+    pub async fn process_due(&self, queue: &dyn PolledQueue) -> usize {
         let mut handled = 0;
         loop {
-            let due = queue.take_due(64);
-            if due.is_empty() {
-                return handled;
-            }
+            let due = match queue.take(64).await {
+                Ok(due) if !due.is_empty() => due,
+                Ok(_) => return handled,
+                Err(err) => {
+                    tracing::warn!(error = %err, "cannot read the delay queue; trying again later");
+                    return handled;
+                }
+            };
             // A batch is handled concurrently (handlers wait on providers and
             // the store); one chain never has two steps due at once.
-            let settled = futures_util::future::join_all(due.iter().map(|message| {
-                let attempt = queue.failures(&message.id).saturating_add(1);
-                self.deliver(Incoming::Message(message), attempt, MAX_DELIVERIES)
+            let settled = futures_util::future::join_all(due.iter().map(|taken| {
+                self.deliver(
+                    Incoming::Message(&taken.message),
+                    taken.attempt,
+                    MAX_DELIVERIES,
+                )
             }))
             .await;
-            for (message, settled) in due.into_iter().zip(settled) {
+            for (taken, settled) in due.into_iter().zip(settled) {
                 handled += 1;
-                match settled {
-                    Settled::Ack => queue.forget_failures(&message.id),
+                let id = taken.message.id.clone();
+                let result = match settled {
+                    Settled::Ack => queue.ack(&taken).await,
                     Settled::Redeliver => {
-                        queue.record_failure(&message.id);
                         let at = switchyard_core::after(self.ports.clock.now(), RETRY_DELAY);
-                        if let Err(err) =
-                            switchyard_store::DelayQueue::send(queue, message, at).await
-                        {
-                            tracing::error!(error = %err, "cannot requeue message");
-                        }
+                        queue.retry(taken, at).await
                     }
+                };
+                // Unsettled, a durable queue shows the message again after
+                // its visibility timeout; the memory queue cannot fail here.
+                if let Err(err) = result {
+                    tracing::error!(error = %err, %id, "cannot settle message");
                 }
             }
         }

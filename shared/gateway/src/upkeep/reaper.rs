@@ -2,9 +2,10 @@
 //! local server runs the retention part on its own timer).
 //!
 //! Not here, on purpose: chain, approval and event timeouts are delayed
-//! messages of their own (they fire without a sweep), and expired leases,
-//! dedup keys and windows need no deleting: every conditional write already
-//! treats an expired item as absent, and DynamoDB's TTL removes it.
+//! messages of their own (they fire without a sweep). Expired leases, dedup
+//! keys and windows are already absent to every read and conditional write;
+//! the pass only frees their space where the backend does not (PostgreSQL,
+//! memory: DynamoDB's TTL removes them itself).
 
 use serde::Serialize;
 
@@ -19,6 +20,8 @@ pub struct ReapReport {
     pub breakers_recovered: u64,
     /// Approval notifications that failed before and went out now.
     pub approval_notifications_sent: u64,
+    /// Expired state records physically removed.
+    pub expired_state_removed: u64,
 }
 
 impl Gateway {
@@ -38,10 +41,16 @@ impl Gateway {
         };
         let breakers_recovered = self.recover_breakers().await?;
         let approval_notifications_sent = self.retry_approval_notifications().await?;
+        let expired_state_removed = self
+            .ports
+            .state
+            .purge_expired(self.ports.clock.now())
+            .await?;
         Ok(ReapReport {
             retention,
             breakers_recovered,
             approval_notifications_sent,
+            expired_state_removed,
         })
     }
 }

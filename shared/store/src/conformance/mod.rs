@@ -16,6 +16,9 @@ use crate::key::StateKey;
 use crate::state::{GateOp, GateResult, StateStore};
 
 mod concurrent;
+mod expiry;
+
+pub use expiry::purge;
 
 pub use concurrent::{
     concurrent_claims, concurrent_counts, concurrent_leases, concurrent_takeover,

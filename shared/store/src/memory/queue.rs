@@ -8,7 +8,7 @@ use switchyard_core::Clock;
 
 use super::lock;
 use crate::error::StoreError;
-use crate::queue::{DelayQueue, DelayedMessage};
+use crate::queue::{DelayQueue, DelayedMessage, PolledQueue, Taken};
 
 #[derive(Debug)]
 struct Pending {
@@ -123,5 +123,30 @@ impl DelayQueue for MemoryDelayQueue {
             message,
         }));
         Ok(())
+    }
+}
+
+#[async_trait]
+impl PolledQueue for MemoryDelayQueue {
+    async fn take(&self, max: usize) -> Result<Vec<Taken>, StoreError> {
+        Ok(self
+            .take_due(max)
+            .into_iter()
+            .map(|message| Taken {
+                attempt: self.failures(&message.id).saturating_add(1),
+                message,
+                receipt: 0,
+            })
+            .collect())
+    }
+
+    async fn ack(&self, taken: &Taken) -> Result<(), StoreError> {
+        self.forget_failures(&taken.message.id);
+        Ok(())
+    }
+
+    async fn retry(&self, taken: Taken, at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.record_failure(&taken.message.id);
+        self.send(taken.message, at).await
     }
 }

@@ -49,7 +49,10 @@ impl MemoryStateStore {
 
     /// Drop expired records and leases; returns how many records were removed.
     pub fn sweep(&self) -> usize {
-        let now = self.clock.now();
+        self.sweep_at(self.clock.now())
+    }
+
+    fn sweep_at(&self, now: DateTime<Utc>) -> usize {
         let mut t = lock(&self.tables);
         let before = t.records.len();
         t.records.retain(|_, e| e.live(now));
@@ -260,6 +263,10 @@ impl StateStore for MemoryStateStore {
                 Ok(true)
             }
         }
+    }
+
+    async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        Ok(self.sweep_at(now) as u64)
     }
 
     async fn unlock(&self, name: &str, owner: &str) -> Result<bool, StoreError> {
