@@ -194,6 +194,21 @@ per instance (one `GetItem`); a healthy provider's successes write nothing, fail
 transitions are one conditional write each.
 """)
 
+trips = os.path.join(ROOT, "target", "round-trips-postgres.md")
+if os.path.exists(trips):
+    with open(trips) as f:
+        table = f.read().strip()
+    print(f"""
+## PostgreSQL round trips per dispatch (`tests/round_trips.rs`, on a local cluster)
+
+The same dispatches as the DynamoDB table above, on the PostgreSQL adapters: every
+statement sent counts (retries included). The gate is one call of a PL/pgSQL function
+that applies every operation or none, so the budget is the same 2 (gate, audit insert).
+Written by `tests/run` (the `round_trips_per_outcome_on_postgres` test).
+
+{table}
+""")
+
 
 contention = os.path.join(ROOT, "target", "contention.md")
 if os.path.exists(contention):
@@ -286,12 +301,13 @@ Reading the figures (the verdicts are in the tables above):
 """)
 
 # Sections written by their own scripts (bench/fuzz-run, bench/faults.py,
-# the stream benchmark, bench/keys-run) are kept from the current file.
+# the stream benchmark, bench/keys-run, bench/postgres-run) are kept from the
+# current file.
 import pathlib
 import re as _re
 current = pathlib.Path(ROOT) / "BENCHMARKS.md"
 if current.exists():
-    for title in ("## Fuzzing", "## Fault injection", "## Idle streams", "## Key distribution"):
+    for title in ("## Fuzzing", "## Fault injection", "## Idle streams", "## Key distribution", "## Throughput on PostgreSQL"):
         found = _re.search(_re.escape(title) + r".*?(?=\n## |\Z)", current.read_text(), _re.S)
         if found:
             print()

@@ -6,7 +6,6 @@
 //! few. The emulator alone serialises requests, so without the proxy the
 //! store's conflict paths would never run.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,7 +19,7 @@ use switchyard_store_dynamodb::contention::{CONFLICT_ATTEMPTS, worst_case_wait};
 use switchyard_tests::contention::{ConflictProxy, Injection, Measured, ProxyStats, write_figures};
 use switchyard_tests::{
     Instance, at, dynamodb_adapters, dynamodb_endpoint, ecommerce_config, fresh_tables,
-    gateway_instances,
+    gateway_instances, race,
 };
 
 const MONDAY_NOON_ET: &str = "2026-01-05T17:00:00Z";
@@ -54,37 +53,6 @@ fn assert_contended(stats: &ProxyStats) {
         stats.injected() > ProxyStats::get(&stats.transaction_conflicts),
         "only transaction conflicts injected: {stats:?}"
     );
-}
-
-/// Dispatch `count` actions across the instances at once; outcomes by tag.
-/// Any error fails the test: contention must never reach the caller.
-async fn race(
-    gateways: &[Arc<Gateway>],
-    count: usize,
-    make: impl Fn(usize) -> Action,
-) -> (BTreeMap<String, usize>, Vec<ActionOutcome>) {
-    let start = Arc::new(tokio::sync::Barrier::new(count));
-    let mut tasks = Vec::new();
-    for i in 0..count {
-        let gateway = gateways[i % gateways.len()].clone();
-        let action = make(i);
-        let start = start.clone();
-        tasks.push(tokio::spawn(async move {
-            start.wait().await;
-            gateway
-                .dispatch(action, DispatchOptions::default())
-                .await
-                .unwrap_or_else(|e| panic!("dispatch {i} failed under contention: {e}"))
-        }));
-    }
-    let mut tally = BTreeMap::new();
-    let mut outcomes = Vec::new();
-    for task in tasks {
-        let outcome = task.await.expect("task");
-        *tally.entry(outcome.tag().to_string()).or_insert(0) += 1;
-        outcomes.push(outcome);
-    }
-    (tally, outcomes)
 }
 
 fn gateways(instances: &[Instance]) -> Vec<Arc<Gateway>> {

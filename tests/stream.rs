@@ -182,6 +182,11 @@ async fn burst_is_read_through_on_dynamodb() {
     burst_is_read_through(Backend::DynamoDb).await;
 }
 
+#[tokio::test]
+async fn burst_is_read_through_on_postgres() {
+    burst_is_read_through(Backend::Postgres).await;
+}
+
 fn bounded_config() -> Config {
     let mut config = ecommerce_config();
     config.server.max_sse_connections_per_tenant = 2;

@@ -208,10 +208,25 @@ pub async fn gateway_instances(
     config: &Config,
     rules_yaml: Option<&str>,
 ) -> Vec<Instance> {
+    instances_on(count, clock.clone(), config, rules_yaml, async || {
+        dynamodb_adapters(settings, endpoint, clock.clone(), None).await
+    })
+    .await
+}
+
+/// `count` gateway instances, each on the adapters `adapters` makes (its
+/// own client or pool: a separate process), all reading one clock.
+pub async fn instances_on(
+    count: usize,
+    clock: Arc<ManualClock>,
+    config: &Config,
+    rules_yaml: Option<&str>,
+    adapters: impl AsyncFn() -> Adapters,
+) -> Vec<Instance> {
     let mut out = Vec::with_capacity(count);
     for _ in 0..count {
         let mut memory = MemoryPorts::new(clock.clone(), 1000);
-        let (state, audit) = dynamodb_adapters(settings, endpoint, clock.clone(), None).await;
+        let (state, audit) = adapters().await;
         memory.ports.state = state;
         memory.ports.audit = audit;
         let rules = rules_yaml.map(|y| switchyard_rules::load_str("race.yaml", y).expect("rules"));
@@ -222,6 +237,41 @@ pub async fn gateway_instances(
         });
     }
     out
+}
+
+/// Dispatch `count` actions across `gateways` at once (a barrier releases
+/// them together); outcomes tallied by tag. Any error fails the test:
+/// contention must never reach the caller.
+pub async fn race(
+    gateways: &[Arc<Gateway>],
+    count: usize,
+    make: impl Fn(usize) -> switchyard_core::Action,
+) -> (
+    std::collections::BTreeMap<String, usize>,
+    Vec<switchyard_core::ActionOutcome>,
+) {
+    let start = Arc::new(tokio::sync::Barrier::new(count));
+    let mut tasks = Vec::new();
+    for i in 0..count {
+        let gateway = gateways[i % gateways.len()].clone();
+        let action = make(i);
+        let start = start.clone();
+        tasks.push(tokio::spawn(async move {
+            start.wait().await;
+            gateway
+                .dispatch(action, switchyard_gateway::DispatchOptions::default())
+                .await
+                .unwrap_or_else(|e| panic!("dispatch {i} failed under contention: {e}"))
+        }));
+    }
+    let mut tally = std::collections::BTreeMap::new();
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        let outcome = task.await.expect("task");
+        *tally.entry(outcome.tag().to_string()).or_insert(0) += 1;
+        outcomes.push(outcome);
+    }
+    (tally, outcomes)
 }
 
 /// Start a server for `config` at the instant `now`, on the memory adapters.

@@ -44,6 +44,10 @@ struct Args {
     /// After the load, wait (at most 120 s) for the chains it started to complete.
     #[arg(long)]
     drain: bool,
+    /// Keep state, audit and the delay queue in PostgreSQL at this URL
+    /// (tables of a fresh prefix) instead of memory.
+    #[arg(long)]
+    postgres: Option<String>,
 }
 
 /// Open `n` idle SSE connections (raw TCP, headers read, then left alone).
@@ -196,6 +200,16 @@ async fn main() -> anyhow::Result<()> {
     } else {
         None
     };
+    if let Some(url) = &args.postgres {
+        let prefix = format!("load_{}_", std::process::id());
+        gateway_toml = gateway_toml.replacen(
+            "[audit]\n",
+            &format!(
+                "[state]\nbackend = \"postgres\"\nurl = \"{url}\"\nprefix = \"{prefix}\"\n\n[audit]\nbackend = \"postgres\"\n"
+            ),
+            1,
+        );
+    }
     if args.idle_streams > 0 {
         // The streams' own bounds must admit them (the defaults are 1,000).
         gateway_toml = gateway_toml.replacen(
@@ -304,7 +318,12 @@ async fn main() -> anyhow::Result<()> {
     let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1000.0);
     let throughput = latencies.len() as f64 / args.seconds as f64;
     let table = format!(
-        "| measure | value |\n|---|---|\n| authentication | {} |\n| idle SSE streams | {} |\n| concurrency | {} clients for {} s |\n| orders sent | {} ({} not `Executed`) |\n| throughput | **{:.0} orders/s** |\n| P50 / P95 / P99 | {} / **{}** / {} |\n| max | {} |\n| stub calls: payment / inventory / shipping | {} / {} / {} |\n| chains started / completed when the load stopped (gateway metrics) | {} / {} |\n| chains completed after the drain | {} |\n| against seed 004's bar (≥ 1,000 orders/s, P95 < 500 ms) | **{}** |\n",
+        "| measure | value |\n|---|---|\n| store | {} |\n| authentication | {} |\n| idle SSE streams | {} |\n| concurrency | {} clients for {} s |\n| orders sent | {} ({} not `Executed`) |\n| throughput | **{:.0} orders/s** |\n| P50 / P95 / P99 | {} / **{}** / {} |\n| max | {} |\n| stub calls: payment / inventory / shipping | {} / {} / {} |\n| chains started / completed when the load stopped (gateway metrics) | {} / {} |\n| chains completed after the drain | {} |\n| against seed 004's bar (≥ 1,000 orders/s, P95 < 500 ms) | **{}** |\n",
+        if args.postgres.is_some() {
+            "PostgreSQL (state, audit, delay queue)"
+        } else {
+            "memory"
+        },
         if args.auth {
             "on (API key per request)"
         } else {

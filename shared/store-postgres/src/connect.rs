@@ -181,7 +181,7 @@ impl Postgres {
         self.pool
             .get()
             .await
-            .map_err(|e| unavailable("connection", e))
+            .map_err(|e| unavailable("connection", with_causes(&e)))
     }
 
     /// Run one statement (prepared once per connection and cached), bounded
@@ -225,4 +225,19 @@ fn describe(err: &tokio_postgres::Error) -> String {
         Some(db) => format!("{} ({})", db.message(), db.code().code()),
         None => err.to_string(),
     }
+}
+
+/// An error with its causes ("error connecting to server: Connection
+/// refused"): the pool's own message names none.
+fn with_causes(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(inner) = cause {
+        let more = inner.to_string();
+        if !text.contains(&more) {
+            text = format!("{text}: {more}");
+        }
+        cause = inner.source();
+    }
+    text
 }
