@@ -177,7 +177,7 @@ if os.path.exists(trips):
     with open(trips) as f:
         table = f.read().strip()
     print(f"""
-## DynamoDB round trips per dispatch (`tests/dynamodb.rs`, on the emulator)
+## DynamoDB round trips per dispatch (`tests/round_trips.rs`, on the emulator)
 
 Counted by an SDK interceptor on every HTTP request (retries included), with a quota
 policy in force and the per-process policy caches warm. Written by `tests/run` (the

@@ -15,12 +15,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use axum::Router;
 use axum::routing::post;
 use clap::Parser;
 use serde_json::json;
-use tokio::io::AsyncBufReadExt;
 
 #[derive(Parser)]
 struct Args {
@@ -223,70 +221,38 @@ async fn main() -> anyhow::Result<()> {
     }
     std::fs::write(work.join("gateway.toml"), gateway_toml)?;
 
-    let mut child = tokio::process::Command::new(&args.binary)
-        .args(["--log-format", "json", "serve", "--port", "0", "--config"])
-        .arg(work.join("gateway.toml"))
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .with_context(|| format!("cannot start {}", args.binary.display()))?;
-    let stdout = child.stdout.take().context("no stdout")?;
-    let mut lines = tokio::io::BufReader::new(stdout).lines();
-    let base = loop {
-        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
-            .await??
-            .context("server exited")?;
-        if let Some(url) = line.strip_prefix("Listening on ") {
-            break url.trim().to_string();
-        }
-    };
-
+    let config_path = work.join("gateway.toml");
+    let (child, base) = switchyard_load::start_server(
+        &args.binary,
+        &[
+            "--log-format".as_ref(),
+            "json".as_ref(),
+            "serve".as_ref(),
+            "--port".as_ref(),
+            "0".as_ref(),
+            "--config".as_ref(),
+            config_path.as_os_str(),
+        ],
+    )
+    .await?;
     let _idle = idle_streams(&base, args.idle_streams).await?;
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(args.concurrency)
-        .build()?;
-    let sequence = Arc::new(AtomicU64::new(0));
-    let deadline = Instant::now() + Duration::from_secs(args.seconds);
-    let mut tasks = Vec::new();
-    for _ in 0..args.concurrency {
-        let (http, base, sequence) = (http.clone(), base.clone(), sequence.clone());
-        let key = key.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            let mut errors = 0u64;
-            while Instant::now() < deadline {
-                let n = sequence.fetch_add(1, Ordering::Relaxed);
-                let order = json!({
-                    "namespace": "shop", "tenant": "acme", "provider": "payment", "action_type": "place_order",
-                    "dedup_key": format!("order-{n}"),
-                    "payload": {"order_id": format!("ORD-{n}"), "amount_cents": 4999, "items": [{"sku": "A-1", "qty": 1}]}
-                });
-                let started = Instant::now();
-                let mut request = http.post(format!("{base}/v1/dispatch")).json(&order);
-                if let Some(key) = &key {
-                    request = request.bearer_auth(key);
-                }
-                let ok = match request.send().await {
-                    Ok(r) => r.status().is_success() && r.text().await.is_ok_and(|t| t.contains("Executed")),
-                    Err(_) => false,
-                };
-                latencies.push(started.elapsed());
-                if !ok {
-                    errors += 1;
-                }
-            }
-            (latencies, errors)
-        }));
-    }
-    let mut latencies = Vec::new();
-    let mut errors = 0;
-    for task in tasks {
-        let (l, e) = task.await?;
-        latencies.extend(l);
-        errors += e;
-    }
+    let run = switchyard_load::drive(
+        &format!("{base}/v1/dispatch"),
+        args.concurrency,
+        args.seconds,
+        key,
+        |n| {
+            json!({
+                "namespace": "shop", "tenant": "acme", "provider": "payment", "action_type": "place_order",
+                "dedup_key": format!("order-{n}"),
+                "payload": {"order_id": format!("ORD-{n}"), "amount_cents": 4999, "items": [{"sku": "A-1", "qty": 1}]}
+            })
+        },
+        |answer| answer.contains("Executed"),
+    )
+    .await?;
+    let (latencies, errors) = (&run.latencies, run.errors);
+    let http = reqwest::Client::new();
     // The chains the load started, and how many had completed when it
     // stopped; then how long the local worker takes to finish the rest
     // (bounded: a worker that cannot keep up shows as a partial drain).
@@ -313,10 +279,9 @@ async fn main() -> anyhow::Result<()> {
     let drain = drain_started.elapsed();
     drop(child);
 
-    latencies.sort_unstable();
-    let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
-    let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1000.0);
-    let throughput = latencies.len() as f64 / args.seconds as f64;
+    let pct = |p: f64| run.percentile(p);
+    let ms = switchyard_load::ms;
+    let throughput = run.per_second(args.seconds);
     let table = format!(
         "| measure | value |\n|---|---|\n| store | {} |\n| authentication | {} |\n| idle SSE streams | {} |\n| concurrency | {} clients for {} s |\n| orders sent | {} ({} not `Executed`) |\n| throughput | **{:.0} orders/s** |\n| P50 / P95 / P99 | {} / **{}** / {} |\n| max | {} |\n| stub calls: payment / inventory / shipping | {} / {} / {} |\n| chains started / completed when the load stopped (gateway metrics) | {} / {} |\n| chains completed after the drain | {} |\n| against seed 004's bar (≥ 1,000 orders/s, P95 < 500 ms) | **{}** |\n",
         if args.postgres.is_some() {
