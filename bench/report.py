@@ -307,7 +307,8 @@ import pathlib
 import re as _re
 current = pathlib.Path(ROOT) / "BENCHMARKS.md"
 if current.exists():
-    for title in ("## Fuzzing", "## Fault injection", "## Idle streams", "## Key distribution", "## Throughput on PostgreSQL"):
+    for title in ("## Fuzzing", "## Fault injection", "## Idle streams", "## Key distribution", "## Throughput on PostgreSQL",
+              "## The local server at its HTTP ceiling"):
         found = _re.search(_re.escape(title) + r".*?(?=\n## |\Z)", current.read_text(), _re.S)
         if found:
             print()
