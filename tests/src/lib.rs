@@ -426,11 +426,21 @@ impl TestServer {
     }
 }
 
+/// Status and body: JSON, or a string for a successful answer that says it
+/// is something else (the Prometheus text). An error that is not JSON fails.
 pub(crate) async fn read(response: reqwest::Response) -> (u16, Value) {
     let status = response.status().as_u16();
+    let declared_text = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/") || v.starts_with("application/openmetrics-text"));
     let text = response.text().await.expect("body");
     if text.is_empty() {
         return (status, Value::Null);
+    }
+    if declared_text && status < 400 {
+        return (status, Value::String(text));
     }
     let body = serde_json::from_str(&text)
         .unwrap_or_else(|_| panic!("response is not JSON (status {status}): {text}"));

@@ -10,9 +10,10 @@ async fn main() -> Result<(), Error> {
     let runtime = &runtime;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         let max_receive_count = runtime.settings.chain_max_receive_count;
-        Ok::<SqsBatchResponse, Error>(
-            switchyard_lambda::sqs::handle_batch(runtime, event.payload, max_receive_count).await,
-        )
+        let answer =
+            switchyard_lambda::sqs::handle_batch(runtime, event.payload, max_receive_count).await;
+        runtime.report_invocation("chain-step");
+        Ok::<SqsBatchResponse, Error>(answer)
     }))
     .await
 }

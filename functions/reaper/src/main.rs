@@ -7,9 +7,11 @@ use serde_json::Value;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let runtime = switchyard_lambda::start().await?;
-    let gateway = &runtime.gateway;
+    let runtime = &runtime;
     lambda_runtime::run(service_fn(move |_: LambdaEvent<Value>| async move {
-        let report = gateway.reap().await?;
+        let report = runtime.gateway.reap().await;
+        runtime.report_invocation("reaper");
+        let report = report?;
         tracing::info!(?report, "reaper pass");
         Ok::<Value, Error>(serde_json::to_value(report)?)
     }))

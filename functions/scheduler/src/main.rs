@@ -11,7 +11,9 @@ async fn main() -> Result<(), Error> {
     let runtime = &runtime;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let event = SchedulerEvent::parse(event.payload)?;
-        handle(runtime, event).await.map_err(Error::from)
+        let answer = handle(runtime, event).await.map_err(Error::from);
+        runtime.report_invocation("scheduler");
+        answer
     }))
     .await
 }

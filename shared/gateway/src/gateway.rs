@@ -38,6 +38,7 @@ pub struct Gateway {
     runtime_toggles: Mutex<std::collections::BTreeMap<String, bool>>,
     pub(crate) default_timezone: Tz,
     pub(crate) metrics: Metrics,
+    pub(crate) telemetry: crate::telemetry::Telemetry,
     pub(crate) redactor: Redactor,
     pub(crate) executor: Executor,
     pub(crate) signer: ApprovalSigner,
@@ -130,6 +131,7 @@ impl Gateway {
             providers,
             default_timezone,
             metrics: Metrics::default(),
+            telemetry: crate::telemetry::Telemetry::default(),
             signer,
         };
         let set = RuleSet::new(rules, default_timezone).map_err(|e| e.to_string())?;

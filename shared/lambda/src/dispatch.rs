@@ -40,6 +40,7 @@ pub fn app(runtime: Arc<Runtime>) -> anyhow::Result<Router> {
             async move {
                 runtime.refresh_rules().await;
                 let response: Response = next.run(request).await;
+                runtime.report_invocation("dispatch");
                 response
             }
         },

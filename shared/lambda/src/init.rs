@@ -21,6 +21,7 @@ pub struct Runtime {
     /// The first admin key's hash, from `ADMIN_KEY_HASH_PARAMETER`.
     pub admin_key_hash: Option<String>,
     rules: Option<RulesWatcher>,
+    invocations: crate::emf::InvocationMetrics,
 }
 
 impl Runtime {
@@ -36,7 +37,14 @@ impl Runtime {
             settings,
             admin_key_hash,
             rules: None,
+            invocations: Default::default(),
         }
+    }
+
+    /// End of an invocation of `function`: one EMF object with the counters
+    /// it moved (see [`crate::emf`]).
+    pub fn report_invocation(&self, function: &str) {
+        self.invocations.report(function, &self.gateway.metrics());
     }
 
     /// Reload the rules from S3 when they changed (at most every
@@ -160,6 +168,7 @@ pub async fn init_with(
         settings,
         admin_key_hash,
         rules: watcher,
+        invocations: Default::default(),
     })
 }
 

@@ -7,9 +7,11 @@
 //! - [`sqs`]: a batch of delayed messages → partial batch failures.
 //! - [`scheduler`]: the scheduler function's two event shapes.
 //! - [`dispatch`]: the HTTP API (the local server's router).
+//! - [`emf`]: one CloudWatch Embedded Metric Format object per invocation.
 
 mod approval_keys;
 pub mod dispatch;
+pub mod emf;
 pub mod init;
 pub mod logging;
 mod rules_source;

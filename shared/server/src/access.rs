@@ -53,6 +53,9 @@ const ADMIN: Access = Access::Role(Role::Admin);
 pub const ROUTES: &[RouteAccess] = &[
     route("GET", "/health", Public),
     route("GET", "/metrics", Public),
+    // Public in Acteon; its labels name tenants, so with [auth] on it takes
+    // a viewer key with grants on every tenant (a scraper's credential).
+    route("GET", "/metrics/prometheus", Global(Role::Viewer)),
     route("POST", "/v1/auth/login", Public),
     route("GET", "/v1/auth/keys", Global(Role::Admin)),
     route("POST", "/v1/auth/keys", Global(Role::Admin)),

@@ -96,7 +96,7 @@ impl PolledQueue for PostgresDelayQueue {
             .pg
             .query("queue take", &self.sql.take, &[&now, &hidden_until, &max])
             .await?;
-        let mut taken: Vec<(DateTime<Utc>, Taken)> = rows
+        let mut taken: Vec<Taken> = rows
             .iter()
             .map(|row| {
                 let raw: String = row.get(1);
@@ -105,14 +105,15 @@ impl PolledQueue for PostgresDelayQueue {
                 let taken = Taken {
                     message,
                     attempt: u32::try_from(row.get::<_, i32>(2)).unwrap_or(1),
+                    due_at: row.get(3),
                     receipt: row.get(0),
                 };
-                Ok((row.get(3), taken))
+                Ok(taken)
             })
             .collect::<Result<_, StoreError>>()?;
         // RETURNING does not keep the subquery's order: due order, then sent order.
-        taken.sort_by_key(|(due, t)| (*due, t.receipt));
-        Ok(taken.into_iter().map(|(_, t)| t).collect())
+        taken.sort_by_key(|t| (t.due_at, t.receipt));
+        Ok(taken)
     }
 
     async fn ack(&self, taken: &Taken) -> Result<(), StoreError> {

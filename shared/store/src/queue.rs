@@ -133,6 +133,8 @@ pub struct Taken {
     pub message: DelayedMessage,
     /// Which delivery this is (1 for the first), as SQS's receive count.
     pub attempt: u32,
+    /// When it was due (taken later than this means the worker lags).
+    pub due_at: DateTime<Utc>,
     /// The queue's handle on this delivery.
     pub receipt: i64,
 }

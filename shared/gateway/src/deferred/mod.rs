@@ -120,6 +120,12 @@ impl Gateway {
                     return handled;
                 }
             };
+            if let Some(oldest) = due.iter().map(|t| t.due_at).min() {
+                let lag = (self.ports.clock.now() - oldest)
+                    .to_std()
+                    .unwrap_or_default();
+                self.telemetry.observe_queue_lag(lag);
+            }
             // A batch is handled concurrently (handlers wait on providers and
             // the store); one chain never has two steps due at once.
             let settled = futures_util::future::join_all(due.iter().map(|taken| {

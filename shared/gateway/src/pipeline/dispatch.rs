@@ -113,6 +113,7 @@ impl Gateway {
         event: AuditEvent,
     ) -> Result<ActionOutcome, GatewayError> {
         let dispatched_at = self.ports.clock.now();
+        let timer = std::time::Instant::now();
         let rules = self.rules.load_full();
         let (resume_after, count_quotas) = match resume {
             Resume::FromStart => (None, true),
@@ -169,11 +170,11 @@ impl Gateway {
         if let (false, serde_json::Value::Object(map)) = (degraded.is_empty(), &mut details) {
             map.insert("quota_degraded".into(), json!(degraded));
         }
-        self.metrics.record(&outcome);
         let provider = match &outcome {
             ActionOutcome::Rerouted { new_provider, .. } => new_provider.as_str(),
             _ => decision.action.provider.as_str(),
         };
+        self.record_outcome(&original, provider, &outcome, timer);
         if let (serde_json::Value::Object(map), serde_json::Value::Object(gates)) =
             (&mut details, gates_details(&decision.passed_through))
         {

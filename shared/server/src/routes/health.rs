@@ -41,3 +41,15 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Json<Value> {
     );
     Json(counters)
 }
+
+/// `GET /metrics/prometheus`: the OpenMetrics text format, which Prometheus
+/// scrapes (see `switchyard_gateway::telemetry` for what it carries).
+pub(crate) async fn prometheus(State(state): State<AppState>) -> impl axum::response::IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.gateway.prometheus().await,
+    )
+}

@@ -28,6 +28,7 @@ pub(crate) fn build(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health::health))
         .route("/metrics", get(health::metrics))
+        .route("/metrics/prometheus", get(health::prometheus))
         .route("/v1/auth/login", post(auth::login))
         .route("/v1/auth/keys", get(auth::list_keys).post(auth::create_key))
         .route("/v1/auth/keys/{id}", delete(auth::revoke_key))

@@ -59,6 +59,11 @@ impl MemoryDelayQueue {
 
     /// Remove and return up to `max` messages that are due now.
     pub fn take_due(&self, max: usize) -> Vec<DelayedMessage> {
+        self.take_due_at(max).into_iter().map(|(_, m)| m).collect()
+    }
+
+    /// [`Self::take_due`] with each message's due time.
+    fn take_due_at(&self, max: usize) -> Vec<(DateTime<Utc>, DelayedMessage)> {
         let now = self.clock.now();
         let mut heap = lock(&self.heap);
         let mut due = Vec::new();
@@ -66,7 +71,7 @@ impl MemoryDelayQueue {
             match heap.items.peek() {
                 Some(Reverse(p)) if p.deliver_at <= now => {
                     if let Some(Reverse(p)) = heap.items.pop() {
-                        due.push(p.message);
+                        due.push((p.deliver_at, p.message));
                     }
                 }
                 _ => break,
@@ -130,10 +135,11 @@ impl DelayQueue for MemoryDelayQueue {
 impl PolledQueue for MemoryDelayQueue {
     async fn take(&self, max: usize) -> Result<Vec<Taken>, StoreError> {
         Ok(self
-            .take_due(max)
+            .take_due_at(max)
             .into_iter()
-            .map(|message| Taken {
+            .map(|(due_at, message)| Taken {
                 attempt: self.failures(&message.id).saturating_add(1),
+                due_at,
                 message,
                 receipt: 0,
             })

@@ -70,6 +70,7 @@ impl Gateway {
         };
         let action = self.step_action(&state, step_def, step);
         let started = self.ports.clock.now();
+        let timer = std::time::Instant::now();
         // Through the provider's breaker; a fallback's answer is the step's answer.
         let outcome = self.call_provider(&action, &action.provider).await;
         let (success, body) = match &outcome {
@@ -92,6 +93,7 @@ impl Gateway {
             &outcome,
         );
         self.write_audit(record).await;
+        (self.telemetry).observe_chain_step(&state.chain_name, timer.elapsed());
         let finished = self.ports.clock.now();
         let step_state = &mut state.steps[step];
         step_state.running_until = None;
