@@ -19,6 +19,7 @@ mod metrics;
 mod pipeline;
 mod records;
 mod registry;
+mod scrape;
 pub mod telemetry;
 mod ttl_cache;
 mod upkeep;
