@@ -183,7 +183,8 @@ Counted by an SDK interceptor on every HTTP request (retries included), with a q
 policy in force and the per-process policy caches warm. Written by `tests/run` (the
 `round_trips_per_outcome` test); the budget for a gated dispatch is 2: one
 `TransactWriteItems` gate (quota counter + dedup claim or throttle window) before the
-provider call, one audit `PutItem` after it.
+provider call, one audit `PutItem` after it. Without a quota the gate holds one condition and
+is that condition's own conditional write (still one round trip, half the write units).
 
 {table}
 

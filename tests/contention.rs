@@ -42,16 +42,16 @@ fn order(n: u32) -> Action {
     .with_dedup_key(format!("order-{n}"))
 }
 
-/// Every injected kind of error came up at least once: a run where the
-/// proxy did nothing proves nothing.
+/// Conflicts and throttling were injected: a run where the proxy did
+/// nothing proves nothing. (A dispatch gated by one condition writes it
+/// alone, a conditional write; several ride one transaction.)
 fn assert_contended(stats: &ProxyStats) {
+    let conflicts =
+        ProxyStats::get(&stats.transaction_conflicts) + ProxyStats::get(&stats.write_conflicts);
+    assert!(conflicts > 0, "no conflict injected: {stats:?}");
     assert!(
-        ProxyStats::get(&stats.transaction_conflicts) > 0,
-        "no transaction conflict injected: {stats:?}"
-    );
-    assert!(
-        stats.injected() > ProxyStats::get(&stats.transaction_conflicts),
-        "only transaction conflicts injected: {stats:?}"
+        stats.injected() > conflicts,
+        "only conflicts injected, no throttling: {stats:?}"
     );
 }
 
@@ -120,11 +120,20 @@ async fn contention_retries_are_bounded() {
     .await;
     let (store, _) = dynamodb_adapters(&settings, &proxy.endpoint, clock.clone(), None).await;
     let started = Instant::now();
+    // Two ops: one transaction (a single op is a plain conditional write).
+    let window = StateKey::new("ns", "t", "throttle", "always-contended");
     let err = store
-        .gate(&[GateOp::Claim {
-            key: key.clone(),
-            expires_at: None,
-        }])
+        .gate(&[
+            GateOp::Claim {
+                key: key.clone(),
+                expires_at: None,
+            },
+            GateOp::Count {
+                key: window,
+                limit: 10,
+                expires_at: chrono::Utc::now() + chrono::Duration::hours(1),
+            },
+        ])
         .await
         .expect_err("a transaction cancelled every time gives up");
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
@@ -151,6 +160,19 @@ async fn contention_retries_are_bounded() {
     assert_eq!(
         ProxyStats::get(&proxy.stats.conditional_writes),
         u64::from(CONFLICT_ATTEMPTS)
+    );
+    // A gate of one op is one conditional write, bounded the same way.
+    let err = store
+        .gate(&[GateOp::Claim {
+            key: key.clone(),
+            expires_at: None,
+        }])
+        .await
+        .expect_err("a single-op gate refused every time gives up");
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    assert_eq!(
+        ProxyStats::get(&proxy.stats.conditional_writes),
+        2 * u64::from(CONFLICT_ATTEMPTS)
     );
 
     // Nothing was written by the refused attempts: the claim is still free.
@@ -268,16 +290,11 @@ async fn dispatch_races_across_instances_hold_under_conflicts() {
     measured.push(m);
 
     // A quota of 25: exactly 25 of 60 pass, whichever instance they reach.
+    // The e-commerce dedup rule decides each order (keys all distinct), so
+    // the gate holds two ops, a dedup claim and the quota counter: one
+    // transaction (the races above write their one op alone).
     let settings = fresh_tables(&endpoint, "race-quota").await;
-    let instances = gateway_instances(
-        &settings,
-        &proxy.endpoint,
-        8,
-        clock(),
-        &config,
-        Some("rules: []\n"),
-    )
-    .await;
+    let instances = gateway_instances(&settings, &proxy.endpoint, 8, clock(), &config, None).await;
     instances[0]
         .gateway
         .quotas
@@ -298,7 +315,7 @@ async fn dispatch_races_across_instances_hold_under_conflicts() {
         .await
         .expect("quota");
     let (m, _) = timed_race(
-        "60 × quota of 25, 30% conflicts",
+        "60 × quota of 25 (dedup + quota: a transaction), 30% conflicts",
         &proxy.stats,
         &gateways(&instances),
         60,
@@ -307,6 +324,11 @@ async fn dispatch_races_across_instances_hold_under_conflicts() {
     .await;
     assert_eq!(m.tally.get("executed"), Some(&25), "{:?}", m.tally);
     assert_eq!(m.tally.get("quota_exceeded"), Some(&35), "{:?}", m.tally);
+    assert!(
+        m.counts.transaction_conflicts > 0,
+        "two-op gates ride transactions, and some were cancelled: {:?}",
+        m.counts
+    );
     measured.push(m);
 
     // 40 members of one group from 8 instances: every append lands once

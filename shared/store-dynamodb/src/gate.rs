@@ -1,30 +1,62 @@
 //! The atomic gate on DynamoDB: every op of a dispatch (dedup claim,
 //! throttle window, quota counters) as one `TransactWriteItems`, all
-//! conditions checked and all writes applied together, or none.
+//! conditions checked and all writes applied together, or none. A gate of
+//! one op is that op's conditional `PutItem` or `UpdateItem` alone: the
+//! same condition and write, atomic by itself, at half a transaction's
+//! write units.
+
+use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{
-    Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+    AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
+use chrono::{DateTime, Utc};
 use switchyard_store::state::MAX_GATE_OPS;
-use switchyard_store::{GateOp, GateResult, StoreError};
+use switchyard_store::{GateOp, GateResult, StateKey, StoreError};
 
-use crate::attr::{get_n, key_of, live, n, s, unavailable};
-use crate::contention::{self, CONFLICT_ATTEMPTS};
-use crate::state::{DynamoStateStore, expiry_attrs};
+use crate::attr::{Item, get_n, key_of, live, n, s, unavailable};
+use crate::contention::{self, CONFLICT_ATTEMPTS, retry_on_conflict};
+use crate::state::{DynamoStateStore, expiry_attrs, is_condition_failure};
+
+/// A claim passes when the key is absent or expired.
+const CLAIM_CONDITION: &str = "attribute_not_exists(pk) OR exp_ms <= :now";
+/// A window counter: add one, keep the window's expiry once set.
+const COUNT_UPDATE: &str = "ADD c :one, ver :one SET exp_ms = if_not_exists(exp_ms, :exp), #ttl = if_not_exists(#ttl, :ttl)";
+/// A live counter below the limit, or none yet. An expired one fails the
+/// condition too: see `run_gate` for the retry.
+const COUNT_CONDITION: &str = "attribute_not_exists(pk) OR (c < :limit AND exp_ms > :now)";
+
+fn count_values(
+    limit: u64,
+    now_ms: i64,
+    expires_at: DateTime<Utc>,
+) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        (":one".to_string(), n(1)),
+        (":limit".to_string(), n(limit)),
+        (":now".to_string(), n(now_ms)),
+        (":exp".to_string(), n(expires_at.timestamp_millis())),
+        (":ttl".to_string(), n(expires_at.timestamp() + 86_400)),
+    ])
+}
 
 impl DynamoStateStore {
+    fn claim_item(&self, key: &StateKey, expires_at: Option<DateTime<Utc>>) -> Item {
+        let mut item = key_of(key, self.shards);
+        item.insert("v".into(), s("1"));
+        item.insert("ver".into(), n(1));
+        expiry_attrs(&mut item, expires_at);
+        item
+    }
+
     fn gate_item(&self, op: &GateOp, now_ms: i64) -> Result<TransactWriteItem, StoreError> {
         let build_err = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Invalid(e.to_string());
         match op {
             GateOp::Claim { key, expires_at } => {
-                let mut item = key_of(key, self.shards);
-                item.insert("v".into(), s("1"));
-                item.insert("ver".into(), n(1));
-                expiry_attrs(&mut item, *expires_at);
                 let put = Put::builder()
                     .table_name(&self.table)
-                    .set_item(Some(item))
-                    .condition_expression("attribute_not_exists(pk) OR exp_ms <= :now")
+                    .set_item(Some(self.claim_item(key, *expires_at)))
+                    .condition_expression(CLAIM_CONDITION)
                     .expression_attribute_values(":now", n(now_ms))
                     .return_values_on_condition_check_failure(
                         ReturnValuesOnConditionCheckFailure::AllOld,
@@ -38,20 +70,20 @@ impl DynamoStateStore {
                 limit,
                 expires_at,
             } => {
-                // A live counter below the limit, or none yet. An expired one
-                // fails the condition too: see `gate` for the retry.
                 let update = Update::builder()
                     .table_name(&self.table)
                     .set_key(Some(key_of(key, self.shards)))
-                    .update_expression("ADD c :one, ver :one SET exp_ms = if_not_exists(exp_ms, :exp), #ttl = if_not_exists(#ttl, :ttl)")
-                    .condition_expression("attribute_not_exists(pk) OR (c < :limit AND exp_ms > :now)")
+                    .update_expression(COUNT_UPDATE)
+                    .condition_expression(COUNT_CONDITION)
                     .expression_attribute_names("#ttl", "ttl")
-                    .expression_attribute_values(":one", n(1))
-                    .expression_attribute_values(":limit", n(*limit))
-                    .expression_attribute_values(":now", n(now_ms))
-                    .expression_attribute_values(":exp", n(expires_at.timestamp_millis()))
-                    .expression_attribute_values(":ttl", n(expires_at.timestamp() + 86_400))
-                    .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                    .set_expression_attribute_values(Some(count_values(
+                        *limit,
+                        now_ms,
+                        *expires_at,
+                    )))
+                    .return_values_on_condition_check_failure(
+                        ReturnValuesOnConditionCheckFailure::AllOld,
+                    )
                     .build()
                     .map_err(build_err)?;
                 Ok(TransactWriteItem::builder().update(update).build())
@@ -66,8 +98,10 @@ impl DynamoStateStore {
                 ops.len()
             )));
         }
-        if ops.is_empty() {
-            return Ok(GateResult::Passed);
+        match ops {
+            [] => return Ok(GateResult::Passed),
+            [op] => return self.run_single(op).await,
+            _ => {}
         }
         // Two kinds of rounds, each bounded: a contention retry (see
         // `contention`), or the removal of an expired counter that failed
@@ -140,11 +174,117 @@ impl DynamoStateStore {
                 self.delete_if_expired(key, now).await?;
                 continue;
             }
-            let current = match &ops[index] {
-                GateOp::Count { .. } => Some(old.and_then(|o| get_n(o, "c")).unwrap_or(0) as u64),
-                GateOp::Claim { .. } => None,
-            };
-            return Ok(GateResult::Rejected { op: index, current });
+            return Ok(GateResult::Rejected {
+                op: index,
+                current: counted(&ops[index], old),
+            });
         }
+    }
+
+    /// One op's write: `Some(old item)` when its condition failed (the old
+    /// item as DynamoDB returned it, if any), `None` when it was applied.
+    async fn write_one(
+        &self,
+        op: &GateOp,
+        now_ms: i64,
+    ) -> Result<Option<Option<Item>>, StoreError> {
+        match op {
+            GateOp::Claim { key, expires_at } => {
+                let item = self.claim_item(key, *expires_at);
+                let result = retry_on_conflict(|| {
+                    self.client
+                        .put_item()
+                        .table_name(&self.table)
+                        .set_item(Some(item.clone()))
+                        .condition_expression(CLAIM_CONDITION)
+                        .expression_attribute_values(":now", n(now_ms))
+                        .send()
+                })
+                .await;
+                match result {
+                    Ok(_) => Ok(None),
+                    Err(e) if is_condition_failure(&e) => Ok(Some(None)),
+                    Err(e) => Err(unavailable(
+                        "PutItem",
+                        aws_sdk_dynamodb::error::DisplayErrorContext(e),
+                    )),
+                }
+            }
+            GateOp::Count {
+                key,
+                limit,
+                expires_at,
+            } => {
+                let values = count_values(*limit, now_ms, *expires_at);
+                let result = retry_on_conflict(|| {
+                    self.client
+                        .update_item()
+                        .table_name(&self.table)
+                        .set_key(Some(key_of(key, self.shards)))
+                        .update_expression(COUNT_UPDATE)
+                        .condition_expression(COUNT_CONDITION)
+                        .expression_attribute_names("#ttl", "ttl")
+                        .set_expression_attribute_values(Some(values.clone()))
+                        .return_values_on_condition_check_failure(
+                            ReturnValuesOnConditionCheckFailure::AllOld,
+                        )
+                        .send()
+                })
+                .await;
+                match result {
+                    Ok(_) => Ok(None),
+                    Err(e) if is_condition_failure(&e) => {
+                        use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+                        let old = match e.as_service_error() {
+                            Some(UpdateItemError::ConditionalCheckFailedException(c)) => {
+                                c.item().cloned()
+                            }
+                            _ => None,
+                        };
+                        Ok(Some(old))
+                    }
+                    Err(e) => Err(unavailable(
+                        "UpdateItem",
+                        aws_sdk_dynamodb::error::DisplayErrorContext(e),
+                    )),
+                }
+            }
+        }
+    }
+
+    /// A gate of one op: its conditional write alone.
+    async fn run_single(&self, op: &GateOp) -> Result<GateResult, StoreError> {
+        let mut expired_removed = false;
+        loop {
+            let now = self.now_ms();
+            let Some(old) = self.write_one(op, now).await? else {
+                return Ok(GateResult::Passed);
+            };
+            if let (GateOp::Count { key, .. }, Some(item)) = (op, &old)
+                && !live(item, now)
+            {
+                // The counter exists but expired: clear it and write again (once).
+                if expired_removed {
+                    return Err(StoreError::Unavailable(
+                        "gate kept meeting an expired counter; retry".into(),
+                    ));
+                }
+                expired_removed = true;
+                self.delete_if_expired(key, now).await?;
+                continue;
+            }
+            return Ok(GateResult::Rejected {
+                op: 0,
+                current: counted(op, old.as_ref()),
+            });
+        }
+    }
+}
+
+/// A refused counter's value (0 when it was absent); `None` for a claim.
+fn counted(op: &GateOp, old: Option<&Item>) -> Option<u64> {
+    match op {
+        GateOp::Count { .. } => Some(old.and_then(|o| get_n(o, "c")).unwrap_or(0) as u64),
+        GateOp::Claim { .. } => None,
     }
 }

@@ -38,7 +38,7 @@ impl std::fmt::Debug for DynamoStateStore {
 }
 
 /// Was the failure a condition check (a normal "no"), or something else?
-fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata, R>(
+pub(crate) fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata, R>(
     err: &SdkError<E, R>,
 ) -> bool {
     err.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException")
