@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use switchyard_core::{Action, ActionOutcome, ManualClock};
-use switchyard_gateway::quotas::{OverageBehavior, QuotaPolicy, QuotaWindow};
 use switchyard_gateway::recurring::RecurringAction;
 use switchyard_gateway::{DispatchOptions, Gateway};
 use switchyard_store::{Deferred, GateOp, StateKey, StateStore, StoreError, conformance};
@@ -298,20 +297,11 @@ async fn dispatch_races_across_instances_hold_under_conflicts() {
     instances[0]
         .gateway
         .quotas
-        .create(QuotaPolicy {
-            id: "q-race".into(),
-            namespace: "ecommerce".into(),
-            tenant: "acme-store".into(),
-            provider: None,
-            max_actions: 25,
-            window: QuotaWindow::Hourly,
-            overage_behavior: OverageBehavior::Block,
-            enabled: true,
-            description: None,
-            created_at: at(MONDAY_NOON_ET),
-            updated_at: at(MONDAY_NOON_ET),
-            labels: Default::default(),
-        })
+        .create(switchyard_tests::ecommerce::hourly_quota(
+            "q-race",
+            25,
+            at(MONDAY_NOON_ET),
+        ))
         .await
         .expect("quota");
     let (m, _) = timed_race(

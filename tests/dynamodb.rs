@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::json;
 use switchyard_assembly::MemoryPorts;
 use switchyard_assembly::build_gateway;
 use switchyard_core::{Action, ManualClock};
@@ -15,15 +14,7 @@ use switchyard_tests::{at, ecommerce_config};
 const MONDAY_NOON_ET: &str = "2026-01-05T17:00:00Z";
 
 fn order(n: u32, total_cents: u64, country: &str) -> Action {
-    Action::builder(
-        "ecommerce",
-        "acme-store",
-        "payment-gateway",
-        "place_order",
-        json!({"order_id": format!("ORD-{n}"), "total_cents": total_cents, "shipping_country": country}),
-    )
-    .with_id(format!("rt-{n}"))
-    .with_dedup_key(format!("order-{n}"))
+    switchyard_tests::ecommerce::order_action(n, total_cents, country)
 }
 
 /// DynamoDB unreachable: the gate cannot be written, so the dispatch is a 503

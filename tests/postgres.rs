@@ -8,7 +8,6 @@ use std::sync::Arc;
 use serde_json::json;
 use switchyard_core::{Action, ManualClock};
 use switchyard_gateway::Gateway;
-use switchyard_gateway::quotas::{OverageBehavior, QuotaPolicy, QuotaWindow};
 use switchyard_tests::{
     Instance, at, ecommerce_config, fresh_postgres, instances_on, postgres_adapters, postgres_url,
     race,
@@ -71,20 +70,11 @@ async fn twenty_five_of_60_pass_a_quota_of_25_across_8_instances() {
     };
     gateways[0]
         .quotas
-        .create(QuotaPolicy {
-            id: "q-race".into(),
-            namespace: "ecommerce".into(),
-            tenant: "acme-store".into(),
-            provider: None,
-            max_actions: 25,
-            window: QuotaWindow::Hourly,
-            overage_behavior: OverageBehavior::Block,
-            enabled: true,
-            description: None,
-            created_at: at(MONDAY_NOON_ET),
-            updated_at: at(MONDAY_NOON_ET),
-            labels: Default::default(),
-        })
+        .create(switchyard_tests::ecommerce::hourly_quota(
+            "q-race",
+            25,
+            at(MONDAY_NOON_ET),
+        ))
         .await
         .expect("quota");
     let (tally, _) = race(&gateways, 60, |i| order(2000 + i)).await;

@@ -4,11 +4,9 @@
 
 use std::sync::Arc;
 
-use serde_json::json;
 use switchyard_assembly::MemoryPorts;
 use switchyard_assembly::build_gateway;
 use switchyard_core::{Action, ActionOutcome, ManualClock};
-use switchyard_gateway::quotas::{OverageBehavior, QuotaPolicy, QuotaWindow};
 use switchyard_gateway::{DispatchOptions, Gateway};
 use switchyard_tests::{
     Adapters, at, dynamodb_endpoint, dynamodb_ports, ecommerce_config, fresh_postgres,
@@ -18,15 +16,7 @@ use switchyard_tests::{
 const MONDAY_NOON_ET: &str = "2026-01-05T17:00:00Z";
 
 fn order(n: u32, total_cents: u64, country: &str) -> Action {
-    Action::builder(
-        "ecommerce",
-        "acme-store",
-        "payment-gateway",
-        "place_order",
-        json!({"order_id": format!("ORD-{n}"), "total_cents": total_cents, "shipping_country": country}),
-    )
-    .with_id(format!("rt-{n}"))
-    .with_dedup_key(format!("order-{n}"))
+    switchyard_tests::ecommerce::order_action(n, total_cents, country)
 }
 
 struct Meter {
@@ -85,20 +75,7 @@ async fn meter(store: Store) -> Meter {
     let now = at(MONDAY_NOON_ET);
     gateway
         .quotas
-        .create(QuotaPolicy {
-            id: "q-rt".into(),
-            namespace: "ecommerce".into(),
-            tenant: "acme-store".into(),
-            provider: None,
-            max_actions: 1000,
-            window: QuotaWindow::Hourly,
-            overage_behavior: OverageBehavior::Block,
-            enabled: true,
-            description: None,
-            created_at: now,
-            updated_at: now,
-            labels: Default::default(),
-        })
+        .create(switchyard_tests::ecommerce::hourly_quota("q-rt", 1000, now))
         .await
         .expect("quota");
     let meter = Meter {

@@ -22,6 +22,43 @@ pub fn order(n: u32, total_cents: u64) -> Value {
     })
 }
 
+/// Order `n` as an [`switchyard_core::Action`] for tests that call the
+/// gateway directly (`rt-<n>`, dedup key `order-<n>`).
+pub fn order_action(n: u32, total_cents: u64, country: &str) -> switchyard_core::Action {
+    switchyard_core::Action::builder(
+        "ecommerce",
+        "acme-store",
+        "payment-gateway",
+        "place_order",
+        json!({"order_id": format!("ORD-{n}"), "total_cents": total_cents, "shipping_country": country}),
+    )
+    .with_id(format!("rt-{n}"))
+    .with_dedup_key(format!("order-{n}"))
+}
+
+/// A quota policy of `max_actions` an hour on the example's tenant.
+pub fn hourly_quota(
+    id: &str,
+    max_actions: u64,
+    at: chrono::DateTime<chrono::Utc>,
+) -> switchyard_gateway::quotas::QuotaPolicy {
+    use switchyard_gateway::quotas::{OverageBehavior, QuotaPolicy, QuotaWindow};
+    QuotaPolicy {
+        id: id.into(),
+        namespace: "ecommerce".into(),
+        tenant: "acme-store".into(),
+        provider: None,
+        max_actions,
+        window: QuotaWindow::Hourly,
+        overage_behavior: OverageBehavior::Block,
+        enabled: true,
+        description: None,
+        created_at: at,
+        updated_at: at,
+        labels: Default::default(),
+    }
+}
+
 /// The path and query of a link (the host in it is the configured external URL).
 pub fn path_of(url: &str) -> String {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);

@@ -138,6 +138,23 @@ impl PostgresStateStore {
         let sql = Arc::new(StateSql::new(&pg));
         Self { pg, clock, sql }
     }
+
+    /// A statement on one record: `$1`–`$4` its key, `$5` the clock's now.
+    async fn at_key(
+        &self,
+        operation: &str,
+        sql: &str,
+        key: &StateKey,
+    ) -> Result<Vec<Row>, StoreError> {
+        let now = self.clock.now();
+        self.pg
+            .query(
+                operation,
+                sql,
+                &[&key.namespace, &key.tenant, &key.kind, &key.id, &now],
+            )
+            .await
+    }
 }
 
 /// The first column of the first row as a count or version.
@@ -149,15 +166,7 @@ pub(crate) fn first_u64(rows: &[Row]) -> Option<u64> {
 #[async_trait]
 impl StateStore for PostgresStateStore {
     async fn get(&self, key: &StateKey) -> Result<Option<Versioned>, StoreError> {
-        let now = self.clock.now();
-        let rows = self
-            .pg
-            .query(
-                "get",
-                &self.sql.get,
-                &[&key.namespace, &key.tenant, &key.kind, &key.id, &now],
-            )
-            .await?;
+        let rows = self.at_key("get", &self.sql.get, key).await?;
         Ok(rows.first().map(|r| versioned(r, 0)))
     }
 
@@ -222,15 +231,7 @@ impl StateStore for PostgresStateStore {
     }
 
     async fn delete(&self, key: &StateKey) -> Result<bool, StoreError> {
-        let now = self.clock.now();
-        let rows = self
-            .pg
-            .query(
-                "delete",
-                &self.sql.delete,
-                &[&key.namespace, &key.tenant, &key.kind, &key.id, &now],
-            )
-            .await?;
+        let rows = self.at_key("delete", &self.sql.delete, key).await?;
         Ok(rows.first().is_some_and(|r| r.get::<_, bool>(0)))
     }
 
@@ -239,15 +240,7 @@ impl StateStore for PostgresStateStore {
     }
 
     async fn counter(&self, key: &StateKey) -> Result<u64, StoreError> {
-        let now = self.clock.now();
-        let rows = self
-            .pg
-            .query(
-                "counter",
-                &self.sql.counter,
-                &[&key.namespace, &key.tenant, &key.kind, &key.id, &now],
-            )
-            .await?;
+        let rows = self.at_key("counter", &self.sql.counter, key).await?;
         Ok(first_u64(&rows).unwrap_or(0))
     }
 

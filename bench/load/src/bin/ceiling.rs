@@ -54,41 +54,38 @@ async fn bare() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn run_bare(args: &Args) -> anyhow::Result<Drive> {
-    let me = std::env::current_exe()?;
-    let (_child, base) = start_server(&me, &["--bare".as_ref()]).await?;
+/// Start `binary` with `args`, then send orders to it as every run does.
+async fn run(
+    args: &Args,
+    binary: &std::path::Path,
+    argv: &[&std::ffi::OsStr],
+) -> anyhow::Result<Drive> {
+    let (_child, base) = start_server(binary, argv).await?;
+    let executed = |answer: &str| answer.contains("Executed");
     drive(
         &format!("{base}/v1/dispatch"),
         args.concurrency,
         args.seconds,
         None,
         order,
-        |t| t.contains("Executed"),
+        executed,
     )
     .await
 }
 
+async fn run_bare(args: &Args) -> anyhow::Result<Drive> {
+    run(args, &std::env::current_exe()?, &["--bare".as_ref()]).await
+}
+
 async fn run_gateway(args: &Args, config: &std::path::Path) -> anyhow::Result<Drive> {
-    let (_child, base) = start_server(
-        &args.binary,
-        &[
-            "serve".as_ref(),
-            "--port".as_ref(),
-            "0".as_ref(),
-            "--config".as_ref(),
-            config.as_os_str(),
-        ],
-    )
-    .await?;
-    drive(
-        &format!("{base}/v1/dispatch"),
-        args.concurrency,
-        args.seconds,
-        None,
-        order,
-        |t| t.contains("Executed"),
-    )
-    .await
+    let argv: [&std::ffi::OsStr; 5] = [
+        "serve".as_ref(),
+        "--port".as_ref(),
+        "0".as_ref(),
+        "--config".as_ref(),
+        config.as_os_str(),
+    ];
+    run(args, &args.binary, &argv).await
 }
 
 fn mean(runs: &[Drive], seconds: u64) -> f64 {
