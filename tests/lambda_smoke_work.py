@@ -17,13 +17,15 @@ Usage: lambda_smoke_work.py PORT ENDPOINT OUTPUTS_JSON ADMIN_KEY TEMPLATE_EVENT
 """
 
 import json
-import subprocess
+import os
 import sys
-import tempfile
 import time
 import uuid
 
 import boto3
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "infra"))
+import local_lambda  # noqa: E402
 
 port, endpoint, outputs_path, admin_key, template_path = sys.argv[1:6]
 outputs = json.load(open(outputs_path))
@@ -33,15 +35,10 @@ sqs = boto3.client("sqs", endpoint_url=endpoint, region_name="us-east-1",
 
 
 def invoke(function, event):
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-        json.dump(event, f)
-    out = subprocess.run(
-        ["cargo", "lambda", "invoke", function, "--invoke-address", "127.0.0.1",
-         "--invoke-port", port, "--data-file", f.name, "--output-format", "json"],
-        capture_output=True, text=True, check=False)
-    if out.returncode != 0:
-        sys.exit(f"FAIL invoke {function}: {out.stderr}")
-    return json.loads(out.stdout)
+    try:
+        return local_lambda.invoke(port, function, event)
+    except Exception as e:  # noqa: BLE001 - any failure fails the smoke test
+        sys.exit(f"FAIL invoke {function}: {e}")
 
 
 def api(method, path, body=None, query=""):
@@ -60,30 +57,8 @@ def api(method, path, body=None, query=""):
     return answer["statusCode"], json.loads(answer.get("body") or "null")
 
 
-def arn(url):
-    return "arn:aws:sqs:us-east-1:000000000000:" + url.rsplit("/", 1)[-1]
-
-
 def deliver(function, queue_url, wait_seconds):
-    """Receive what is visible on a queue and hand it to `function` as
-    Lambda's SQS event source would; delete what it did not report failed."""
-    got = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
-                              WaitTimeSeconds=wait_seconds,
-                              AttributeNames=["All"]).get("Messages", [])
-    if not got:
-        return 0
-    records = [{
-        "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"],
-        "body": m["Body"], "attributes": m.get("Attributes", {}),
-        "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
-        "eventSource": "aws:sqs", "eventSourceARN": arn(queue_url),
-        "awsRegion": "us-east-1"} for m in got]
-    answer = invoke(function, {"Records": records})
-    failed = {f["itemIdentifier"] for f in answer.get("batchItemFailures", [])}
-    for m in got:
-        if m["MessageId"] not in failed:
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
-    return len(got)
+    return local_lambda.deliver(sqs, port, function, queue_url, wait_seconds)
 
 
 def ok(what):
