@@ -41,17 +41,14 @@ fn order(n: u32) -> Action {
     .with_dedup_key(format!("order-{n}"))
 }
 
-/// Conflicts and throttling were injected: a run where the proxy did
-/// nothing proves nothing. (A dispatch gated by one condition writes it
-/// alone, a conditional write; several ride one transaction.)
+/// Conflicts were injected: a run where the proxy did nothing proves
+/// nothing. (A gate of one condition is a conditional write, of several a
+/// transaction; throttles are injected too, but at 2% a small race may meet
+/// none.)
 fn assert_contended(stats: &ProxyStats) {
-    let conflicts =
-        ProxyStats::get(&stats.transaction_conflicts) + ProxyStats::get(&stats.write_conflicts);
+    let conflicts = ProxyStats::get(&stats.transaction_conflicts)
+        + ProxyStats::get(&stats.write_conflicts);
     assert!(conflicts > 0, "no conflict injected: {stats:?}");
-    assert!(
-        stats.injected() > conflicts,
-        "only conflicts injected, no throttling: {stats:?}"
-    );
 }
 
 fn gateways(instances: &[Instance]) -> Vec<Arc<Gateway>> {
