@@ -46,8 +46,8 @@ fn order(n: u32) -> Action {
 /// transaction; throttles are injected too, but at 2% a small race may meet
 /// none.)
 fn assert_contended(stats: &ProxyStats) {
-    let conflicts = ProxyStats::get(&stats.transaction_conflicts)
-        + ProxyStats::get(&stats.write_conflicts);
+    let conflicts =
+        ProxyStats::get(&stats.transaction_conflicts) + ProxyStats::get(&stats.write_conflicts);
     assert!(conflicts > 0, "no conflict injected: {stats:?}");
 }
 
