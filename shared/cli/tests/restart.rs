@@ -18,7 +18,7 @@ const RULES: &str = r#"rules:
       eq: send_reminder
     action:
       type: schedule
-      delay_seconds: 3
+      delay_seconds: 8
   - name: approve-refunds
     priority: 2
     condition:
@@ -104,7 +104,8 @@ async fn nothing_is_lost_when_the_server_is_killed_and_started_again() {
         .as_str()
         .unwrap_or_else(|| panic!("pending approval: {pending}"))
         .to_string();
-    // Killed (SIGKILL) before the reminder is due: nothing is flushed on the way out.
+    // Killed (SIGKILL) well before the reminder is due (8 s): nothing is
+    // flushed on the way out.
     drop(first);
     let restarted_at = chrono::Utc::now();
 
@@ -116,7 +117,7 @@ async fn nothing_is_lost_when_the_server_is_killed_and_started_again() {
 
     // The release message survived in the queue; the new process delivers it.
     let mut released = Vec::new();
-    for _ in 0..100 {
+    for _ in 0..200 {
         released = audit_of(&base, "reminder-1")
             .await
             .into_iter()
