@@ -11,7 +11,10 @@
 //! chain steps by chain name (from the configuration).
 
 use std::collections::HashSet;
+use std::hash::Hash;
 use std::sync::RwLock;
+
+use hashbrown::{Equivalent, HashMap};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
@@ -54,6 +57,43 @@ struct ProviderLabels {
 
 type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
 
+/// A combination with series of its own, as the hot-path cache keys it.
+#[derive(Debug, Hash, PartialEq, Eq)]
+struct SeriesKey {
+    namespace: String,
+    tenant: String,
+    provider: String,
+    outcome: &'static str,
+}
+
+/// The same key borrowed from a dispatch, so a lookup allocates nothing.
+/// Its derived `Hash` feeds the same values in the same order as
+/// [`SeriesKey`]'s, which `Equivalent` requires.
+#[derive(Hash)]
+struct SeriesRef<'a> {
+    namespace: &'a str,
+    tenant: &'a str,
+    provider: &'a str,
+    outcome: &'a str,
+}
+
+impl Equivalent<SeriesKey> for SeriesRef<'_> {
+    fn equivalent(&self, key: &SeriesKey) -> bool {
+        self.namespace == key.namespace
+            && self.tenant == key.tenant
+            && self.provider == key.provider
+            && self.outcome == key.outcome
+    }
+}
+
+/// Handles on a combination's counter and its outcome's histogram: both
+/// share their values with the families the scrape encodes.
+#[derive(Debug)]
+struct SeriesHandles {
+    count: Counter,
+    latency: Histogram,
+}
+
 /// 0.5 ms to about 16 s, doubling.
 fn latency_buckets() -> Histogram {
     Histogram::new(exponential_buckets(0.0005, 2.0, 16))
@@ -65,6 +105,9 @@ pub struct Telemetry {
     latency: Histograms<OutcomeLabels>,
     chain_steps: Histograms<ChainLabels>,
     series: RwLock<HashSet<(String, String, String)>>,
+    /// Every combination with series of its own, so that a dispatch after
+    /// the first finds its measures under a read lock without allocating.
+    handles: RwLock<HashMap<SeriesKey, SeriesHandles>>,
     folded: Counter,
     /// How late the local worker's last batch was taken, in milliseconds.
     queue_lag_ms: AtomicI64,
@@ -77,6 +120,7 @@ impl Default for Telemetry {
             latency: Family::new_with_constructor(latency_buckets),
             chain_steps: Family::new_with_constructor(latency_buckets),
             series: RwLock::default(),
+            handles: RwLock::default(),
             folded: Counter::default(),
             queue_lag_ms: AtomicI64::new(0),
         }
@@ -93,9 +137,14 @@ pub fn breaker_level(state: &str) -> i64 {
 }
 
 impl Telemetry {
-    /// The labels a combination is counted under: its own while there is
-    /// room, `_other` after.
-    fn scope(&self, namespace: &str, tenant: &str, provider: &str) -> (String, String, String) {
+    /// The labels a combination is counted under while there is room; none
+    /// (counted as folded) after.
+    fn scope(
+        &self,
+        namespace: &str,
+        tenant: &str,
+        provider: &str,
+    ) -> Option<(String, String, String)> {
         let key = (
             namespace.to_string(),
             tenant.to_string(),
@@ -107,17 +156,18 @@ impl Telemetry {
             .map(|s| s.contains(&key))
             .unwrap_or(false);
         if known {
-            return key;
+            return Some(key);
         }
         let Ok(mut series) = self.series.write() else {
-            return (FOLDED.into(), FOLDED.into(), FOLDED.into());
+            self.folded.inc();
+            return None;
         };
         if series.contains(&key) || series.len() < MAX_SERIES {
             series.insert(key.clone());
-            return key;
+            return Some(key);
         }
         self.folded.inc();
-        (FOLDED.into(), FOLDED.into(), FOLDED.into())
+        None
     }
 
     /// One dispatch's outcome and how long the pipeline took.
@@ -126,23 +176,60 @@ impl Telemetry {
         namespace: &str,
         tenant: &str,
         provider: &str,
-        outcome: &str,
+        outcome: &'static str,
         took: Duration,
     ) {
-        let (namespace, tenant, provider) = self.scope(namespace, tenant, provider);
-        self.actions
-            .get_or_create(&ActionLabels {
-                namespace,
-                tenant,
-                provider,
-                outcome: outcome.to_string(),
-            })
-            .inc();
-        self.latency
-            .get_or_create(&OutcomeLabels {
-                outcome: outcome.to_string(),
-            })
-            .observe(took.as_secs_f64());
+        let seconds = took.as_secs_f64();
+        let key = SeriesRef {
+            namespace,
+            tenant,
+            provider,
+            outcome,
+        };
+        if let Ok(handles) = self.handles.read()
+            && let Some(found) = handles.get(&key)
+        {
+            found.count.inc();
+            found.latency.observe(seconds);
+            return;
+        }
+        let scoped = self.scope(namespace, tenant, provider);
+        let folded = scoped.is_none();
+        let (scoped_namespace, scoped_tenant, scoped_provider) =
+            scoped.unwrap_or_else(|| (FOLDED.into(), FOLDED.into(), FOLDED.into()));
+        let found = SeriesHandles {
+            count: self
+                .actions
+                .get_or_create(&ActionLabels {
+                    namespace: scoped_namespace,
+                    tenant: scoped_tenant,
+                    provider: scoped_provider,
+                    outcome: outcome.to_string(),
+                })
+                .clone(),
+            latency: self
+                .latency
+                .get_or_create(&OutcomeLabels {
+                    outcome: outcome.to_string(),
+                })
+                .clone(),
+        };
+        found.count.inc();
+        found.latency.observe(seconds);
+        // A folded combination is not cached: the cache stays as bounded as
+        // the label sets, and each of its dispatches is counted as folded.
+        if !folded
+            && let Ok(mut handles) = self.handles.write()
+            && !handles.contains_key(&key)
+        {
+            let owned = SeriesKey {
+                namespace: namespace.to_string(),
+                tenant: tenant.to_string(),
+                provider: provider.to_string(),
+                outcome,
+            };
+            handles.insert(owned, found);
+        }
     }
 
     /// One chain step: its provider call and audit record.
