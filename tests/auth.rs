@@ -45,9 +45,10 @@ fn sample(method: &str, route: &str, ids: &Ids) -> Sample {
     let s = |path: String, body: Option<Value>, scope| Sample { path, body, scope };
     let tenant_body = json!({"namespace": NAMESPACE, "tenant": TENANT});
     match (method, route) {
-        ("GET", "/health") | ("GET", "/metrics") | ("GET", "/metrics/prometheus") => {
-            s(route.into(), None, Scope::Shared)
-        }
+        ("GET", "/openapi.json")
+        | ("GET", "/health")
+        | ("GET", "/metrics")
+        | ("GET", "/metrics/prometheus") => s(route.into(), None, Scope::Shared),
         ("POST", "/v1/auth/login") => s(
             route.into(),
             Some(json!({"username": USER, "password": PASSWORD})),

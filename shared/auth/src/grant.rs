@@ -10,7 +10,7 @@ fn everything() -> Vec<String> {
     vec![WILDCARD.to_string()]
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Grant {
     pub tenants: Vec<String>,

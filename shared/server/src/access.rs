@@ -51,6 +51,7 @@ const OPERATOR: Access = Access::Role(Role::Operator);
 const ADMIN: Access = Access::Role(Role::Admin);
 
 pub const ROUTES: &[RouteAccess] = &[
+    route("GET", "/openapi.json", Public),
     route("GET", "/health", Public),
     route("GET", "/metrics", Public),
     // Public in Acteon; its labels name tenants, so with [auth] on it takes

@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use serde_json::{Value, json};
 use switchyard_gateway::GatewayError;
 
@@ -65,23 +66,39 @@ impl ApiError {
 
     /// `error` is ours; `message` and `retryable` are what Acteon's clients read.
     pub fn body(&self) -> Value {
-        let mut body = json!({
-            "error": self.message,
-            "message": self.message,
-            "code": self.code,
-            "retryable": self.retryable(),
-        });
-        if let Some(field) = &self.field {
-            body["field"] = json!(field);
-        }
-        if let Some(rule) = &self.rule {
-            body["rule"] = json!(rule);
-        }
-        if let Some(secs) = self.retry_after {
-            body["retry_after"] = json!(secs);
-        }
-        body
+        json!(ErrorBody {
+            error: &self.message,
+            message: &self.message,
+            code: self.code,
+            retryable: self.retryable(),
+            field: self.field.as_deref(),
+            rule: self.rule.as_deref(),
+            retry_after: self.retry_after,
+        })
     }
+}
+
+/// The body of every 4xx and 5xx answer (`components.schemas.ErrorBody` in
+/// `GET /openapi.json`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody<'a> {
+    /// What went wrong, for people.
+    pub error: &'a str,
+    /// The same text, under the name Acteon's clients read.
+    pub message: &'a str,
+    /// A stable machine-readable code, e.g. `VALIDATION_ERROR`.
+    pub code: &'a str,
+    /// Whether sending the same request again later may succeed.
+    pub retryable: bool,
+    /// The request field at fault, as a path (`payload.items[2]`, `$` for the whole body).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<&'a str>,
+    /// The rule an evaluation failed in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<&'a str>,
+    /// Seconds to wait before retrying (also the `Retry-After` header).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
 }
 
 impl IntoResponse for ApiError {

@@ -8,6 +8,7 @@ mod error;
 pub mod example;
 mod extract;
 pub mod listen;
+pub mod openapi;
 mod routes;
 mod security;
 mod stream;

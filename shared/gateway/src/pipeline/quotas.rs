@@ -12,7 +12,7 @@ use switchyard_store::{GateOp, StateKey, StateStore, StoreError};
 use crate::error::GatewayError;
 use crate::ttl_cache::TtlCache;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum QuotaWindow {
     Hourly,
@@ -46,7 +46,7 @@ impl QuotaWindow {
 
 /// What happens to an action over its quota. Acteon's JSON: `"block"`,
 /// `"warn"`, `{"degrade": {"fallback_provider": "p"}}`, `{"notify": {"target": "p"}}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum OverageBehavior {
     /// Refuse with `QuotaExceeded`.

@@ -9,8 +9,9 @@ use crate::AppState;
 use crate::auth::Authed;
 use crate::error::ApiError;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct AuditParams {
     namespace: Option<String>,
     tenant: Option<String>,
@@ -93,8 +94,9 @@ pub(crate) async fn query(
 
 /// Which tenant's record `GET /v1/audit/{action_id}` means (action ids are
 /// the clients' own, so two tenants may share one).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct RecordScope {
     namespace: Option<String>,
     tenant: Option<String>,

@@ -33,9 +33,9 @@ impl From<AuthError> for ApiError {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct LoginRequest {
+pub(crate) struct LoginRequest {
     username: String,
     password: String,
 }
@@ -66,9 +66,9 @@ pub(crate) async fn login(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CreateKeyRequest {
+pub(crate) struct CreateKeyRequest {
     name: String,
     role: Role,
     grants: Vec<Grant>,

@@ -16,8 +16,9 @@ use crate::error::ApiError;
 
 const DEFAULT_PAGE: usize = 100;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct PageParams {
     limit: Option<usize>,
     cursor: Option<String>,

@@ -14,8 +14,9 @@ use crate::auth::{Authed, rate_limited};
 use crate::error::ApiError;
 use crate::extract::JsonBody;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct DispatchParams {
     #[serde(default)]
     dry_run: bool,

@@ -1,13 +1,13 @@
-mod audit;
-mod auth;
-mod dead_letters;
-mod dispatch;
+pub(crate) mod audit;
+pub(crate) mod auth;
+pub(crate) mod dead_letters;
+pub(crate) mod dispatch;
 mod health;
-mod orchestration;
-mod quotas;
-mod recurring;
-mod retention;
-mod rules;
+pub(crate) mod orchestration;
+pub(crate) mod quotas;
+pub(crate) mod recurring;
+pub(crate) mod retention;
+pub(crate) mod rules;
 
 use std::any::Any;
 
@@ -26,6 +26,7 @@ use crate::error::ApiError;
 
 pub(crate) fn build(state: AppState) -> Router {
     Router::new()
+        .route("/openapi.json", get(crate::openapi::openapi_json))
         .route("/health", get(health::health))
         .route("/metrics", get(health::metrics))
         .route("/metrics/prometheus", get(health::prometheus))

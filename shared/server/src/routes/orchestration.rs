@@ -16,7 +16,8 @@ use crate::auth::Authed;
 use crate::error::ApiError;
 use crate::extract::{JsonBody, from_value};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct Scope {
     namespace: String,
     tenant: String,
@@ -192,9 +193,9 @@ pub(crate) async fn get_chain(
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CancelRequest {
+pub(crate) struct CancelRequest {
     namespace: String,
     tenant: String,
     reason: Option<String>,
@@ -224,8 +225,9 @@ pub(crate) async fn cancel_chain(
 
 /// Groups are found by key alone (their key hashes the tenant in), so the
 /// scope is optional: Acteon's clients send none.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct GroupScope {
     namespace: Option<String>,
     tenant: Option<String>,
@@ -411,9 +413,9 @@ pub(crate) async fn event_history(
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct TransitionRequest {
+pub(crate) struct TransitionRequest {
     to: String,
     namespace: String,
     tenant: String,

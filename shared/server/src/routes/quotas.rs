@@ -14,7 +14,7 @@ use crate::auth::Authed;
 use crate::error::ApiError;
 use crate::extract::{JsonBody, from_value};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(crate) struct CreateQuota {
     namespace: String,
     tenant: String,
@@ -131,8 +131,9 @@ pub(crate) async fn create(
     Ok((StatusCode::CREATED, Json(json!(created))))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ListParams {
     namespace: Option<String>,
     tenant: Option<String>,
@@ -185,7 +186,7 @@ pub(crate) async fn get(
     Ok(Json(json!(find(&state, &authed, &id).await?)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct UpdateQuota {
     /// Acteon's clients name the owner; it must be the policy's.

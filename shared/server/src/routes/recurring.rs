@@ -22,7 +22,7 @@ use crate::extract::{JsonBody, from_value};
 /// (`provider`, `action_type`, `payload`, `metadata`) or as one
 /// `action_template` object with those fields (the shape Acteon's example
 /// scripts send), never both.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateRecurring {
     namespace: String,
@@ -93,9 +93,9 @@ pub(crate) fn view(item: &RecurringAction) -> Value {
     out
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ActionTemplate {
+pub(crate) struct ActionTemplate {
     provider: String,
     action_type: String,
     #[serde(default)]
@@ -213,8 +213,9 @@ pub(crate) async fn create_recurring(
 
 /// `GET /v1/recurring`: one tenant's, or (as Acteon's clients may ask,
 /// with no scope) every one the caller may see; `status` filters.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ListQuery {
     namespace: Option<String>,
     tenant: Option<String>,
@@ -298,7 +299,7 @@ pub(crate) async fn get_recurring(
     Ok(Json(view(&find_recurring(&state, &authed, &id).await?)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct UpdateRecurring {
     /// Acteon's clients name the owner; it must be the record's.

@@ -37,7 +37,7 @@ pub(super) fn non_empty(field: &str, value: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateRetention {
     namespace: String,
@@ -104,8 +104,9 @@ pub(crate) async fn create_retention(
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct OptionalScope {
     namespace: Option<String>,
     tenant: Option<String>,
@@ -147,7 +148,7 @@ pub(crate) async fn get_retention(
     Ok(Json(json!(find_retention(&state, &authed, &id).await?)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct UpdateRetention {
     /// Acteon's clients may name the owner; it must be the policy's.

@@ -15,9 +15,9 @@ pub(crate) async fn list(State(state): State<AppState>) -> Json<Value> {
     Json(json!(state.gateway.rule_summaries()))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ReloadRequest {}
+pub(crate) struct ReloadRequest {}
 
 /// Reload the configured rule source (never a path from the request: that
 /// would let a caller probe the server's files). A bad file keeps the
@@ -78,9 +78,9 @@ pub(crate) async fn reload(
     })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct EnabledRequest {
+pub(crate) struct EnabledRequest {
     enabled: bool,
 }
 
@@ -115,9 +115,9 @@ const OPTION_FIELDS: [&str; 4] = [
     "mock_state",
 ];
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct EvaluateOptions {
+pub(crate) struct EvaluateOptions {
     #[serde(default)]
     include_disabled: bool,
     #[serde(default)]

@@ -5,8 +5,9 @@ use switchyard_core::AuditRecord;
 
 use super::event::event_type;
 
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct StreamFilter {
     pub(crate) namespace: Option<String>,
     pub(crate) tenant: Option<String>,

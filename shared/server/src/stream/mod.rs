@@ -12,5 +12,6 @@ mod filter;
 pub(crate) mod hub;
 mod route;
 
+pub(crate) use filter::StreamFilter;
 pub(crate) use hub::StreamHub;
 pub(crate) use route::stream;
