@@ -46,6 +46,9 @@ fn sample(method: &str, route: &str, ids: &Ids) -> Sample {
     let tenant_body = json!({"namespace": NAMESPACE, "tenant": TENANT});
     match (method, route) {
         ("GET", "/openapi.json")
+        | ("GET", "/ui")
+        | ("GET", "/ui/console.js")
+        | ("GET", "/ui/console.css")
         | ("GET", "/health")
         | ("GET", "/metrics")
         | ("GET", "/metrics/prometheus") => s(route.into(), None, Scope::Shared),

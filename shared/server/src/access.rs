@@ -52,6 +52,10 @@ const ADMIN: Access = Access::Role(Role::Admin);
 
 pub const ROUTES: &[RouteAccess] = &[
     route("GET", "/openapi.json", Public),
+    // The console's files: no data (the page calls the API with a key).
+    route("GET", "/ui", Public),
+    route("GET", "/ui/console.js", Public),
+    route("GET", "/ui/console.css", Public),
     route("GET", "/health", Public),
     route("GET", "/metrics", Public),
     // Public in Acteon; its labels name tenants, so with [auth] on it takes

@@ -12,6 +12,7 @@ pub mod openapi;
 mod routes;
 mod security;
 mod stream;
+mod ui;
 
 use std::sync::Arc;
 

@@ -27,6 +27,23 @@ fn health(doc: &mut Doc) {
     doc.op("GET", "/openapi.json", "This document")
         .json(200, "OpenAPI 3.1", object("The OpenAPI document"))
         .add();
+    for (path, summary, content_type) in [
+        ("/ui", "The console page", "text/html; charset=utf-8"),
+        (
+            "/ui/console.js",
+            "The console's script",
+            "text/javascript; charset=utf-8",
+        ),
+        (
+            "/ui/console.css",
+            "The console's styles",
+            "text/css; charset=utf-8",
+        ),
+    ] {
+        doc.op("GET", path, summary)
+            .text(summary, content_type)
+            .add();
+    }
     doc.op(
         "GET",
         "/health",

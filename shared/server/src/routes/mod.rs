@@ -27,6 +27,9 @@ use crate::error::ApiError;
 pub(crate) fn build(state: AppState) -> Router {
     Router::new()
         .route("/openapi.json", get(crate::openapi::openapi_json))
+        .route("/ui", get(crate::ui::page))
+        .route("/ui/console.js", get(crate::ui::script))
+        .route("/ui/console.css", get(crate::ui::style))
         .route("/health", get(health::health))
         .route("/metrics", get(health::metrics))
         .route("/metrics/prometheus", get(health::prometheus))
