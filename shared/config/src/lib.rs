@@ -17,7 +17,7 @@ pub use chains::{
     OnCancel, RetryStrategy, StepFailurePolicy, StepRetry,
 };
 pub use durations::MAX_DURATION_SECONDS;
-pub use providers::{PROVIDER_TYPES, ProviderConfig};
+pub use providers::{OpsgenieConfig, PROVIDER_TYPES, ProviderConfig};
 pub use sections::*;
 pub use security::*;
 use serde::Deserialize;

@@ -14,6 +14,12 @@ pub const PROVIDER_TYPES: &[&str] = &[
     "aws-lambda",
     "aws-s3",
     "email",
+    "slack",
+    "teams",
+    "discord",
+    "pagerduty",
+    "opsgenie",
+    "twilio",
 ];
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -40,12 +46,55 @@ pub struct ProviderConfig {
     pub backend: Option<String>,
     pub email_backend: Option<String>,
     pub from_address: Option<String>,
+    // email over SMTP (Acteon's keys)
+    pub smtp_host: Option<String>,
+    pub smtp_port: Option<u16>,
+    /// `true` (default): STARTTLS, or TLS from the first byte on port 465;
+    /// `false`: plain text (a local relay only).
+    pub tls: Option<bool>,
+    pub username: Option<String>,
+    #[serde(alias = "smtp_password")]
+    pub password: Option<String>,
+    /// A PEM file of the CA that signed the SMTP server's certificate, when
+    /// it is not in the system's store.
+    pub tls_ca_file: Option<String>,
+    // chat, paging and SMS services (Acteon's keys); secrets may be
+    // `env:NAME` (read from the environment at start)
+    pub webhook_url: Option<String>,
+    pub token: Option<String>,
+    pub default_channel: Option<String>,
+    pub routing_key: Option<String>,
+    pub account_sid: Option<String>,
+    pub auth_token: Option<String>,
+    pub from_number: Option<String>,
+    /// The service's API root, for tests against a local stub.
+    pub api_base_url: Option<String>,
+    pub opsgenie: Option<OpsgenieConfig>,
     // common AWS settings
     pub aws_region: Option<String>,
     pub aws_endpoint_url: Option<String>,
     pub aws_role_arn: Option<String>,
     pub aws_session_name: Option<String>,
     pub aws_external_id: Option<String>,
+}
+
+/// Acteon's nested `opsgenie.*` keys.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpsgenieConfig {
+    pub api_key: Option<String>,
+    /// `us` (default) or `eu`.
+    pub region: Option<String>,
+    pub default_team: Option<String>,
+    /// `P1` to `P5`.
+    pub default_priority: Option<String>,
+    pub default_source: Option<String>,
+    pub api_base_url: Option<String>,
+    /// Prefix aliases with `namespace:tenant:` (default true), so two
+    /// tenants sharing an integration never close each other's alerts.
+    pub scope_aliases: Option<bool>,
+    /// `message` is cut to this many bytes (default 130, the API's limit).
+    pub message_max_length: Option<usize>,
 }
 
 const AWS_COMMON: &[&str] = &[
@@ -84,9 +133,41 @@ impl ProviderConfig {
             aws_endpoint_url,
             aws_role_arn,
             aws_session_name,
-            aws_external_id
+            aws_external_id,
+            smtp_host,
+            smtp_port,
+            tls,
+            tls_ca_file,
+            username,
+            password,
+            webhook_url,
+            token,
+            default_channel,
+            routing_key,
+            account_sid,
+            auth_token,
+            from_number,
+            api_base_url,
+            opsgenie
         );
         keys
+    }
+
+    /// The credentials this provider has configured, by key, for whoever
+    /// resolves references in them (`ssm:` on Lambda).
+    pub fn secrets_mut(&mut self) -> Vec<(&'static str, &mut String)> {
+        let opsgenie = self.opsgenie.as_mut().and_then(|o| o.api_key.as_mut());
+        [
+            ("webhook_url", self.webhook_url.as_mut()),
+            ("token", self.token.as_mut()),
+            ("routing_key", self.routing_key.as_mut()),
+            ("auth_token", self.auth_token.as_mut()),
+            ("password", self.password.as_mut()),
+            ("opsgenie.api_key", opsgenie),
+        ]
+        .into_iter()
+        .filter_map(|(key, value)| Some((key, value?)))
+        .collect()
     }
 
     /// (required, optional) keys for this provider's type.
@@ -107,17 +188,53 @@ impl ProviderConfig {
                 with_aws(&["qualifier", "invocation_type"]),
             ),
             "aws-s3" => (&["bucket_name"], with_aws(&["object_prefix"])),
-            "email" => (&["from_address"], with_aws(&["backend", "email_backend"])),
+            "email" => (
+                &["from_address"],
+                with_aws(&[
+                    "backend",
+                    "email_backend",
+                    "smtp_host",
+                    "smtp_port",
+                    "tls",
+                    "tls_ca_file",
+                    "username",
+                    "password",
+                ]),
+            ),
+            // Either an incoming webhook or a bot token (checked below).
+            "slack" => (
+                &[],
+                vec![
+                    "webhook_url",
+                    "token",
+                    "default_channel",
+                    "api_base_url",
+                    "timeout_seconds",
+                ],
+            ),
+            "teams" | "discord" => (&["webhook_url"], vec!["timeout_seconds"]),
+            "pagerduty" => (&["routing_key"], vec!["api_base_url", "timeout_seconds"]),
+            "opsgenie" => (&["opsgenie"], vec!["timeout_seconds"]),
+            "twilio" => (
+                &["account_sid", "auth_token"],
+                vec!["from_number", "api_base_url", "timeout_seconds"],
+            ),
             _ => return None,
         })
     }
 
-    /// Email backend name (`backend` or Acteon's `email_backend`), default `ses`.
+    /// Email backend name (`backend` or Acteon's `email_backend`); without
+    /// one, `smtp` when an `smtp_host` is given (Acteon's default), else `ses`.
     pub fn email_backend(&self) -> &str {
+        let default = if self.smtp_host.is_some() {
+            "smtp"
+        } else {
+            "ses"
+        };
         self.backend
             .as_deref()
             .or(self.email_backend.as_deref())
-            .unwrap_or("ses")
+            .unwrap_or(default)
     }
 }
 
@@ -189,12 +306,7 @@ pub(crate) fn validate(providers: &[ProviderConfig]) -> Result<(), String> {
         if p.timeout_seconds == Some(0) {
             return Err(format!("{here}: `timeout_seconds` must be at least 1"));
         }
-        if p.kind == "email" && p.email_backend() != "ses" {
-            return Err(format!(
-                "{here}: email backend '{}' is not supported (use \"ses\")",
-                p.email_backend()
-            ));
-        }
+        check_services(p, &here)?;
         if let Some(t) = &p.invocation_type
             && !["RequestResponse", "Event"].contains(&t.as_str())
         {
@@ -204,4 +316,72 @@ pub(crate) fn validate(providers: &[ProviderConfig]) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// What the chat, paging, SMS and SMTP types need beyond their keys.
+fn check_services(p: &ProviderConfig, here: &str) -> Result<(), String> {
+    let url_keys = [
+        ("webhook_url", &p.webhook_url),
+        ("api_base_url", &p.api_base_url),
+    ];
+    for (key, value) in url_keys {
+        if let Some(url) = value
+            && !url.starts_with("env:")
+            && !url.starts_with("ssm:")
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(format!(
+                "{here}: `{key}` must start with http:// or https:// (or be env:NAME or ssm:/name)"
+            ));
+        }
+    }
+    match p.kind.as_str() {
+        "email" => match p.email_backend() {
+            "ses" => Ok(()),
+            "smtp" if p.smtp_host.is_none() => {
+                Err(format!("{here}: the smtp backend needs `smtp_host`"))
+            }
+            "smtp" => match (&p.username, &p.password) {
+                (Some(_), None) | (None, Some(_)) => {
+                    Err(format!("{here}: give `username` and `password` together"))
+                }
+                _ => Ok(()),
+            },
+            other => Err(format!(
+                "{here}: email backend '{other}' is not supported (use \"ses\" or \"smtp\")"
+            )),
+        },
+        "slack" if p.webhook_url.is_some() == p.token.is_some() => Err(format!(
+            "{here} (type slack): give exactly one of `webhook_url` (incoming webhook) or `token` (chat.postMessage)"
+        )),
+        "opsgenie" => {
+            let og = p.opsgenie.clone().unwrap_or_default();
+            if og.api_key.is_none() {
+                return Err(format!(
+                    "{here} (type opsgenie): missing `opsgenie.api_key`"
+                ));
+            }
+            if let Some(region) = &og.region
+                && !["us", "eu"].contains(&region.as_str())
+            {
+                return Err(format!(
+                    "{here}: `opsgenie.region` must be \"us\" or \"eu\", got '{region}'"
+                ));
+            }
+            if let Some(priority) = &og.default_priority
+                && !["P1", "P2", "P3", "P4", "P5"].contains(&priority.as_str())
+            {
+                return Err(format!(
+                    "{here}: `opsgenie.default_priority` must be P1 to P5, got '{priority}'"
+                ));
+            }
+            if og.message_max_length == Some(0) {
+                return Err(format!(
+                    "{here}: `opsgenie.message_max_length` must be at least 1"
+                ));
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
 }

@@ -131,7 +131,7 @@ fn default_next_after_a_branch_header_counts_for_the_step() {
 fn every_unsupported_setting_is_listed_in_one_error() {
     let err = parse(
         "[server]\nfoo = 1\n[state]\nbackend = \"redis\"\n[telemetry]\nenabled = true\n\
-         [[providers]]\nname = \"chat\"\ntype = \"slack\"\n[[providers]]\nname = \"pager\"\ntype = \"pagerduty\"\n",
+         [[providers]]\nname = \"chat\"\ntype = \"telegram\"\n[[providers]]\nname = \"pager\"\ntype = \"victorops\"\n",
     )
     .expect_err("unsupported");
     for needle in [
@@ -139,8 +139,8 @@ fn every_unsupported_setting_is_listed_in_one_error() {
         "line 2, column 1: unknown field `foo`",
         "line 4, column 11: unknown variant `redis`",
         "line 5, column 2: unknown field `telemetry`",
-        "provider 'chat': type 'slack'",
-        "provider 'pager': type 'pagerduty'",
+        "provider 'chat': type 'telegram'",
+        "provider 'pager': type 'victorops'",
     ] {
         assert!(err.contains(needle), "{needle} in {err}");
     }

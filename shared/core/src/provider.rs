@@ -22,6 +22,10 @@ pub struct ProviderError {
     pub message: String,
     /// Whether trying again may succeed (timeouts, 5xx, throttling).
     pub retryable: bool,
+    /// How long the provider asked us to wait before trying again (its
+    /// `Retry-After`); the executor waits at least this long, up to its
+    /// longest backoff.
+    pub retry_after: Option<std::time::Duration>,
 }
 
 impl ProviderError {
@@ -30,6 +34,7 @@ impl ProviderError {
             code: code.into(),
             message: message.into(),
             retryable: true,
+            retry_after: None,
         }
     }
 
@@ -38,7 +43,14 @@ impl ProviderError {
             code: code.into(),
             message: message.into(),
             retryable: false,
+            retry_after: None,
         }
+    }
+
+    /// The same error, with the wait the provider asked for.
+    pub fn with_retry_after(mut self, wait: Option<std::time::Duration>) -> Self {
+        self.retry_after = wait;
+        self
     }
 }
 

@@ -101,6 +101,7 @@ pub async fn init_with(
     if admin_key_hash.is_some() {
         config.auth.enabled = true;
     }
+    crate::provider_secrets::resolve(sdk, &mut config).await?;
     if config.auth.config_path.is_some() {
         anyhow::bail!(
             "[auth] config_path is not read on Lambda: create keys with POST /v1/auth/keys \
@@ -199,7 +200,11 @@ async fn load_rules(settings: &Settings, sdk: &SdkConfig) -> anyhow::Result<Load
 }
 
 /// A SecureString parameter's value (`what` names it in errors).
-async fn secure_parameter(sdk: &SdkConfig, what: &str, name: &str) -> anyhow::Result<String> {
+pub(crate) async fn secure_parameter(
+    sdk: &SdkConfig,
+    what: &str,
+    name: &str,
+) -> anyhow::Result<String> {
     let answer = aws_sdk_ssm::Client::new(sdk)
         .get_parameter()
         .name(name)

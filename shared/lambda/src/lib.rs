@@ -14,6 +14,7 @@ pub mod dispatch;
 pub mod emf;
 pub mod init;
 pub mod logging;
+pub mod provider_secrets;
 mod rules_source;
 pub mod scheduler;
 pub mod settings;

@@ -144,6 +144,7 @@ where
                 code: format!("AWS_{code}"),
                 message: format!("{operation}: {detail}"),
                 retryable,
+                retry_after: None,
             }
         }
         _ => ProviderError::permanent("AWS_ERROR", format!("{operation}: {detail}")),

@@ -95,6 +95,7 @@ impl Provider for EventBridgeProvider {
                 code: format!("AWS_{code}"),
                 message: message.to_string(),
                 retryable,
+                retry_after: None,
             });
         }
         Ok(ProviderResponse::success(json!({

@@ -73,7 +73,17 @@ impl ProviderRegistry {
                         .map_err(fail)?,
                     )
                 }
-                other => match extra.and_then(|f| f.build(config)) {
+                other => match crate::services::build(
+                    config,
+                    crate::http::Transport {
+                        client: http.clone(),
+                        timeout: config
+                            .timeout_seconds
+                            .map_or(default_timeout, Duration::from_secs),
+                    },
+                )
+                .or_else(|| extra.and_then(|f| f.build(config)))
+                {
                     Some(built) => built.map_err(fail)?,
                     None => {
                         return Err(fail(format!(

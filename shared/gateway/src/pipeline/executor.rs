@@ -144,7 +144,14 @@ impl Executor {
                     attempts: attempt,
                 });
             }
-            (self.sleeper)(self.backoff.jittered(attempt - 1, (self.jitter)())).await;
+            // A provider's Retry-After is honoured up to the longest backoff,
+            // so an answer cannot park the call for longer than configured.
+            let asked = error.retry_after.unwrap_or_default().min(self.backoff.max);
+            let wait = self
+                .backoff
+                .jittered(attempt - 1, (self.jitter)())
+                .max(asked);
+            (self.sleeper)(wait).await;
         }
     }
 }
@@ -165,6 +172,8 @@ mod tests {
         failures: u32,
         calls: AtomicU32,
         keys: Mutex<Vec<String>>,
+        /// The `Retry-After` its failures carry.
+        asks: Option<Duration>,
     }
 
     #[async_trait]
@@ -184,7 +193,8 @@ mod tests {
                 .expect("keys")
                 .push(request.idempotency_key.to_string());
             if self.calls.fetch_add(1, Ordering::SeqCst) < self.failures {
-                return Err(ProviderError::retryable("UNAVAILABLE", "try again"));
+                return Err(ProviderError::retryable("UNAVAILABLE", "try again")
+                    .with_retry_after(self.asks));
             }
             Ok(ProviderResponse::success(json!({"ok": true})))
         }
@@ -197,10 +207,20 @@ mod tests {
         max_retries: u32,
         fraction: f64,
     ) -> (Vec<Duration>, Arc<Flaky>, bool) {
+        run_asking(failures, max_retries, fraction, None).await
+    }
+
+    async fn run_asking(
+        failures: u32,
+        max_retries: u32,
+        fraction: f64,
+        asks: Option<Duration>,
+    ) -> (Vec<Duration>, Arc<Flaky>, bool) {
         let flaky = Arc::new(Flaky {
             failures,
             calls: AtomicU32::new(0),
             keys: Mutex::new(Vec::new()),
+            asks,
         });
         let mut providers = ProviderRegistry::default();
         providers.insert(flaky.clone());
@@ -241,6 +261,17 @@ mod tests {
         // Full jitter scales each ceiling by the random fraction.
         let (waits, _, _) = run(4, 4, 0.25).await;
         assert_eq!(secs(&waits), [0.25, 0.5, 1.0, 2.0]);
+    }
+
+    #[tokio::test]
+    async fn a_providers_retry_after_is_waited_up_to_the_longest_backoff() {
+        // Asked for 3 s: each wait is at least that, or the backoff if longer.
+        let (waits, _, ok) = run_asking(4, 4, 1.0, Some(Duration::from_secs(3))).await;
+        assert!(ok);
+        assert_eq!(secs(&waits), [3.0, 3.0, 4.0, 8.0]);
+        // Asked for an hour: held to the longest backoff (8 s).
+        let (waits, _, _) = run_asking(2, 2, 0.0, Some(Duration::from_secs(3_600))).await;
+        assert_eq!(secs(&waits), [8.0, 8.0]);
     }
 
     #[tokio::test]
