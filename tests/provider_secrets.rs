@@ -2,10 +2,9 @@
 //! from SSM Parameter Store (the emulator's) and put in place before the
 //! providers are built.
 
-use aws_config::{BehaviorVersion, Region};
 use aws_sdk_ssm::types::ParameterType;
 use switchyard_config::Config;
-use switchyard_tests::aws::suffix;
+use switchyard_tests::aws::{emulator_sdk, suffix};
 use switchyard_tests::{aws_client as client, dynamodb_endpoint};
 
 #[tokio::test]
@@ -13,14 +12,7 @@ async fn ssm_references_in_provider_credentials_are_read_at_start() {
     let Some(endpoint) = dynamodb_endpoint() else {
         return;
     };
-    let sdk = aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(&endpoint)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_ssm::config::Credentials::new(
-            "test", "test", None, None, "emulator",
-        ))
-        .load()
-        .await;
+    let sdk = emulator_sdk(&endpoint).await;
     let ssm = client!(aws_sdk_ssm, &endpoint);
     let id = suffix();
     let webhook = format!("/switchyard/providers/slack-{id}");

@@ -27,6 +27,18 @@ macro_rules! aws_client {
     }};
 }
 
+/// The SDK configuration every client of the emulator uses.
+pub async fn emulator_sdk(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+            "test", "test", None, None, "emulator",
+        ))
+        .load()
+        .await
+}
+
 pub async fn queue(sqs: &aws_sdk_sqs::Client, name: &str, fifo: bool) -> (String, String) {
     let mut create = sqs.create_queue().queue_name(name);
     if fifo {

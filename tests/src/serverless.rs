@@ -25,7 +25,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::SdkConfig;
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::{Value, json};
@@ -71,14 +71,7 @@ pub async fn deploy_stack(prefix: &str) -> Option<Stack> {
     );
     let outputs: HashMap<String, String> =
         serde_json::from_slice(&output.stdout).expect("deploy-local prints the outputs as JSON");
-    let sdk = aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(&endpoint)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
-            "test", "test", None, None, "emulator",
-        ))
-        .load()
-        .await;
+    let sdk = crate::aws::emulator_sdk(&endpoint).await;
     Some(Stack { name, outputs, sdk })
 }
 

@@ -9,6 +9,8 @@
     feature = "smtp"
 ))]
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -18,7 +20,6 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::IntoResponse;
 use serde_json::{Value, json};
 use switchyard_config::{OpsgenieConfig, ProviderConfig};
-use switchyard_core::{Action, ProviderError, ProviderRequest, ProviderResponse};
 use switchyard_providers::ProviderRegistry;
 
 #[derive(Debug, Clone)]
@@ -94,20 +95,7 @@ fn config(kind: &str, fill: impl FnOnce(&mut ProviderConfig)) -> ProviderConfig 
     config
 }
 
-async fn send(config: ProviderConfig, payload: Value) -> Result<ProviderResponse, ProviderError> {
-    let registry =
-        ProviderRegistry::from_config(std::slice::from_ref(&config), Duration::from_secs(5), None)
-            .expect("built");
-    let provider = registry.get(&config.name).expect("registered");
-    let action = Action::builder("shop", "acme", &config.name, "notify", payload).with_id("a-1");
-    let key = action.idempotency_key();
-    provider
-        .execute(ProviderRequest {
-            action: &action,
-            idempotency_key: &key,
-        })
-        .await
-}
+use common::execute as send;
 
 fn only(log: &Log) -> Seen {
     let log = log.lock().expect("log");

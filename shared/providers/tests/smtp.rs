@@ -4,15 +4,14 @@
 
 #![cfg(feature = "smtp")]
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 use serde_json::{Value, json};
 use switchyard_config::ProviderConfig;
-use switchyard_core::{Action, ProviderError, ProviderRequest, ProviderResponse};
-use switchyard_providers::ProviderRegistry;
 
 struct SmtpServer {
     child: Child,
@@ -106,20 +105,7 @@ impl SmtpServer {
     }
 }
 
-async fn send(config: ProviderConfig, payload: Value) -> Result<ProviderResponse, ProviderError> {
-    let registry = ProviderRegistry::from_config(&[config], Duration::from_secs(10), None)
-        .expect("the provider builds");
-    let provider = registry.get("mailer").expect("registered");
-    let action =
-        Action::builder("shop", "acme", "mailer", "order_confirmation", payload).with_id("a-1");
-    let key = action.idempotency_key();
-    provider
-        .execute(ProviderRequest {
-            action: &action,
-            idempotency_key: &key,
-        })
-        .await
-}
+use common::execute as send;
 
 fn with_login(password: &'static str) -> impl FnOnce(&mut ProviderConfig) {
     move |c| {
