@@ -55,6 +55,9 @@ pub struct ProviderConfig {
     pub username: Option<String>,
     #[serde(alias = "smtp_password")]
     pub password: Option<String>,
+    /// TLS from the first byte (SMTPS) instead of STARTTLS; default: on
+    /// port 465 only.
+    pub implicit_tls: Option<bool>,
     /// A PEM file of the CA that signed the SMTP server's certificate, when
     /// it is not in the system's store.
     pub tls_ca_file: Option<String>,
@@ -137,6 +140,7 @@ impl ProviderConfig {
             smtp_host,
             smtp_port,
             tls,
+            implicit_tls,
             tls_ca_file,
             username,
             password,
@@ -196,6 +200,7 @@ impl ProviderConfig {
                     "smtp_host",
                     "smtp_port",
                     "tls",
+                    "implicit_tls",
                     "tls_ca_file",
                     "username",
                     "password",

@@ -1,6 +1,7 @@
 //! `email` with `email_backend = "smtp"`: one message per action through an
 //! SMTP server, with STARTTLS (port 587, the default), TLS from the first
-//! byte (port 465) or, with `tls = false`, plain text for a local relay.
+//! byte (port 465, or `implicit_tls = true`) or, with `tls = false`, plain
+//! text for a local relay.
 //! The payload takes the same fields as the SES backend.
 
 use std::time::Duration;
@@ -61,8 +62,9 @@ impl SmtpProvider {
             let parameters = parameters
                 .build_rustls()
                 .map_err(|e| format!("TLS settings: {e}"))?;
-            // Port 465 speaks TLS from the first byte; others must offer STARTTLS.
-            builder = builder.tls(if port == 465 {
+            // Port 465 speaks TLS from the first byte; others must offer
+            // STARTTLS unless `implicit_tls` says otherwise.
+            builder = builder.tls(if config.implicit_tls.unwrap_or(port == 465) {
                 Tls::Wrapper(parameters)
             } else {
                 Tls::Required(parameters)

@@ -17,6 +17,7 @@ struct SmtpServer {
     child: Child,
     dir: PathBuf,
     starttls: u16,
+    implicit: u16,
     plain: u16,
     ca: String,
 }
@@ -68,6 +69,7 @@ fn start() -> SmtpServer {
         child,
         dir,
         starttls: ports["starttls"].as_u64().expect("port") as u16,
+        implicit: ports["implicit"].as_u64().expect("port") as u16,
         plain: ports["plain"].as_u64().expect("port") as u16,
         ca: ports["ca"].as_str().expect("ca").to_string(),
     }
@@ -154,6 +156,25 @@ async fn starttls_and_auth_deliver_the_message_with_every_recipient() {
     ] {
         assert!(data.contains(expected), "missing {expected:?} in\n{data}");
     }
+}
+
+#[tokio::test]
+async fn tls_from_the_first_byte_delivers_too() {
+    let server = start();
+    let config = server.config(server.implicit, |c| {
+        c.implicit_tls = Some(true);
+        with_login("pw-test")(c);
+    });
+    send(
+        config,
+        json!({"to": "ann@example.com", "subject": "SMTPS", "body": "x"}),
+    )
+    .await
+    .expect("sent");
+    let messages = server.messages();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert_eq!(messages[0]["port"], json!(server.implicit));
+    assert_eq!(messages[0]["auth_user"], "mailer");
 }
 
 #[tokio::test]

@@ -3,10 +3,11 @@
 Usage: smtp_server.py <directory>
 
 Makes a throw-away CA and a certificate for 127.0.0.1 signed by it, then
-serves two SMTP servers on free ports of 127.0.0.1: one that requires
-STARTTLS and then AUTH (user `mailer`, password `pw-test`), and a plain one
-without TLS or AUTH. Prints one JSON line {"starttls": port, "plain": port,
-"ca": path} and appends each message received to <directory>/messages.jsonl
+serves three SMTP servers on free ports of 127.0.0.1: one that requires
+STARTTLS and then AUTH (user `mailer`, password `pw-test`), one speaking TLS
+from the first byte (SMTPS) with the same AUTH, and a plain one without TLS
+or AUTH. Prints one JSON line {"starttls": port, "implicit": port, "plain":
+port, "ca": path} and appends each message received to <directory>/messages.jsonl
 as {"port", "mail_from", "rcpt_tos", "auth_user", "data"}. Runs until killed.
 """
 
@@ -98,20 +99,27 @@ def main():
     messages = os.path.join(directory, "messages.jsonl")
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(paths["cert.pem"], paths["key.pem"])
-    starttls, plain = free_port(), free_port()
+    starttls, implicit, plain = free_port(), free_port(), free_port()
     secure = Controller(Recorder(messages, starttls), hostname="127.0.0.1", port=starttls,
                         tls_context=context, require_starttls=True, auth_require_tls=True,
                         authenticator=authenticate)
+    smtps = Controller(Recorder(messages, implicit), hostname="127.0.0.1", port=implicit,
+                       ssl_context=context, authenticator=authenticate,
+                       # aiosmtpd counts only STARTTLS as TLS; this socket is TLS throughout.
+                       auth_require_tls=False)
     open_relay = Controller(Recorder(messages, plain), hostname="127.0.0.1", port=plain,
                             auth_require_tls=False)
     secure.start()
+    smtps.start()
     open_relay.start()
-    print(json.dumps({"starttls": starttls, "plain": plain, "ca": paths["ca.pem"]}), flush=True)
+    print(json.dumps({"starttls": starttls, "implicit": implicit, "plain": plain, "ca": paths["ca.pem"]}),
+          flush=True)
     try:
         while True:
             time.sleep(3600)
     finally:
         secure.stop()
+        smtps.stop()
         open_relay.stop()
 
 
