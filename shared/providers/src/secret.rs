@@ -18,6 +18,12 @@ impl Secret {
                  elsewhere use env:NAME"
             ));
         }
+        if configured.starts_with("ENC[") {
+            return Err(format!(
+                "`{key}` is an Acteon-encrypted value (ENC[...]), which Switchyard does not \
+                 decrypt: give it as env:NAME or, on Lambda, ssm:/name"
+            ));
+        }
         let value = match configured.strip_prefix("env:") {
             Some(name) => std::env::var(name).map_err(|_| {
                 format!("`{key}` names the environment variable {name}, which is not set")
@@ -61,5 +67,7 @@ mod tests {
         assert!(Secret::resolve("token", " ").is_err());
         let ssm = Secret::resolve("token", "ssm:/switchyard/providers/slack").unwrap_err();
         assert!(ssm.contains("Lambda"), "{ssm}");
+        let encrypted = Secret::resolve("token", "ENC[abc]").unwrap_err();
+        assert!(encrypted.contains("env:NAME"), "{encrypted}");
     }
 }
