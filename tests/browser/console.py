@@ -5,8 +5,9 @@ Usage: console.py <server url> <admin key> <screenshot path>
 Checks, in order: the page asks for a key (auth is on); with the key it goes
 live and lists the rules; an order dispatched through the API shows in the
 live feed and moves the counters; a click on its id shows its audit record
-with the card number redacted; the page logged no error and no policy
-violation. Ends with a screenshot.
+with the card number redacted; an order waiting for approval is approved
+with the approve button; the page logged no error and no policy violation.
+Ends with a screenshot.
 """
 
 import base64
@@ -97,16 +98,23 @@ def start_chromium(profile):
     sys.exit("chromium exited before its DevTools endpoint was up")
 
 
-def dispatch(url, key):
-    with open(ORDER, encoding="utf-8") as f:
-        order = json.load(f)
-    order["dedup_key"] = f"browser-{uuid.uuid4()}"
+def call(url, key, method, path, body=None):
     request = urllib.request.Request(
-        f"{url}/v1/dispatch", data=json.dumps(order).encode(), method="POST",
+        f"{url}{path}", data=None if body is None else json.dumps(body).encode(), method=method,
         headers={"Content-Type": "application/json", "Authorization": f"Bearer {key}"},
     )
     with urllib.request.urlopen(request, timeout=10) as response:
-        return response.headers["x-action-id"], json.load(response)
+        return response.headers, json.load(response)
+
+
+def dispatch(url, key, total_cents=None):
+    with open(ORDER, encoding="utf-8") as f:
+        order = json.load(f)
+    order["dedup_key"] = f"browser-{uuid.uuid4()}"
+    if total_cents is not None:
+        order["payload"]["total_cents"] = total_cents
+    headers, outcome = call(url, key, "POST", "/v1/dispatch", order)
+    return headers["x-action-id"], outcome
 
 
 def text_of(selector):
@@ -154,6 +162,23 @@ def main():
         )
         assert action_id in record, record[:200]
         assert "4242" not in record and "[REDACTED]" in record, "card_last4 is not redacted"
+
+        # An order over $500 waits for approval. It is dispatched with an
+        # operator key of its own (nobody approves their own request) and
+        # approved with the console's approve button.
+        _, operator = call(url, key, "POST", "/v1/auth/keys", {
+            "name": "browser-dispatcher", "role": "operator",
+            "grants": [{"tenants": ["acme-store"], "namespaces": ["ecommerce"],
+                        "providers": ["*"], "actions": ["*"]}],
+        })
+        _, pending = dispatch(url, operator["key"], total_cents=75_000)
+        approval = pending["PendingApproval"]["approval_id"]
+        page.wait_for("the pending approval", "document.querySelectorAll('#approvals li').length === 1")
+        page.eval("document.querySelector('#approvals li button').click(); true")
+        page.wait_for("the approval to leave the list", "document.querySelectorAll('#approvals li').length === 0")
+        _, decided = call(url, key, "GET", f"/v1/approvals/ecommerce/acme-store/{approval}")
+        assert decided["status"] == "approved", decided
+        assert decided["decided_by"], decided
 
         problems = page.problems()
         assert not problems, f"the page logged errors: {problems}"

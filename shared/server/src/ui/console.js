@@ -203,7 +203,7 @@ async function refreshTenant() {
   $("approvals").replaceChildren(...pending.map((a) => {
     const decide = (verb) => async () => {
       try {
-        await api("POST", ["/v1/approvals", a.namespace, a.tenant, a.id, verb].map(encodeURIComponent).join("/").replace(/%2F/g, "/"));
+        await api("POST", "/v1/approvals/" + [a.namespace, a.tenant, a.id].map(encodeURIComponent).join("/") + "/" + verb);
         refreshTenant();
       } catch (err) {
         setStatus("approval: " + err.message, "error");
