@@ -51,6 +51,9 @@ impl ProviderRegistry {
                     config.name, config.kind
                 )
             };
+            let timeout = config
+                .timeout_seconds
+                .map_or(default_timeout, Duration::from_secs);
             let provider: Arc<dyn Provider> = match config.kind.as_str() {
                 "log" => Arc::new(LogProvider::new(&config.name)),
                 "webhook" => {
@@ -58,9 +61,6 @@ impl ProviderRegistry {
                         .url
                         .as_deref()
                         .ok_or_else(|| fail("missing `url`".into()))?;
-                    let timeout = config
-                        .timeout_seconds
-                        .map_or(default_timeout, Duration::from_secs);
                     Arc::new(
                         WebhookProvider::new(
                             &config.name,
@@ -77,9 +77,7 @@ impl ProviderRegistry {
                     config,
                     crate::http::Transport {
                         client: http.clone(),
-                        timeout: config
-                            .timeout_seconds
-                            .map_or(default_timeout, Duration::from_secs),
+                        timeout,
                     },
                 )
                 .or_else(|| extra.and_then(|f| f.build(config)))

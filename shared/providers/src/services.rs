@@ -7,7 +7,6 @@ use switchyard_config::ProviderConfig;
 use switchyard_core::Provider;
 
 use crate::http::Transport;
-#[allow(unused_imports)]
 use crate::secret::Secret;
 
 /// The provider for a service type (or SMTP email), `None` for other types.
