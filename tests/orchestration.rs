@@ -186,10 +186,28 @@ async fn order_processing_chain_branches_on_body_logged() {
         (running["status"].clone(), running["total_steps"].clone()),
         (json!("running"), json!(5))
     );
+    // The origin action is stored once, beside the chain record that every
+    // step rewrites, not inside it.
+    let chain_record = stored(&server, "chain", "order-processing-act-20")
+        .await
+        .expect("chain record");
+    assert!(chain_record.get("origin").is_none(), "{chain_record}");
+    let origin = stored(&server, "chain_origin", "order-processing-act-20")
+        .await
+        .expect("origin record");
+    assert_eq!(origin["id"], json!("act-20"));
     let handled = server.run_due().await;
     assert_eq!(handled, 4, "one message per executed step");
     let chain = chain_for(&server, "act-20").await;
     assert_eq!(chain["status"], json!("completed"));
+    // With a timeout (120 s) the origin expires after it and the completed
+    // chain's TTL (3,600 s), at no write's cost.
+    assert!(
+        stored(&server, "chain_origin", "order-processing-act-20")
+            .await
+            .is_some()
+    );
+
     assert_eq!(
         chain["execution_path"],
         json!(["validate", "charge", "fulfill", "notify-customer"])
@@ -226,6 +244,12 @@ async fn order_processing_chain_branches_on_body_logged() {
         .get("/v1/chains?namespace=ecommerce&tenant=acme-store&status=completed")
         .await;
     assert_eq!(listed["count"], json!(1));
+    server.advance(120 + 3_600 + 1).await;
+    assert_eq!(
+        stored(&server, "chain_origin", "order-processing-act-20").await,
+        None,
+        "the origin expired with the chain"
+    );
 }
 
 /// A payment gateway that does not answer `logged: true` sends validation
@@ -301,5 +325,81 @@ async fn unexpected_validation_goes_through_fraud_review() {
     assert_eq!(
         *calls.lock().expect("lock"),
         ["place_order", "validate_order", "charge_card"]
+    );
+}
+
+/// A raw record of the memory state store, as JSON.
+async fn stored(server: &switchyard_tests::TestServer, kind: &str, id: &str) -> Option<Value> {
+    let key = switchyard_store::StateKey::new("ecommerce", "acme-store", kind, id);
+    let record = server.memory.ports.state.get(&key).await.expect("get")?;
+    Some(serde_json::from_str(&record.value).expect("json"))
+}
+
+/// A chain record written before the origin had a record of its own (the
+/// origin inside it) still runs to its end: the origin moves out on the
+/// first read, and the step templates still see it. Without a timeout the
+/// origin is deleted when the chain ends.
+#[tokio::test]
+async fn a_chain_record_of_the_old_layout_still_runs() {
+    let text = std::fs::read_to_string(repo_path("rules/ecommerce/gateway.toml")).expect("config");
+    let without_timeout = text.replace(
+        "name = \"order-processing\"\ntimeout_seconds = 120\n",
+        "name = \"order-processing\"\n",
+    );
+    assert_ne!(text, without_timeout);
+    let mut config = Config::parse("gateway.toml", &without_timeout).expect("config");
+    config.base_dir = Some(repo_path("rules/ecommerce"));
+    let server = start(config, at(MONDAY_NOON_ET)).await;
+    let (_, outcome) = server.post("/v1/dispatch", &order(21, 4_999)).await;
+    assert_eq!(outcome_kind(&outcome), "Executed");
+    let id = "order-processing-act-21";
+    let origin = stored(&server, "chain_origin", id).await.expect("origin");
+    let mut old = stored(&server, "chain", id).await.expect("chain");
+    old["origin"] = origin;
+    let state = &server.memory.ports.state;
+    let chain_key = switchyard_store::StateKey::new("ecommerce", "acme-store", "chain", id);
+    let version = state
+        .get(&chain_key)
+        .await
+        .expect("get")
+        .expect("chain")
+        .version;
+    let swapped = state
+        .compare_and_swap(&chain_key, version, &old.to_string(), None)
+        .await
+        .expect("swap");
+    assert!(swapped.is_some());
+    let origin_key = switchyard_store::StateKey::new("ecommerce", "acme-store", "chain_origin", id);
+    assert!(state.delete(&origin_key).await.expect("delete"));
+
+    assert_eq!(server.run_due().await, 4);
+    let chain = chain_for(&server, "act-21").await;
+    assert_eq!(chain["status"], json!("completed"), "{chain}");
+    let (_, steps) = server
+        .get(&format!("/v1/audit?chain_id={id}&limit=10"))
+        .await;
+    let charge = steps["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .find(|r| r["action_type"] == "charge_card")
+        .expect("charge step");
+    assert_eq!(
+        charge["action_payload"]["total_cents"],
+        json!(4999),
+        "the templates read the origin"
+    );
+    assert!(
+        stored(&server, "chain", id)
+            .await
+            .expect("chain")
+            .get("origin")
+            .is_none(),
+        "saved without it"
+    );
+    assert_eq!(
+        stored(&server, "chain_origin", id).await,
+        None,
+        "a chain without a timeout deletes its origin when it ends"
     );
 }

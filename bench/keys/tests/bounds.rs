@@ -46,7 +46,7 @@ async fn sharded_keys_stay_under_partition_ceilings() {
             .iter()
             .map(|(index, _, _)| *index)
             .collect();
-        for hot in ["state", "by_time", "by_namespace"] {
+        for hot in ["state", "by_time", "by_tenant"] {
             assert!(
                 before.contains(&hot),
                 "the unsharded {hot} is a hot key at {rate}/s: {before:?}"

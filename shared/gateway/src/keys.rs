@@ -8,6 +8,7 @@ use switchyard_store::StateKey;
 pub const SCHEDULED_KIND: &str = "scheduled_action";
 pub const APPROVAL_KIND: &str = "approval";
 pub const CHAIN_KIND: &str = "chain";
+pub const CHAIN_ORIGIN_KIND: &str = "chain_origin";
 pub const GROUP_KIND: &str = "group";
 /// A flushed group's batch, kept under its generation id.
 pub const BATCH_KIND: &str = "group_batch";
@@ -47,6 +48,11 @@ pub(crate) fn approval(namespace: &str, tenant: &str, id: &str) -> StateKey {
 
 pub(crate) fn chain(namespace: &str, tenant: &str, id: &str) -> StateKey {
     StateKey::new(namespace, tenant, CHAIN_KIND, id)
+}
+
+/// A chain's origin action, written once when the chain starts.
+pub(crate) fn chain_origin(namespace: &str, tenant: &str, id: &str) -> StateKey {
+    StateKey::new(namespace, tenant, CHAIN_ORIGIN_KIND, id)
 }
 
 pub(crate) fn group(namespace: &str, tenant: &str, group_key: &str) -> StateKey {

@@ -32,25 +32,29 @@ impl std::fmt::Debug for DynamoAuditStore {
     }
 }
 
-/// Which index answers a query, and its partition values (one, or one per
-/// shard for the sharded indexes).
-fn index_for(query: &AuditQuery, shards: u32) -> (&'static str, &'static str, Vec<String>) {
+/// Which index answers a query (`None`: the table itself), and its
+/// partition values (one, or one per shard for the sharded indexes).
+/// A namespace without a tenant reads the whole feed and keeps that
+/// namespace's records: a `by_namespace` index would cost a write unit on
+/// every record to serve a rare administrative query.
+fn index_for(query: &AuditQuery, shards: u32) -> (Option<&'static str>, &'static str, Vec<String>) {
     let every_shard = |value: &str| {
         (0..shards)
             .map(|k| audit_partition(value, k, shards))
             .collect()
     };
     if let Some(id) = &query.action_id {
-        ("by_action", "action_id", vec![id.clone()])
+        (None, "action_id", vec![id.clone()])
     } else if let Some(id) = &query.chain_id {
-        ("by_chain", "chain_id", vec![id.clone()])
+        (Some("by_chain"), "chain_id", vec![id.clone()])
     } else {
         match (&query.namespace, &query.tenant) {
-            (Some(ns), Some(tenant)) => {
-                ("by_tenant", "scope", every_shard(&audit_scope(ns, tenant)))
-            }
-            (Some(ns), None) => ("by_namespace", "ns", every_shard(ns)),
-            _ => ("by_time", "feed", every_shard(FEED)),
+            (Some(ns), Some(tenant)) => (
+                Some("by_tenant"),
+                "scope",
+                every_shard(&audit_scope(ns, tenant)),
+            ),
+            _ => (Some("by_time"), "feed", every_shard(FEED)),
         }
     }
 }
@@ -99,7 +103,7 @@ impl DynamoAuditStore {
     /// many match in all.
     async fn read_partition(
         &self,
-        (index, attribute, value): (&str, &str, &str),
+        (index, attribute, value): (Option<&str>, &str, &str),
         query: &AuditQuery,
         keep: usize,
         now: DateTime<Utc>,
@@ -112,7 +116,7 @@ impl DynamoAuditStore {
                 .client
                 .query()
                 .table_name(&self.table)
-                .index_name(index)
+                .set_index_name(index.map(str::to_string))
                 .key_condition_expression("#k = :v")
                 .expression_attribute_names("#k", attribute)
                 .expression_attribute_values(":v", s(value))
@@ -183,6 +187,7 @@ impl AuditStore for DynamoAuditStore {
             .into_iter()
             .map(|(_, attribute, value)| (attribute.to_string(), s(value)))
             .collect();
+        item.insert("id".to_string(), s(&record.id));
         item.insert("r".to_string(), s(body));
         if let Some(at) = record.expires_at {
             item.insert("ttl".into(), n(at.timestamp()));
@@ -239,7 +244,6 @@ impl AuditStore for DynamoAuditStore {
             .client
             .query()
             .table_name(&self.table)
-            .index_name("by_action")
             .key_condition_expression("action_id = :a")
             .expression_attribute_values(":a", s(action_id))
             .scan_index_forward(false)

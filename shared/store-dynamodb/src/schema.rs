@@ -130,7 +130,7 @@ pub async fn create_table(
                 .as_service_error()
                 .is_some_and(|e| e.is_resource_in_use_exception()) =>
         {
-            return Ok(());
+            return same_key(client, name, &def.key_schema).await;
         }
         Err(err) => {
             return Err(format!(
@@ -162,6 +162,45 @@ pub async fn create_table(
     Ok(())
 }
 
+/// An existing table must have the key this version writes: an older audit
+/// table (keyed by `id` alone) would take the writes and then fail every
+/// lookup by action, so it is refused at start-up instead.
+async fn same_key(
+    client: &aws_sdk_dynamodb::Client,
+    name: &str,
+    expected: &[KeyDef],
+) -> Result<(), String> {
+    let table = client
+        .describe_table()
+        .table_name(name)
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "describe table {name}: {}",
+                aws_sdk_dynamodb::error::DisplayErrorContext(e)
+            )
+        })?;
+    let found: Vec<&str> = table
+        .table()
+        .map(|t| t.key_schema())
+        .unwrap_or_default()
+        .iter()
+        .map(|k| k.attribute_name())
+        .collect();
+    let wanted: Vec<&str> = expected.iter().map(|k| k.attribute_name.as_str()).collect();
+    if found == wanted {
+        Ok(())
+    } else {
+        Err(format!(
+            "table {name} exists with the key ({}), but this version keys it ({}): \
+             give this version a new table (docs/dynamodb.md, \"Upgrading\")",
+            found.join(", "),
+            wanted.join(", ")
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -174,15 +213,16 @@ mod tests {
             .iter()
             .map(|i| i.index_name.as_str())
             .collect();
+        assert_eq!(names, ["by_tenant", "by_time", "by_chain"]);
+        let key: Vec<&str> = audit
+            .key_schema
+            .iter()
+            .map(|k| k.attribute_name.as_str())
+            .collect();
         assert_eq!(
-            names,
-            [
-                "by_tenant",
-                "by_namespace",
-                "by_time",
-                "by_action",
-                "by_chain"
-            ]
+            key,
+            ["action_id", "id"],
+            "a lookup by action is on the table"
         );
         assert_eq!(
             audit.time_to_live_specification.map(|t| t.attribute_name),

@@ -93,3 +93,48 @@ async fn dynamodb_is_atomic_across_independent_clients() {
     conformance::concurrent_leases(&clients, "ddb").await;
     conformance::concurrent_takeover(&clients, &clock, "ddb").await;
 }
+
+/// An audit table of the layout before 2026-12 (keyed by `id` alone) would
+/// take the writes and fail every lookup by action: start-up refuses it.
+#[tokio::test]
+async fn an_audit_table_of_the_old_layout_is_refused() {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    let Some(url) = endpoint() else { return };
+    let settings = tables(&url, "oldkey").await;
+    let client = connect(&settings, None).await;
+    let old = format!("{}-old", settings.audit_table);
+    client
+        .create_table()
+        .table_name(&old)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("id")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("attribute"),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("id")
+                .key_type(KeyType::Hash)
+                .build()
+                .expect("key"),
+        )
+        .send()
+        .await
+        .expect("old table");
+    let err = schema::create_table(&client, "AuditTable", &old)
+        .await
+        .expect_err("an old audit table is refused");
+    assert!(
+        err.contains("with the key (id)") && err.contains("keys it (action_id, id)"),
+        "{err}"
+    );
+    // The table of this layout, existing already, is accepted as it is.
+    schema::create_table(&client, "AuditTable", &settings.audit_table)
+        .await
+        .expect("an existing table of this layout");
+}

@@ -210,6 +210,10 @@ impl Gateway {
             if self.ports.state.delete(&key).await? {
                 deleted.0 += 1;
             }
+            // Its origin action, if a timeout's TTL has not removed it yet.
+            let origin =
+                crate::keys::chain_origin(&policy.namespace, &policy.tenant, &chain.chain_id);
+            self.ports.state.delete(&origin).await?;
         }
         let events: Vec<EventState> = self
             .list_records(&policy.namespace, &policy.tenant, EVENT_KIND)

@@ -15,6 +15,7 @@ use crate::audit::AuditStore;
 use crate::key::StateKey;
 use crate::state::{GateOp, GateResult, StateStore};
 
+mod audit_scopes;
 mod concurrent;
 mod expiry;
 
@@ -333,6 +334,7 @@ fn record(
 /// Every operation of [`AuditStore`].
 pub async fn audit_store(store: &dyn AuditStore, clock: &ManualClock, run: &str) {
     audit_feed(store, run).await;
+    audit_scopes::namespace_and_action_queries(store, run).await;
     for n in 0..7 {
         let outcome = if n % 2 == 0 { "executed" } else { "suppressed" };
         store

@@ -93,7 +93,7 @@ impl Gateway {
             chain_name: def.name.clone(),
             namespace: origin.namespace.clone(),
             tenant: origin.tenant.clone(),
-            origin: origin.clone(),
+            origin: Some(origin.clone()),
             status: ChainStatus::Running,
             current_step: 0,
             total_steps: def.steps.len(),
@@ -110,6 +110,17 @@ impl Gateway {
             cancelled_by: None,
             failure_reason: None,
         };
+        // The origin first, so a chain record never exists without it. It
+        // lives as long as the chain can (its timeout, then the completed
+        // chain's TTL); a chain without a timeout deletes it when it ends.
+        let origin_expires = state.expires_at.map(|at| {
+            switchyard_core::after_seconds(at, self.config.chains.completed_chain_ttl_seconds)
+        });
+        let origin_key = crate::keys::chain_origin(&state.namespace, &state.tenant, &chain_id);
+        // Absent, or written by an earlier try of this same start: either way it holds `origin`.
+        let _ = self
+            .swap_json(&origin_key, 0, origin, origin_expires)
+            .await?;
         let key = crate::keys::chain(&state.namespace, &state.tenant, &chain_id);
         if self.swap_json(&key, 0, &state, None).await?.is_some() {
             Metrics::bump(&self.metrics.chains_created);
@@ -147,10 +158,32 @@ impl Gateway {
         id: &str,
     ) -> Result<Option<(ChainState, u64)>, GatewayError> {
         let key = crate::keys::chain(namespace, tenant, id);
-        match self.ports.state.get(&key).await? {
-            Some(stored) => Ok(Some((decode(&key, &stored.value)?, stored.version))),
-            None => Ok(None),
+        let origin_key = crate::keys::chain_origin(namespace, tenant, id);
+        // Two reads at once: reads cost a fraction of the writes the origin
+        // would add to every save of the chain record.
+        let (chain, origin) = futures_util::future::join(
+            self.ports.state.get(&key),
+            self.ports.state.get(&origin_key),
+        )
+        .await;
+        let Some(stored) = chain? else {
+            return Ok(None);
+        };
+        let mut state: ChainState = decode(&key, &stored.value)?;
+        match (&state.origin, origin?) {
+            // A record from before the split carries its origin: give it
+            // its own record now, since the next save leaves it out.
+            (Some(embedded), None) => {
+                let _ = self
+                    .swap_json(&origin_key, 0, embedded, state.expires_at)
+                    .await?;
+            }
+            (_, Some(stored_origin)) => {
+                state.origin = Some(decode(&origin_key, &stored_origin.value)?);
+            }
+            (None, None) => {}
         }
+        Ok(Some((state, stored.version)))
     }
 
     /// Save if nobody changed the chain since `version`; false on a conflict.
@@ -167,7 +200,17 @@ impl Gateway {
             )
         });
         let key = crate::keys::chain(&state.namespace, &state.tenant, &state.chain_id);
-        self.swap_json(&key, version, &*state, expires).await
+        let saved = self.swap_json(&key, version, &*state, expires).await?;
+        if saved.is_some() && state.status.is_terminal() && state.expires_at.is_none() {
+            // No timeout gave the origin a TTL: it goes with the chain's end
+            // (the caller keeps it in memory for the final audit record).
+            let origin_key =
+                crate::keys::chain_origin(&state.namespace, &state.tenant, &state.chain_id);
+            if let Err(err) = self.ports.state.delete(&origin_key).await {
+                tracing::warn!(chain_id = %state.chain_id, error = %err, "chain origin not deleted");
+            }
+        }
+        Ok(saved)
     }
 
     pub async fn get_chain(

@@ -56,19 +56,34 @@ pub enum StepStatus {
     Skipped,
 }
 
+/// A step as stored in its chain record. Every step rewrites the record
+/// (twice), and DynamoDB bills a write per started kilobyte, so empty fields
+/// are left out of it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StepState {
     pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
     pub status: StepStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_body: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completed_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub_chain: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub child_chain_id: Option<String>,
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub attempts: u32,
     /// While `running`: until when the handler that started it owns it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub running_until: Option<DateTime<Utc>>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -83,7 +98,12 @@ pub struct ChainState {
     pub chain_name: String,
     pub namespace: String,
     pub tenant: String,
-    pub origin: Action,
+    /// The action that started the chain. It is stored once, in a record of
+    /// its own (`chain_origin`), not in the chain record every step rewrites;
+    /// `None` once the chain is over and that record is gone. Chain records
+    /// written before the split still carry it, and it is read from them.
+    #[serde(default, skip_serializing)]
+    pub origin: Option<Action>,
     pub status: ChainStatus,
     pub current_step: usize,
     pub total_steps: usize,
@@ -91,15 +111,31 @@ pub struct ChainState {
     pub execution_path: Vec<String>,
     pub started_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<ParentRef>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub child_chain_ids: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancel_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancelled_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure_reason: Option<String>,
 }
 
 impl ChainState {
+    /// The action that started the chain (a running chain always has it).
+    pub(crate) fn origin(&self) -> Result<&Action, GatewayError> {
+        self.origin.as_ref().ok_or_else(|| {
+            GatewayError::Internal(format!(
+                "chain {} has lost its origin action",
+                self.chain_id
+            ))
+        })
+    }
+
     /// The API view (`GET /v1/chains/{id}`).
     pub fn detail(&self) -> Value {
         json!({

@@ -61,6 +61,9 @@ impl Gateway {
                 (until - now).to_std().unwrap_or(Duration::from_secs(1)),
             ));
         }
+        // Built before the claim: a chain that lost its origin fails here,
+        // without leaving a step claimed.
+        let action = self.step_action(&state, state.origin()?, step_def, step);
         // Claim the step: a conditional write, so two handlers never both run it.
         state.steps[step].status = StepStatus::Running;
         state.steps[step].attempts += 1;
@@ -68,7 +71,6 @@ impl Gateway {
         let Some(version) = self.save_chain(&mut state, version).await? else {
             return Ok(Handled::RetryLater(Duration::from_secs(1)));
         };
-        let action = self.step_action(&state, step_def, step);
         let started = self.ports.clock.now();
         let timer = std::time::Instant::now();
         // Through the provider's breaker; a fallback's answer is the step's answer.
@@ -214,7 +216,7 @@ impl Gateway {
                     chain_id: state.chain_id.clone(),
                     step_index: step,
                 };
-                self.start_chain(&state.origin, sub, Some(child_id), Some(parent))
+                self.start_chain(state.origin()?, sub, Some(child_id), Some(parent))
                     .await?;
                 Ok(Handled::Done)
             }
@@ -265,11 +267,12 @@ impl Gateway {
         };
         Metrics::bump(counter);
         let now = self.ports.clock.now();
+        let origin = state.origin()?;
         let mut record = self.audit_record(
             AuditContext {
                 event: AuditEvent::ChainCompleted,
-                action: &state.origin,
-                provider: &state.origin.provider,
+                action: origin,
+                provider: &origin.provider,
                 verdict: "chain",
                 matched_rule: None,
                 verdict_details: json!({"chain_name": state.chain_name, "execution_path": state.execution_path}),
@@ -317,7 +320,13 @@ impl Gateway {
         }
     }
 
-    fn step_action(&self, state: &ChainState, step: &ChainStepConfig, index: usize) -> Action {
+    fn step_action(
+        &self,
+        state: &ChainState,
+        origin: &Action,
+        step: &ChainStepConfig,
+        index: usize,
+    ) -> Action {
         let bodies: BTreeMap<&str, &Value> = state
             .steps
             .iter()
@@ -330,7 +339,7 @@ impl Gateway {
             .nth(1)
             .and_then(|name| bodies.get(name.as_str()).copied());
         let ctx = TemplateContext {
-            origin: &state.origin,
+            origin,
             prev,
             steps: bodies,
             chain_id: &state.chain_id,
