@@ -131,6 +131,21 @@ async fn ecommerce_orders_run_their_chain_through_sqs_and_approvals_through_sign
     assert_eq!(record["outcome"], json!("executed"), "{record}");
 }
 
+/// The description only the uploaded artifact gives `remind-soon`.
+const FROM_ARTIFACT: &str = "read from the compiled artifact";
+
+/// `remind-soon`'s description as a function serves it.
+async fn remind_soon_description(functions: &Functions) -> Value {
+    let (_, listed) = functions.get("/v1/rules").await;
+    listed
+        .as_array()
+        .expect("rules")
+        .iter()
+        .find(|r| r["name"] == "remind-soon")
+        .expect("remind-soon")["description"]
+        .clone()
+}
+
 /// A gateway configuration and rules uploaded to the emulated S3, as
 /// `RULES_S3_URI` deployments keep them.
 async fn upload_rules(
@@ -198,9 +213,22 @@ rules:
       type: chain
       chain: pair
 "#;
+    // The compiled form beside the YAML, as `switchyard rules compile` writes
+    // it, marked: one rule's description exists only in the artifact, so
+    // whether a function read it or the YAML shows in `GET /v1/rules`.
+    let (_, artifact) = switchyard_rules::compile_artifact(&[switchyard_rules::RuleSource {
+        name: "reminders.yaml".into(),
+        label: "reminders.yaml".into(),
+        text: rules.into(),
+    }])
+    .expect("compile");
+    let mut artifact: Value = serde_json::from_str(&artifact).expect("artifact");
+    artifact["files"][0]["rules"][0]["rule"]["description"] = json!(FROM_ARTIFACT);
+    let artifact = artifact.to_string();
     for (key, body) in [
         ("prod/gateway.toml", config.as_str()),
         ("prod/reminders.yaml", rules),
+        ("prod/rules.compiled.json", artifact.as_str()),
     ] {
         s3.put_object()
             .bucket(&bucket)
@@ -226,6 +254,11 @@ async fn rules_from_s3_delays_by_sqs_and_scheduler_and_duplicate_deliveries() {
     let hook = stub_service(|_| true, Duration::ZERO).await;
     let rules = upload_rules(&stack, &hook.url).await;
     let functions = start_functions(stack, Some(&rules), at(TUESDAY_MORNING_ET)).await;
+    assert_eq!(
+        remind_soon_description(&functions).await,
+        json!(FROM_ARTIFACT),
+        "the cold start read the compiled artifact, not the YAML"
+    );
     let executed = |id: &'static str| {
         let functions = &functions;
         async move { functions.get(&format!("/v1/audit/{id}")).await.1["outcome"] == json!("executed") }
@@ -325,6 +358,11 @@ async fn rules_from_s3_delays_by_sqs_and_scheduler_and_duplicate_deliveries() {
         .post("/v1/dispatch", &action("soon-2", "remind_soon"))
         .await;
     assert_eq!(body, json!({"Suppressed": {"rule": "freeze"}}));
+    assert_eq!(
+        remind_soon_description(&functions).await,
+        Value::Null,
+        "a file the artifact was not compiled from makes it stale: the YAML is read"
+    );
 
     // A broken rule file put next to them is refused: every function keeps
     // serving the rules it has (the freeze above still decides).

@@ -67,6 +67,10 @@ enum RulesCommand {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
+    /// Check a directory's rules and write their compiled form beside them
+    /// (`rules.compiled.json`), which start-up reads instead of parsing the
+    /// YAML while it matches the files exactly.
+    Compile { dir: PathBuf },
     /// Show which rule an action would match and the outcome it would produce. No side effects.
     Test {
         dir: PathBuf,
@@ -114,6 +118,7 @@ fn main() -> ExitCode {
         }),
         Command::Rules { command } => match command {
             RulesCommand::Check { dir, config } => rules_cmd::check(&dir, config.as_deref()),
+            RulesCommand::Compile { dir } => rules_cmd::compile(&dir),
             RulesCommand::Test {
                 dir,
                 action,

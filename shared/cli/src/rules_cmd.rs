@@ -67,6 +67,31 @@ pub fn check(dir: &Path, config: Option<&Path>) -> anyhow::Result<()> {
     emit(&out)
 }
 
+/// Write `dir`'s compiled rule artifact (checked to load back as the YAML
+/// compiles); the YAML stays the source, and an artifact that no longer
+/// matches it is ignored at start-up with a warning.
+pub fn compile(dir: &Path) -> anyhow::Result<()> {
+    let (sources, _) = switchyard_rules::read_dir(dir)?;
+    anyhow::ensure!(
+        !sources.is_empty(),
+        "{}: no rule files (*.yaml, *.yml) to compile",
+        dir.display()
+    );
+    let (rules, artifact) = switchyard_rules::compile_artifact(&sources)?;
+    let path = dir.join(switchyard_rules::ARTIFACT_FILE);
+    // Written whole, then renamed: a reader never sees half an artifact.
+    let partial = dir.join(format!(".{}.partial", switchyard_rules::ARTIFACT_FILE));
+    std::fs::write(&partial, &artifact).with_context(|| format!("write {}", partial.display()))?;
+    std::fs::rename(&partial, &path).with_context(|| format!("write {}", path.display()))?;
+    emit(&format!(
+        "{}: {} rules from {} files compiled ({} bytes)\n",
+        path.display(),
+        rules.len(),
+        sources.len(),
+        artifact.len()
+    ))
+}
+
 pub struct TestArgs<'a> {
     pub dir: &'a Path,
     pub action: &'a Path,

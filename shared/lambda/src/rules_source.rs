@@ -1,5 +1,6 @@
-//! Rule files in S3: `s3://bucket/prefix/` holds `*.yaml` / `*.yml` rule files
-//! and optionally `gateway.toml`. Loaded once at start-up; afterwards the
+//! Rule files in S3: `s3://bucket/prefix/` holds `*.yaml` / `*.yml` rule files,
+//! optionally `gateway.toml`, and optionally `rules.compiled.json` (written by
+//! `switchyard rules compile`, read instead of the YAML while it matches it). Loaded once at start-up; afterwards the
 //! objects' ETags are compared at most every `RULES_REFRESH_SECONDS`, and a
 //! changed set is loaded and swapped in (a broken set is refused with its
 //! file, line and column in the log, and the old set keeps serving).
@@ -87,7 +88,11 @@ pub(crate) async fn list(s3: &aws_sdk_s3::Client, at: &S3Location) -> anyhow::Re
             };
             // Only the prefix's own files, not sub-folders.
             let name = &key[at.prefix.len().min(key.len())..];
-            if !name.contains('/') && (is_rule_file(name) || name == CONFIG_FILE) {
+            if !name.contains('/')
+                && (is_rule_file(name)
+                    || name == CONFIG_FILE
+                    || name == switchyard_rules::ARTIFACT_FILE)
+            {
                 listing.insert(key.to_string(), etag.to_string());
             }
         }
@@ -130,14 +135,28 @@ pub(crate) async fn fetch(
         futures_util::future::try_join_all(listing.keys().map(|key| get_text(s3, &at.bucket, key)))
             .await?;
     let mut config = None;
-    let mut rules = Vec::new();
+    let mut artifact = None;
+    let mut sources = Vec::new();
     for (key, text) in listing.keys().zip(texts) {
         let uri = format!("s3://{}/{key}", at.bucket);
-        if key.ends_with(CONFIG_FILE) {
+        let name = &key[at.prefix.len().min(key.len())..];
+        if name == CONFIG_FILE {
             config = Some((uri, text));
+        } else if name == switchyard_rules::ARTIFACT_FILE {
+            artifact = Some(text);
         } else {
-            rules.extend(switchyard_rules::load_str(&uri, &text)?);
+            sources.push(switchyard_rules::RuleSource {
+                name: name.to_string(),
+                label: uri,
+                text,
+            });
         }
+    }
+    // The compiled artifact, when it matches these files exactly, spares
+    // the cold start the YAML parser; otherwise the YAML is the rule set.
+    let (rules, used) = switchyard_rules::load_sources(&sources, artifact.as_deref())?;
+    if let switchyard_rules::ArtifactUse::Stale(reason) = used {
+        tracing::warn!(rules = %at, %reason, "compiled rules ignored: the YAML was loaded instead (run `switchyard rules compile` and upload its output)");
     }
     Ok(RuleFiles {
         config,

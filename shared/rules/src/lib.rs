@@ -7,6 +7,7 @@
 //! costs little more than a small one.
 
 pub mod action;
+pub mod artifact;
 pub mod compile;
 pub mod condition;
 pub mod engine;
@@ -19,10 +20,11 @@ pub mod trace;
 pub mod value;
 
 pub use action::RuleAction;
+pub use artifact::{ARTIFACT_FILE, ArtifactUse, RuleSource, compile_artifact, load_sources};
 pub use condition::{Condition, OnTypeError, TypeMismatch};
 pub use engine::{EvalContext, EvaluationMode, Rule, RuleSet, RuleSummary, RuleTypeError};
 pub use error::{RuleError, SourceLocation};
-pub use loader::{load_dir, load_str};
+pub use loader::{load_dir, load_str, read_dir};
 pub use path::FieldPath;
 pub use time::parse_timezone;
 pub use trace::ConditionTrace;

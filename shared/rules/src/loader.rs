@@ -3,14 +3,25 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::artifact::{ARTIFACT_FILE, ArtifactUse, RuleSource, load_sources};
 use crate::compile::Compiler;
 use crate::engine::Rule;
 use crate::error::{RuleError, SourceLocation};
-use crate::raw::RawFile;
+use crate::raw::{RawFile, RawRule};
+use serde_saphyr::Spanned;
 
 /// Parse and compile the rules of one YAML document; `file` names it in errors.
 pub fn load_str(file: &str, text: &str) -> Result<Vec<Rule>, RuleError> {
     let file: Arc<str> = Arc::from(file);
+    let mut compiler = Compiler::new(&file);
+    parse_str(&file, text)?
+        .into_iter()
+        .map(|rule| compiler.rule(rule))
+        .collect()
+}
+
+/// The rules of one YAML document as written, with their locations.
+pub(crate) fn parse_str(file: &Arc<str>, text: &str) -> Result<Vec<Spanned<RawRule>>, RuleError> {
     if text
         .lines()
         .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
@@ -31,16 +42,26 @@ pub fn load_str(file: &str, text: &str) -> Result<Vec<Rule>, RuleError> {
             message: first_line(&err.to_string()),
         }
     })?;
-    let mut compiler = Compiler::new(&file);
-    raw.rules
-        .into_iter()
-        .map(|rule| compiler.rule(rule))
-        .collect()
+    Ok(raw.rules)
 }
 
 /// Load every `*.yaml` / `*.yml` file directly in `dir`, in file-name order (so
-/// ties in priority are broken the same way on every machine).
+/// ties in priority are broken the same way on every machine). A compiled
+/// artifact beside them (`switchyard rules compile`) is used when it was made
+/// from exactly these files by this version; otherwise the YAML is parsed
+/// and a stale artifact is named in a warning.
 pub fn load_dir(dir: &Path) -> Result<Vec<Rule>, RuleError> {
+    let (sources, artifact) = read_dir(dir)?;
+    let (rules, used) = load_sources(&sources, artifact.as_deref())?;
+    if let ArtifactUse::Stale(reason) = used {
+        tracing::warn!(directory = %dir.display(), %reason, "compiled rules ignored: the YAML was loaded instead (run `switchyard rules compile`)");
+    }
+    Ok(rules)
+}
+
+/// The rule files of `dir`, in file-name order, and the compiled artifact's
+/// text if there is one.
+pub fn read_dir(dir: &Path) -> Result<(Vec<RuleSource>, Option<String>), RuleError> {
     let dir_error = |message: String| RuleError {
         location: SourceLocation {
             file: Arc::from(dir.display().to_string()),
@@ -66,21 +87,35 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Rule>, RuleError> {
         }
     }
     files.sort();
-    let mut rules = Vec::new();
-    for path in files {
-        let label = path.display().to_string();
-        let text = std::fs::read_to_string(&path).map_err(|e| RuleError {
+    let read = |path: &Path| {
+        std::fs::read_to_string(path).map_err(|e| RuleError {
             location: SourceLocation {
-                file: Arc::from(label.as_str()),
+                file: Arc::from(path.display().to_string()),
                 line: 0,
                 column: 0,
             },
             rule: None,
             message: format!("cannot read file: {e}"),
-        })?;
-        rules.extend(load_str(&label, &text)?);
+        })
+    };
+    let mut sources = Vec::new();
+    for path in files {
+        sources.push(RuleSource {
+            name: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            label: path.display().to_string(),
+            text: read(&path)?,
+        });
     }
-    Ok(rules)
+    let artifact_path = dir.join(ARTIFACT_FILE);
+    let artifact = if artifact_path.is_file() {
+        Some(read(&artifact_path)?)
+    } else {
+        None
+    };
+    Ok((sources, artifact))
 }
 
 /// serde-saphyr appends a source snippet on later lines; our error already

@@ -7,28 +7,30 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_saphyr::Spanned;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawFile {
     #[serde(default)]
     pub rules: Vec<Spanned<RawRule>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawRule {
     pub name: Spanned<String>,
     #[serde(default)]
     pub priority: i32,
     #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     #[serde(default = "enabled_by_default")]
     pub enabled: bool,
     #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timezone: Option<Spanned<String>>,
     #[serde(default)]
     pub metadata: BTreeMap<String, String>,
@@ -42,25 +44,42 @@ fn enabled_by_default() -> bool {
 
 /// One predicate or a combinator. Exactly one of `field` / `all` / `any` / `not`
 /// must be present; operators only go with `field`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawCondition {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<Spanned<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub all: Option<RawItems>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub any: Option<RawItems>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub not: Option<Box<Spanned<RawCondition>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub eq: Option<Spanned<Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ne: Option<Spanned<Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub gt: Option<Spanned<Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub gte: Option<Spanned<Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub lt: Option<Spanned<Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub lte: Option<Spanned<Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub contains: Option<Spanned<Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub starts_with: Option<Spanned<Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ends_with: Option<Spanned<Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub matches: Option<Spanned<Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub in_list: Option<Spanned<Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub not_in_list: Option<Spanned<Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub exists: Option<Spanned<Value>>,
 }
 
@@ -71,6 +90,16 @@ pub struct RawCondition {
 pub enum RawItems {
     List(Vec<Spanned<RawCondition>>),
     Constant(bool),
+}
+
+/// Written back as it was read: the list, or the constant.
+impl Serialize for RawItems {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            RawItems::List(items) => items.serialize(serializer),
+            RawItems::Constant(value) => serializer.serialize_bool(*value),
+        }
+    }
 }
 
 impl<'de> Deserialize<'de> for RawItems {
@@ -101,27 +130,45 @@ impl<'de> Deserialize<'de> for RawItems {
 
 /// `action:` with its `type` and every parameter any type takes; which ones
 /// are allowed and required is checked per type when compiling.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawAction {
     #[serde(rename = "type")]
     pub kind: Spanned<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub target_provider: Option<Spanned<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_count: Option<Spanned<Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub window_seconds: Option<Spanned<Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ttl_seconds: Option<Spanned<Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub changes: Option<Spanned<Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub delay_seconds: Option<Spanned<Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_by: Option<Spanned<Vec<String>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_wait_seconds: Option<Spanned<Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_interval_seconds: Option<Spanned<Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub repeat_interval_seconds: Option<Spanned<Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_group_size: Option<Spanned<Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<Spanned<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub notify_provider: Option<Spanned<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout_seconds: Option<Spanned<Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<Spanned<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub chain: Option<Spanned<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub state_machine: Option<Spanned<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub fingerprint_fields: Option<Spanned<Vec<String>>>,
 }

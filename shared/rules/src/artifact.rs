@@ -1,0 +1,201 @@
+//! A compiled rule set: the rule files as parsed, saved as JSON beside them
+//! (`rules.compiled.json`, written by `switchyard rules compile`). Reading it
+//! skips the YAML parser, most of a large rule set's start-up. The YAML stays
+//! the source of truth: the artifact names each file's SHA-256 and the
+//! version that wrote it, and anything else (an edited, added or removed
+//! file, another version, an unreadable artifact) falls back to the YAML.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use serde_saphyr::{Location, Spanned};
+use sha2::{Digest, Sha256};
+
+use crate::compile::Compiler;
+use crate::engine::Rule;
+use crate::error::{RuleError, SourceLocation};
+use crate::loader::{load_str, parse_str};
+use crate::raw::RawRule;
+
+/// The artifact's file name, next to the rule files.
+pub const ARTIFACT_FILE: &str = "rules.compiled.json";
+/// Raised when the artifact's shape changes.
+const FORMAT: u32 = 1;
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// One rule file: `name` (its file name, or the last part of its S3 key) is
+/// what the artifact records; `label` is what errors and rules call it.
+#[derive(Debug, Clone)]
+pub struct RuleSource {
+    pub name: String,
+    pub label: String,
+    pub text: String,
+}
+
+/// What loading made of the artifact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArtifactUse {
+    Used,
+    Absent,
+    /// Present but not for these files or this version: why.
+    Stale(String),
+}
+
+#[derive(Serialize, Deserialize)]
+struct Artifact<R> {
+    format: u32,
+    version: String,
+    files: Vec<ArtifactFile<R>>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ArtifactFile<R> {
+    name: String,
+    sha256: String,
+    rules: Vec<ArtifactRule<R>>,
+}
+
+/// A rule as parsed, and where it starts (the artifact keeps no other
+/// location: a file that compiled has no error left to point at).
+#[derive(Serialize, Deserialize)]
+struct ArtifactRule<R> {
+    line: u64,
+    column: u64,
+    rule: R,
+}
+
+fn sha256(text: &str) -> String {
+    format!("{:x}", Sha256::digest(text.as_bytes()))
+}
+
+/// Parse and compile `sources` from their YAML, and write the artifact for
+/// them. The artifact is read back before it is returned and must compile to
+/// exactly the same rules; if it does not, no artifact is made.
+pub fn compile_artifact(sources: &[RuleSource]) -> Result<(Vec<Rule>, String), RuleError> {
+    let mut rules = Vec::new();
+    let mut files = Vec::new();
+    for source in sources {
+        let label: Arc<str> = Arc::from(source.label.as_str());
+        let mut compiler = Compiler::new(&label);
+        let mut written = Vec::new();
+        for raw in parse_str(&label, &source.text)? {
+            let rule = serde_json::to_value(&raw.value).map_err(|e| artifact_error(source, e))?;
+            written.push(ArtifactRule {
+                line: raw.referenced.line(),
+                column: raw.referenced.column(),
+                rule,
+            });
+            rules.push(compiler.rule(raw)?);
+        }
+        files.push(ArtifactFile {
+            name: source.name.clone(),
+            sha256: sha256(&source.text),
+            rules: written,
+        });
+    }
+    let artifact = Artifact::<Value> {
+        format: FORMAT,
+        version: VERSION.to_string(),
+        files,
+    };
+    let text = serde_json::to_string(&artifact).map_err(|e| artifact_error(&sources[0], e))?;
+    match from_artifact(sources, &text) {
+        Ok(back) if format!("{back:?}") == format!("{rules:?}") => Ok((rules, text)),
+        Ok(_) => Err(not_same(sources, "its rules differ from the YAML's".into())),
+        Err(reason) => Err(not_same(sources, reason)),
+    }
+}
+
+fn artifact_error(source: &RuleSource, err: serde_json::Error) -> RuleError {
+    RuleError {
+        location: SourceLocation {
+            file: Arc::from(source.label.as_str()),
+            line: 0,
+            column: 0,
+        },
+        rule: None,
+        message: format!("cannot write the compiled form: {err}"),
+    }
+}
+
+fn not_same(sources: &[RuleSource], reason: String) -> RuleError {
+    RuleError {
+        location: SourceLocation {
+            file: Arc::from(sources.first().map_or("", |s| s.label.as_str())),
+            line: 0,
+            column: 0,
+        },
+        rule: None,
+        message: format!(
+            "the compiled form does not read back as the YAML ({reason}); no artifact written, the YAML is used as it is"
+        ),
+    }
+}
+
+/// The rules of `sources`: from `artifact` when it was made from exactly
+/// these files by this version, else from their YAML.
+pub fn load_sources(
+    sources: &[RuleSource],
+    artifact: Option<&str>,
+) -> Result<(Vec<Rule>, ArtifactUse), RuleError> {
+    let used = match artifact {
+        None => ArtifactUse::Absent,
+        Some(text) => match from_artifact(sources, text) {
+            Ok(rules) => return Ok((rules, ArtifactUse::Used)),
+            Err(reason) => ArtifactUse::Stale(reason),
+        },
+    };
+    let mut rules = Vec::new();
+    for source in sources {
+        rules.extend(load_str(&source.label, &source.text)?);
+    }
+    Ok((rules, used))
+}
+
+/// The artifact's rules, or why it does not fit `sources`.
+fn from_artifact(sources: &[RuleSource], text: &str) -> Result<Vec<Rule>, String> {
+    let artifact: Artifact<RawRule> =
+        serde_json::from_str(text).map_err(|e| format!("{ARTIFACT_FILE} does not read: {e}"))?;
+    if artifact.format != FORMAT || artifact.version != VERSION {
+        return Err(format!(
+            "{ARTIFACT_FILE} was written by version {} (format {}), this is {VERSION} (format {FORMAT})",
+            artifact.version, artifact.format
+        ));
+    }
+    let names = |files: Vec<&str>| files.join(", ");
+    if artifact.files.len() != sources.len()
+        || artifact
+            .files
+            .iter()
+            .zip(sources)
+            .any(|(file, source)| file.name != source.name)
+    {
+        return Err(format!(
+            "{ARTIFACT_FILE} was compiled from [{}], the rule files are [{}]",
+            names(artifact.files.iter().map(|f| f.name.as_str()).collect()),
+            names(sources.iter().map(|s| s.name.as_str()).collect())
+        ));
+    }
+    let mut rules = Vec::new();
+    for (file, source) in artifact.files.into_iter().zip(sources) {
+        if file.sha256 != sha256(&source.text) {
+            return Err(format!("{} changed since it was compiled", source.name));
+        }
+        let label: Arc<str> = Arc::from(source.label.as_str());
+        let mut compiler = Compiler::new(&label);
+        for ArtifactRule { line, column, rule } in file.rules {
+            let spanned = Spanned::new(rule, Location::UNKNOWN, Location::UNKNOWN);
+            let mut compiled = compiler
+                .rule(spanned)
+                .map_err(|e| format!("{ARTIFACT_FILE} does not compile: {e}"))?;
+            compiled.source = SourceLocation {
+                file: label.clone(),
+                line,
+                column,
+            };
+            rules.push(compiled);
+        }
+    }
+    Ok(rules)
+}
