@@ -107,6 +107,7 @@ small, small_ci = estimate("rule_evaluation", "ecommerce_6_rules")
 large, large_ci = estimate("rule_evaluation", "generated_1000_rules")
 load_small, load_small_ci = estimate("rule_loading", "ecommerce_6_rules")
 load_large, load_large_ci = estimate("rule_loading", "generated_1000_rules")
+load_artifact, load_artifact_ci = estimate("rule_loading", "generated_1000_rules_from_artifact")
 dispatch, dispatch_ci = estimate("dispatch_in_memory_executed")
 chain, chain_ci = estimate("chain_order_processing_4_steps")
 flush, flush_ci = estimate("group_flush_10_events")
@@ -143,9 +144,13 @@ process start and every Lambda cold start pays once:
 |---|---|---|
 | e-commerce, 6 rules (3 files) | {fmt(load_small)} | {fmt(load_small_ci['lower_bound'])} – {fmt(load_small_ci['upper_bound'])} |
 | e-commerce + 994 generated (246 KB of YAML) | {fmt(load_large)} | {fmt(load_large_ci['lower_bound'])} – {fmt(load_large_ci['upper_bound'])} |
+| the same from its compiled artifact (`switchyard rules compile`) | {fmt(load_artifact)} | {fmt(load_artifact_ci['lower_bound'])} – {fmt(load_artifact_ci['upper_bound'])} |
+| **YAML / artifact** | **{load_large / load_artifact:.2f}×** | |
 
-Most of it is the YAML parser (serde-saphyr and its scanner, by a callgrind profile taken
-outside this run): the whole load reads {0.246 / (load_large / 1e9):.1f} MB of YAML per second.
+Most of the YAML load is the parser (serde-saphyr and its scanner, by a callgrind profile
+taken outside this run): it reads {0.246 / (load_large / 1e9):.1f} MB of YAML per second. The artifact is
+the parsed rules as JSON with each file's SHA-256: loading it hashes the YAML (which stays
+the source of truth), reads the JSON, compiles and indexes.
 
 ## Dispatch (`shared/gateway/benches/dispatch.rs`)
 
@@ -258,57 +263,14 @@ P95 < 500 ms.
 auth_section()
 
 
-lam = os.path.join(ROOT, "target", "lambda-bench.md")
-if os.path.exists(lam):
-    with open(lam) as f:
-        table = f.read().strip()
-    print(f"""
-## Lambda functions (`bench/lambda.py`, against the emulator)
-
-Sizes are the arm64 bootstraps `infra/build-functions` builds with the `lambda` profile
-(`opt-level = "s"` except the rule parser at 3, fat LTO, one codegen unit, stripped,
-linked non-PIE; zip at deflate level 9). Cold starts use the same profile built for x86-64 (this machine cannot run arm64) under a minimal Lambda Runtime API served by the script: the clock starts
-when the process is spawned and stops when the first response (`GET /health` through
-`lambda_http`) reaches the Runtime API, so it covers SDK configuration, the SSM read of the
-approval key, the S3 read and compile of the rules, and the router. The emulator answers
-from loopback: S3 and SSM in AWS add their own latency to the S3 row.
-Request counts come from a proxy between the functions and the emulator; write and read
-units are estimated from the request sizes (audit items also count their index copies;
-transactions count double). Durations are measured against the emulator, which serves one
-request at a time and is far slower than DynamoDB, so the Lambda rows of the cost model are
-pessimistic.
-
-{table}
-
-Reading the figures (the verdicts are in the tables above):
-- **Sizes.** Every function links the AWS SDK (its service clients for DynamoDB, SQS,
-  Scheduler, SSM, S3, STS and the SNS/SQS/EventBridge/Lambda/S3/SES providers, with their
-  runtime, HTTP and TLS stacks) and the generic code instantiated for them: the breakdown
-  above is where the bytes go. Already done: the bootstraps are linked non-PIE (AL2023's
-  glibc cannot read compact relocations, and full ones are large), and the YAML crate is
-  built without its serializer. Left: Cargo features per provider family would let a
-  deployment without AWS providers drop four clients; `panic = "abort"` would drop most
-  unwind tables but turn a panic in one request into a dead instance, so we keep unwinding.
-- **Cold start with 1,000 rules.** Loading the rules is the bulk of the difference to the
-  6-rule start: *Rule evaluation* above measured {fmt(load_large)} to load those rules
-  ({0.246 / (load_large / 1e9):.1f} MB/s of YAML) in this run, and the S3 list and read add the rest.
-  The parser crates stay at opt-level 3 in the size-optimised profile, the S3 objects are
-  fetched concurrently and the SSM read of the approval key runs alongside them. A
-  precompiled rule format (e.g. JSON written by `switchyard rules check`) is the lever left.
-- **DynamoDB writes dominate the cost**: each audit record is written once per index it
-  appears in (the table and 4 of its 5 GSIs), and a chain step rewrites the chain record
-  (which carries the origin action) twice. Sparser audit indexes and a slimmer chain record
-  are the levers.
-""")
-
-# Sections written by their own scripts (bench/fuzz-run, bench/faults.py,
-# the stream benchmark, bench/keys-run, bench/postgres-run) are kept from the
-# current file.
+# Sections written by their own scripts (bench/lambda-run, bench/fuzz-run,
+# bench/faults.py, the stream benchmark, bench/keys-run, bench/postgres-run)
+# are kept from the current file.
 import pathlib
 import re as _re
 current = pathlib.Path(ROOT) / "BENCHMARKS.md"
 if current.exists():
-    for title in ("## Fuzzing", "## Fault injection", "## Idle streams", "## Key distribution", "## Throughput on PostgreSQL",
+    for title in ("## Lambda functions", "## Fuzzing", "## Fault injection", "## Idle streams", "## Key distribution", "## Throughput on PostgreSQL",
               "## The local server at its HTTP ceiling"):
         found = _re.search(_re.escape(title) + r".*?(?=\n## |\Z)", current.read_text(), _re.S)
         if found:

@@ -221,23 +221,13 @@ async fn order_processing_chain_branches_on_body_logged() {
     let (_, steps) = server
         .get("/v1/audit?chain_id=order-processing-act-20&limit=10")
         .await;
-    let fulfil = steps["records"]
-        .as_array()
-        .expect("records")
-        .iter()
-        .find(|r| r["action_type"] == "ship_order")
-        .expect("ship step");
+    let fulfil = step_record(&steps, "ship_order");
     assert_eq!(
         fulfil["action_payload"]["items"],
         json!([{"sku": "SKU-1", "qty": 2}])
     );
     assert_eq!(fulfil["provider"], json!("warehouse"));
-    let charge = steps["records"]
-        .as_array()
-        .expect("records")
-        .iter()
-        .find(|r| r["action_type"] == "charge_card")
-        .expect("charge step");
+    let charge = step_record(&steps, "charge_card");
     assert_eq!(charge["action_payload"]["total_cents"], json!(4999));
     assert_eq!(charge["action_payload"]["card_last4"], json!("[REDACTED]"));
     let (_, listed) = server
@@ -378,12 +368,7 @@ async fn a_chain_record_of_the_old_layout_still_runs() {
     let (_, steps) = server
         .get(&format!("/v1/audit?chain_id={id}&limit=10"))
         .await;
-    let charge = steps["records"]
-        .as_array()
-        .expect("records")
-        .iter()
-        .find(|r| r["action_type"] == "charge_card")
-        .expect("charge step");
+    let charge = step_record(&steps, "charge_card");
     assert_eq!(
         charge["action_payload"]["total_cents"],
         json!(4999),
@@ -402,4 +387,14 @@ async fn a_chain_record_of_the_old_layout_still_runs() {
         None,
         "a chain without a timeout deletes its origin when it ends"
     );
+}
+
+/// The audit record of a chain's step, by its action type.
+fn step_record<'a>(steps: &'a Value, action_type: &str) -> &'a Value {
+    steps["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .find(|r| r["action_type"] == action_type)
+        .unwrap_or_else(|| panic!("no {action_type} step in {steps}"))
 }
