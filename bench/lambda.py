@@ -119,6 +119,7 @@ class Counts:
         with self.lock:
             self.ops = {}
             self.wru = 0.0
+            self.wru_by_op = {}
             self.rru = 0.0
             # Seconds during which at least one request was waiting on the
             # emulator (overlapping requests count once).
@@ -143,11 +144,17 @@ class Counts:
             self.ops[op] = self.ops.get(op, 0) + 1
             wru, rru = units(op, body)
             self.wru += wru
+            if wru:
+                self.wru_by_op[op] = self.wru_by_op.get(op, 0) + wru
             self.rru += rru
 
     def snapshot(self):
         with self.lock:
             return dict(self.ops), self.wru, self.rru
+
+    def write_units_by_op(self):
+        with self.lock:
+            return dict(self.wru_by_op)
 
     def waited(self):
         with self.lock:
@@ -494,6 +501,7 @@ def main():
         durations.append(seconds)
     ops, wru, rru = COUNTS.snapshot()
     report["dispatch"] = (orders, ops, wru, rru, statistics.median(durations) * 1000)
+    report.setdefault("wru_by_op", {})["dispatch starting a chain"] = COUNTS.write_units_by_op()
 
     # One dispatch per outcome, no chain: executed (dedup claim + audit),
     # the same keys again (deduplicated), and a deny rule's suppression.
@@ -512,6 +520,7 @@ def main():
             durations.append(seconds)
         ops, wru, rru = COUNTS.snapshot()
         outcomes[label] = (count, ops, wru, rru, sum(durations), COUNTS.waited())
+        report.setdefault("wru_by_op", {})[label] = COUNTS.write_units_by_op()
     report["outcomes"] = outcomes
     dispatch.kill()
 
@@ -547,6 +556,7 @@ def main():
     ops, wru, rru = COUNTS.snapshot()
     chain_step.kill()
     steps = sum(n for _, n in invocations)
+    report["wru_by_op"]["4-step chain"] = COUNTS.write_units_by_op()
     report["chains"] = (orders, steps, len(invocations), ops, wru, rru,
                         sum(s for s, _ in invocations) * 1000, mapping_requests, COUNTS.waited() * 1000)
     with open(REPORT_FILE, "w") as f:
@@ -684,10 +694,12 @@ def write(report):
                  requests_of(chain_ops, "SQS") / orders + mapping / orders, 0))
 
     out.append(f"\n**Work counted by a proxy in front of the emulator** (100 dispatches per outcome without a chain; {orders} orders, each executed and starting a 4-step chain of log-provider steps, whose {steps} steps ran in {invocations} `chain-step` invocations; the chain's SQS count includes the event source mapping's ReceiveMessage and DeleteMessageBatch):\n")
-    out.append("| unit | requests per unit | est. WRU | est. RRU | Lambda time measured | estimated |\n|---|---|---|---|---|---|")
+    out.append("| unit | requests per unit | est. WRU (by request) | est. RRU | Lambda time measured | estimated |\n|---|---|---|---|---|---|")
     for unit, n, ops, wru, rru, measured, estimated, *_ in rows:
         est = f"{estimated:.1f} ms" if estimated is not None else "–"
-        out.append(f"| {unit} | {per(ops, n)} | {wru / n:.1f} | {rru / n:.1f} | {measured:.1f} ms | {est} |")
+        split = ", ".join(f"{op.split('.')[-1]} {units / n:.1f}" for op, units in
+                          sorted(report["wru_by_op"].get(unit, {}).items(), key=lambda kv: -kv[1]))
+        out.append(f"| {unit} | {per(ops, n)} | {wru / n:.1f} ({split}) | {rru / n:.1f} | {measured:.1f} ms | {est} |")
 
     out.append(f"\n**Cost per million** (AWS list prices, us-east-1: Lambda arm64 {MEMORY_MB} MB $0.0000133334/GB-s + $0.20/M requests, billed per started ms; HTTP API $1.00/M; DynamoDB on-demand $0.625/M WRU, $0.125/M RRU; SQS $0.40/M requests; free tiers ignored). The Lambda column uses the estimated time, the measured one in brackets:\n")
     out.append("| unit | DynamoDB | API Gateway | Lambda | SQS | total | target |\n|---|---|---|---|---|---|---|")
