@@ -24,6 +24,13 @@ pub struct S3Location {
     pub prefix: String,
 }
 
+impl S3Location {
+    /// A listed key's name under the prefix (`gateway.toml`, `a.yaml`, `sub/b.yaml`).
+    fn file_name<'a>(&self, key: &'a str) -> &'a str {
+        key.strip_prefix(self.prefix.as_str()).unwrap_or(key)
+    }
+}
+
 impl FromStr for S3Location {
     type Err = String;
 
@@ -87,7 +94,7 @@ pub(crate) async fn list(s3: &aws_sdk_s3::Client, at: &S3Location) -> anyhow::Re
                 continue;
             };
             // Only the prefix's own files, not sub-folders.
-            let name = &key[at.prefix.len().min(key.len())..];
+            let name = at.file_name(key);
             if !name.contains('/')
                 && (is_rule_file(name)
                     || name == CONFIG_FILE
@@ -139,7 +146,7 @@ pub(crate) async fn fetch(
     let mut sources = Vec::new();
     for (key, text) in listing.keys().zip(texts) {
         let uri = format!("s3://{}/{key}", at.bucket);
-        let name = &key[at.prefix.len().min(key.len())..];
+        let name = at.file_name(key);
         if name == CONFIG_FILE {
             config = Some((uri, text));
         } else if name == switchyard_rules::ARTIFACT_FILE {

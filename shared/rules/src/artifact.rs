@@ -80,7 +80,12 @@ pub fn compile_artifact(sources: &[RuleSource]) -> Result<(Vec<Rule>, String), R
         let mut compiler = Compiler::new(&label);
         let mut written = Vec::new();
         for raw in parse_str(&label, &source.text)? {
-            let rule = serde_json::to_value(&raw.value).map_err(|e| artifact_error(source, e))?;
+            let rule = serde_json::to_value(&raw.value).map_err(|e| {
+                RuleError::whole_file(
+                    &source.label,
+                    format!("cannot write the compiled form: {e}"),
+                )
+            })?;
             written.push(ArtifactRule {
                 line: raw.referenced.line(),
                 column: raw.referenced.column(),
@@ -99,7 +104,12 @@ pub fn compile_artifact(sources: &[RuleSource]) -> Result<(Vec<Rule>, String), R
         version: VERSION.to_string(),
         files,
     };
-    let text = serde_json::to_string(&artifact).map_err(|e| artifact_error(&sources[0], e))?;
+    let text = serde_json::to_string(&artifact).map_err(|e| {
+        RuleError::whole_file(
+            first_label(sources),
+            format!("cannot write the compiled form: {e}"),
+        )
+    })?;
     match from_artifact(sources, &text) {
         Ok(back) if format!("{back:?}") == format!("{rules:?}") => Ok((rules, text)),
         Ok(_) => Err(not_same(sources, "its rules differ from the YAML's".into())),
@@ -107,30 +117,18 @@ pub fn compile_artifact(sources: &[RuleSource]) -> Result<(Vec<Rule>, String), R
     }
 }
 
-fn artifact_error(source: &RuleSource, err: serde_json::Error) -> RuleError {
-    RuleError {
-        location: SourceLocation {
-            file: Arc::from(source.label.as_str()),
-            line: 0,
-            column: 0,
-        },
-        rule: None,
-        message: format!("cannot write the compiled form: {err}"),
-    }
+/// What an error about the rule set as a whole names: its first file.
+fn first_label(sources: &[RuleSource]) -> &str {
+    sources.first().map_or("", |s| s.label.as_str())
 }
 
 fn not_same(sources: &[RuleSource], reason: String) -> RuleError {
-    RuleError {
-        location: SourceLocation {
-            file: Arc::from(sources.first().map_or("", |s| s.label.as_str())),
-            line: 0,
-            column: 0,
-        },
-        rule: None,
-        message: format!(
+    RuleError::whole_file(
+        first_label(sources),
+        format!(
             "the compiled form does not read back as the YAML ({reason}); no artifact written, the YAML is used as it is"
         ),
-    }
+    )
 }
 
 /// The rules of `sources`: from `artifact` when it was made from exactly

@@ -26,6 +26,21 @@ pub struct RuleError {
     pub message: String,
 }
 
+impl RuleError {
+    /// An error about a whole file or directory, with no line to point at.
+    pub fn whole_file(file: &str, message: String) -> Self {
+        RuleError {
+            location: SourceLocation {
+                file: Arc::from(file),
+                line: 0,
+                column: 0,
+            },
+            rule: None,
+            message,
+        }
+    }
+}
+
 impl fmt::Display for RuleError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: ", self.location)?;

@@ -62,15 +62,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Rule>, RuleError> {
 /// The rule files of `dir`, in file-name order, and the compiled artifact's
 /// text if there is one.
 pub fn read_dir(dir: &Path) -> Result<(Vec<RuleSource>, Option<String>), RuleError> {
-    let dir_error = |message: String| RuleError {
-        location: SourceLocation {
-            file: Arc::from(dir.display().to_string()),
-            line: 0,
-            column: 0,
-        },
-        rule: None,
-        message,
-    };
+    let dir_error = |message: String| RuleError::whole_file(&dir.display().to_string(), message);
     let entries = std::fs::read_dir(dir)
         .map_err(|e| dir_error(format!("cannot read rules directory: {e}")))?;
     let mut files = Vec::new();
@@ -88,14 +80,11 @@ pub fn read_dir(dir: &Path) -> Result<(Vec<RuleSource>, Option<String>), RuleErr
     }
     files.sort();
     let read = |path: &Path| {
-        std::fs::read_to_string(path).map_err(|e| RuleError {
-            location: SourceLocation {
-                file: Arc::from(path.display().to_string()),
-                line: 0,
-                column: 0,
-            },
-            rule: None,
-            message: format!("cannot read file: {e}"),
+        std::fs::read_to_string(path).map_err(|e| {
+            RuleError::whole_file(
+                &path.display().to_string(),
+                format!("cannot read file: {e}"),
+            )
         })
     };
     let mut sources = Vec::new();
