@@ -139,10 +139,10 @@ class Counts:
             if self.in_flight == 0:
                 self.waiting += time.perf_counter() - self.since
 
-    def add(self, op, body):
+    def add(self, op, body, write_units=None):
         with self.lock:
             self.ops[op] = self.ops.get(op, 0) + 1
-            wru, rru = units(op, body)
+            wru, rru = (write_units, 0) if write_units is not None else units(op, body)
             self.wru += wru
             if wru:
                 self.wru_by_op[op] = self.wru_by_op.get(op, 0) + wru
@@ -161,21 +161,35 @@ class Counts:
             return self.waiting
 
 
-def audit_index_keys():
-    """The hash key of each of the audit table's indexes in the template: a
-    put writes one more copy for each index whose key the item has."""
+def audit_indexes():
+    """The audit table's indexes in the template, as (hash key, the
+    attributes a copy holds or None for all): a put writes one more copy
+    for each index whose key the item has."""
     import yaml
     with open(os.path.join(ROOT, "infra", "template.yaml")) as f:
         table = yaml.safe_load(f)["Resources"]["AuditTable"]["Properties"]
-    return tuple(next(k["AttributeName"] for k in index["KeySchema"] if k["KeyType"] == "HASH")
-                 for index in table["GlobalSecondaryIndexes"])
+    table_keys = [k["AttributeName"] for k in table["KeySchema"]]
+    indexes = []
+    for index in table["GlobalSecondaryIndexes"]:
+        keys = [k["AttributeName"] for k in index["KeySchema"]]
+        projection = index["Projection"]
+        kept = None if projection["ProjectionType"] == "ALL" else set(
+            table_keys + keys + projection.get("NonKeyAttributes", []))
+        indexes.append((keys[0], kept))
+    return indexes
 
 
-AUDIT_INDEX_KEYS = audit_index_keys()
+AUDIT_INDEXES = audit_indexes()
+# DynamoDB counts 100 bytes of overhead in every index entry.
+INDEX_ENTRY_OVERHEAD = 100
 
 
-def kb_units(obj):
-    return max(1, math.ceil(len(json.dumps(obj)) / 1024))
+def kb_units(obj, extra=0):
+    return max(1, math.ceil((len(json.dumps(obj)) + extra) / 1024))
+
+
+def index_copy(item, kept):
+    return item if kept is None else {k: v for k, v in item.items() if k in kept}
 
 
 def units(op, body):
@@ -188,12 +202,11 @@ def units(op, body):
     if op == "DynamoDB.PutItem":
         item = req.get("Item", {})
         n = kb_units(item)
-        # `<stack>-audit-v2` (the table's name carries its key layout).
+        # `<stack>-audit-v3` (the table's name carries its layout).
         if "-audit" in req.get("TableName", ""):
-            n += sum(kb_units(item) for k in AUDIT_INDEX_KEYS if k in item)
+            n += sum(kb_units(index_copy(item, kept), INDEX_ENTRY_OVERHEAD)
+                     for key, kept in AUDIT_INDEXES if key in item)
         return n, 0
-    if op in ("DynamoDB.UpdateItem", "DynamoDB.DeleteItem"):
-        return kb_units(req.get("ExpressionAttributeValues", {})), 0
     if op == "DynamoDB.TransactWriteItems":
         return sum(2 * kb_units(i) for i in req.get("TransactItems", [])), 0
     if op in ("DynamoDB.GetItem", "DynamoDB.Query"):
@@ -202,6 +215,22 @@ def units(op, body):
 
 
 COUNTS = Counts()
+# Reads the proxy makes for itself (never counted).
+SIZER = None
+
+
+def stored_item_units(body):
+    """Write units of the item an UpdateItem or DeleteItem names, as stored
+    now (0 when there is none)."""
+    global SIZER
+    try:
+        req = json.loads(body or b"{}")
+        if SIZER is None:
+            SIZER = SESSION.client("dynamodb", endpoint_url=ENDPOINT)
+        item = SIZER.get_item(TableName=req["TableName"], Key=req["Key"], ConsistentRead=True).get("Item")
+        return kb_units(item) if item else 0
+    except Exception:  # the request itself reports its own errors
+        return 0
 
 
 class Proxy(BaseHTTPRequestHandler):
@@ -220,7 +249,10 @@ class Proxy(BaseHTTPRequestHandler):
         service = target.split("_")[0].split(".")[0] if target else ""
         op = target.split(".")[-1] if target else self.command + " " + self.path.split("?")[0]
         label = {"DynamoDB": "DynamoDB", "AmazonSQS": "SQS", "AmazonSSM": "SSM"}.get(service, "other")
-        COUNTS.add(f"{label}.{op}", body)
+        # An update or delete is billed on the whole item (the larger of
+        # before and after), which its request does not show: read it.
+        sized = op in ("UpdateItem", "DeleteItem") and label == "DynamoDB"
+        before = stored_item_units(body) if sized else 0
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
         request = urllib.request.Request(ENDPOINT + self.path, data=body or None, method=self.command, headers=headers)
         COUNTS.begin()
@@ -231,6 +263,10 @@ class Proxy(BaseHTTPRequestHandler):
             status, data, out = err.code, err.read(), err.headers
         finally:
             COUNTS.end()
+        if sized:
+            COUNTS.add(f"{label}.{op}", body, max(before, stored_item_units(body), 1))
+        else:
+            COUNTS.add(f"{label}.{op}", body)
         self.send_response(status)
         for k, v in out.items():
             if k.lower() not in ("content-length", "transfer-encoding", "connection", "server", "date"):
@@ -599,7 +635,9 @@ of the approval key, the S3 read and compile of the rules, and the router. The e
 answers from loopback: S3 and SSM in AWS add their own latency to the S3 row.
 Request counts come from a proxy between the functions and the emulator; write and read
 units are estimated from the request sizes (an audit item also counts one copy per index of
-the template whose key it has; transactions count double). Durations are measured against
+the template whose key it has, of the attributes the index projects plus DynamoDB's 100 bytes
+of index overhead; an update or delete counts the whole item, the larger of before and after,
+which the proxy reads from the emulator around the request; transactions count double). Durations are measured against
 the emulator, which serves one request at a time and is far slower than DynamoDB; the proxy
 also measures how long the function waited on it, so each unit has a second, estimated
 duration: its own time plus """ + str(ROUND_TRIP_MS) + """ ms per request it sent."""
@@ -609,8 +647,11 @@ READING = """Reading the figures (the verdicts are in the tables above):
   The 2026-12 layout keys the table by action (a lookup by action needs no index) and reads
   namespace-wide queries from the sharded feed, so a dispatch's record is written 3 times
   (table, `by_tenant`, `by_time`), a chain step's 4 (and `by_chain`), where each was
-  written 5 and 6 times before. A chain's origin action is stored once, in its own record,
-  and the chain record that every step rewrites twice leaves its empty fields out.
+  written 5 and 6 times before. The indexes project a summary of the filtered fields, not
+  the record, so each copy is one write unit however large the record (a chain step's
+  record is about 2 KB: two units in the table, one in each index). A chain's origin action
+  is stored once, in its own record, and the chain record that every step rewrites twice
+  leaves its empty fields out.
 - **What is left of a dispatch**: one gate write (the dedup claim; a refused conditional
   write is billed too, so a duplicate costs as much as the original), one audit record and
   its two index copies, the HTTP API's $1.00 and Lambda's $0.20 per million requests. The

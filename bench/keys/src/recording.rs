@@ -11,7 +11,7 @@ use switchyard_core::{AuditPage, AuditQuery, AuditRecord};
 use switchyard_store::{
     AuditStore, GateOp, GateResult, ListPage, StateKey, StateStore, StoreError, Versioned,
 };
-use switchyard_store_dynamodb::{audit_index_keys, lease_item_key, state_item_key};
+use switchyard_store_dynamodb::{audit_item_copies, lease_item_key, state_item_key};
 
 use crate::tally::{Tally, read_units, write_units};
 
@@ -169,16 +169,16 @@ pub struct RecordingAudit {
 #[async_trait]
 impl AuditStore for RecordingAudit {
     async fn append(&self, record: AuditRecord) -> Result<(), StoreError> {
-        let body =
-            serde_json::to_string(&record).map_err(|e| StoreError::Invalid(e.to_string()))?;
         for layout in &self.layouts {
-            let keys = audit_index_keys(&record, layout.audit_shards);
-            // Every index projects the whole item (ALL), so each write costs
-            // the item's size.
-            let bytes = body.len() + keys.iter().map(|(_, _, v)| v.len() + 12).sum::<usize>();
-            for (index, _, value) in keys {
-                self.tally
-                    .write(layout.name, index, value, write_units(bytes));
+            // Each copy as the adapter writes it: the table holds the
+            // record, an index what the template projects into it.
+            for copy in audit_item_copies(&record, layout.audit_shards)? {
+                self.tally.write(
+                    layout.name,
+                    copy.index,
+                    copy.partition,
+                    write_units(copy.bytes),
+                );
             }
         }
         self.inner.append(record).await

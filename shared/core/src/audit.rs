@@ -141,23 +141,57 @@ impl AuditQuery {
     pub const MAX_LIMIT: usize = 1000;
 
     pub fn matches(&self, record: &AuditRecord) -> bool {
+        self.matches_fields(&record.fields())
+    }
+
+    /// [`matches`](Self::matches) on the filtered fields alone: a store
+    /// that indexes them apart from the record decides without reading it.
+    pub fn matches_fields(&self, fields: &AuditFields<'_>) -> bool {
         fn eq(filter: &Option<String>, value: &str) -> bool {
             filter.as_deref().is_none_or(|f| f == value)
         }
-        fn eq_opt(filter: &Option<String>, value: &Option<String>) -> bool {
-            filter
-                .as_deref()
-                .is_none_or(|f| value.as_deref() == Some(f))
+        fn eq_opt(filter: &Option<String>, value: Option<&str>) -> bool {
+            filter.as_deref().is_none_or(|f| value == Some(f))
         }
-        eq(&self.namespace, &record.namespace)
-            && eq(&self.tenant, &record.tenant)
-            && eq(&self.provider, &record.provider)
-            && eq(&self.action_type, &record.action_type)
-            && eq(&self.outcome, &record.outcome)
-            && eq(&self.verdict, &record.verdict)
-            && eq(&self.action_id, &record.action_id)
-            && eq_opt(&self.matched_rule, &record.matched_rule)
-            && eq_opt(&self.chain_id, &record.chain_id)
+        eq(&self.namespace, fields.namespace)
+            && eq(&self.tenant, fields.tenant)
+            && eq(&self.provider, fields.provider)
+            && eq(&self.action_type, fields.action_type)
+            && eq(&self.outcome, fields.outcome)
+            && eq(&self.verdict, fields.verdict)
+            && eq(&self.action_id, fields.action_id)
+            && eq_opt(&self.matched_rule, fields.matched_rule)
+            && eq_opt(&self.chain_id, fields.chain_id)
+    }
+}
+
+/// The fields of a record that [`AuditQuery`] filters on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuditFields<'a> {
+    pub action_id: &'a str,
+    pub chain_id: Option<&'a str>,
+    pub namespace: &'a str,
+    pub tenant: &'a str,
+    pub provider: &'a str,
+    pub action_type: &'a str,
+    pub verdict: &'a str,
+    pub matched_rule: Option<&'a str>,
+    pub outcome: &'a str,
+}
+
+impl AuditRecord {
+    pub fn fields(&self) -> AuditFields<'_> {
+        AuditFields {
+            action_id: &self.action_id,
+            chain_id: self.chain_id.as_deref(),
+            namespace: &self.namespace,
+            tenant: &self.tenant,
+            provider: &self.provider,
+            action_type: &self.action_type,
+            verdict: &self.verdict,
+            matched_rule: self.matched_rule.as_deref(),
+            outcome: &self.outcome,
+        }
     }
 }
 

@@ -11,7 +11,7 @@ pub mod outcome;
 pub mod provider;
 
 pub use action::{Action, ActionValidationError};
-pub use audit::{AuditEvent, AuditPage, AuditQuery, AuditRecord, Caller};
+pub use audit::{AuditEvent, AuditFields, AuditPage, AuditQuery, AuditRecord, Caller};
 pub use backoff::Backoff;
 pub use clock::{Clock, ManualClock, SystemClock, after, after_seconds};
 pub use outcome::{ActionOutcome, ProviderResponse, ResponseStatus};

@@ -1,5 +1,6 @@
 //! The audit store on one DynamoDB table with an index per query shape.
 //! Records are stored redacted (the gateway redacts before calling us).
+//! The indexes hold summaries, not records (see [`crate::audit_entry`]).
 
 use std::sync::Arc;
 
@@ -10,10 +11,10 @@ use chrono::{DateTime, Utc};
 use switchyard_core::{AuditPage, AuditQuery, AuditRecord, Clock};
 use switchyard_store::{AuditStore, StoreError};
 
-use crate::attr::{Item, get_s, n, s, unavailable};
-use crate::layout::{
-    DEFAULT_AUDIT_SHARDS, FEED, MAX_AUDIT_SHARDS, audit_index_keys, audit_partition, audit_scope,
-};
+use crate::attr::{Item, s, unavailable};
+use crate::audit_entry::{IndexEntry, decode_record, fetch_records};
+use crate::audit_item::audit_item;
+use crate::layout::{DEFAULT_AUDIT_SHARDS, FEED, MAX_AUDIT_SHARDS, audit_partition, audit_scope};
 
 #[derive(Clone)]
 pub struct DynamoAuditStore {
@@ -59,17 +60,6 @@ fn index_for(query: &AuditQuery, shards: u32) -> (Option<&'static str>, &'static
     }
 }
 
-fn decode(item: &Item) -> Result<AuditRecord, StoreError> {
-    let raw = get_s(item, "r").ok_or_else(|| StoreError::Corrupt {
-        key: get_s(item, "id").unwrap_or("?").into(),
-        message: "no record".into(),
-    })?;
-    serde_json::from_str(raw).map_err(|e| StoreError::Corrupt {
-        key: get_s(item, "id").unwrap_or("?").into(),
-        message: e.to_string(),
-    })
-}
-
 impl DynamoAuditStore {
     pub fn new(client: Client, table: impl Into<String>, clock: Arc<dyn Clock>) -> Self {
         Self {
@@ -107,7 +97,7 @@ impl DynamoAuditStore {
         query: &AuditQuery,
         keep: usize,
         now: DateTime<Utc>,
-    ) -> Result<(Vec<AuditRecord>, u64), StoreError> {
+    ) -> Result<(Vec<IndexEntry>, u64), StoreError> {
         let mut start: Option<Item> = None;
         let mut total = 0u64;
         let mut records = Vec::new();
@@ -133,12 +123,12 @@ impl DynamoAuditStore {
             // The remaining filters are exact matches checked here (cheap
             // next to the read).
             for item in out.items() {
-                let record = decode(item)?;
-                if !self.live(&record, now) || !query.matches(&record) {
+                let entry = IndexEntry::decode(item)?;
+                if !entry.live(now) || !query.matches_fields(&entry.fields()) {
                     continue;
                 }
                 if records.len() < keep {
-                    records.push(record);
+                    records.push(entry);
                 }
                 total += 1;
             }
@@ -149,13 +139,13 @@ impl DynamoAuditStore {
         }
     }
 
-    /// One feed shard's records after `after`, oldest first, at most `limit`.
+    /// One feed shard's entries after `after`, oldest first, at most `limit`.
     async fn feed_since(
         &self,
         shard: u32,
         after: &str,
         limit: usize,
-    ) -> Result<Vec<AuditRecord>, StoreError> {
+    ) -> Result<Vec<IndexEntry>, StoreError> {
         let out = self
             .client
             .query()
@@ -174,24 +164,14 @@ impl DynamoAuditStore {
                     aws_sdk_dynamodb::error::DisplayErrorContext(e),
                 )
             })?;
-        out.items().iter().map(decode).collect()
+        out.items().iter().map(IndexEntry::decode).collect()
     }
 }
 
 #[async_trait]
 impl AuditStore for DynamoAuditStore {
     async fn append(&self, record: AuditRecord) -> Result<(), StoreError> {
-        let body =
-            serde_json::to_string(&record).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        let mut item: Item = audit_index_keys(&record, self.shards)
-            .into_iter()
-            .map(|(_, attribute, value)| (attribute.to_string(), s(value)))
-            .collect();
-        item.insert("id".to_string(), s(&record.id));
-        item.insert("r".to_string(), s(body));
-        if let Some(at) = record.expires_at {
-            item.insert("ttl".into(), n(at.timestamp()));
-        }
+        let item = audit_item(&record, self.shards)?;
         self.client
             .put_item()
             .table_name(&self.table)
@@ -217,7 +197,7 @@ impl AuditStore for DynamoAuditStore {
         let reads = values
             .iter()
             .map(|value| self.read_partition((index, attribute, value), query, keep, now));
-        let mut matched: Vec<AuditRecord> = Vec::new();
+        let mut matched: Vec<IndexEntry> = Vec::new();
         let mut total = 0u64;
         for part in futures_util::future::join_all(reads).await {
             let (newest, count) = part?;
@@ -225,7 +205,8 @@ impl AuditStore for DynamoAuditStore {
             total += count;
         }
         matched.sort_by(|a, b| b.id.cmp(&a.id));
-        let records = matched.into_iter().skip(query.offset).take(limit).collect();
+        let page = matched.into_iter().skip(query.offset).take(limit).collect();
+        let records = fetch_records(&self.client, &self.table, page).await?;
         Ok(AuditPage {
             records,
             total,
@@ -256,7 +237,7 @@ impl AuditStore for DynamoAuditStore {
                 )
             })?;
         for item in out.items() {
-            let record = decode(item)?;
+            let record = decode_record(item)?;
             if self.live(&record, now) && accept(&record) {
                 return Ok(Some(record));
             }
@@ -294,7 +275,7 @@ impl AuditStore for DynamoAuditStore {
         }
         merged.sort_by(|a, b| a.id.cmp(&b.id));
         merged.truncate(limit);
-        Ok(merged)
+        fetch_records(&self.client, &self.table, merged).await
     }
 
     /// Native TTL deletes expired records (lazily); reads already skip them.

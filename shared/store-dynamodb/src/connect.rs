@@ -30,7 +30,7 @@ impl Default for DynamoSettings {
             region: "us-east-1".into(),
             endpoint_url: None,
             state_table: "switchyard-state".into(),
-            audit_table: "switchyard-audit-v2".into(),
+            audit_table: "switchyard-audit-v3".into(),
             state_shards: crate::DEFAULT_STATE_SHARDS,
             audit_shards: crate::DEFAULT_AUDIT_SHARDS,
         }

@@ -10,6 +10,8 @@
 
 mod attr;
 mod audit;
+mod audit_entry;
+mod audit_item;
 mod connect;
 pub mod contention;
 mod gate;
@@ -18,6 +20,7 @@ pub mod schema;
 mod state;
 
 pub use audit::DynamoAuditStore;
+pub use audit_item::{AuditCopy, audit_item_copies};
 pub use connect::{DynamoSettings, RoundTrips, connect};
 pub use layout::{
     DEFAULT_AUDIT_SHARDS, DEFAULT_STATE_SHARDS, MAX_AUDIT_SHARDS, MAX_STATE_SHARDS,

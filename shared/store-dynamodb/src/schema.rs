@@ -53,6 +53,25 @@ pub struct KeyDef {
 pub struct IndexDef {
     pub index_name: String,
     pub key_schema: Vec<KeyDef>,
+    pub projection: ProjectionDef,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ProjectionDef {
+    pub projection_type: String,
+    #[serde(default)]
+    pub non_key_attributes: Vec<String>,
+}
+
+impl ProjectionDef {
+    fn build(&self) -> Projection {
+        let projected = Some(self.non_key_attributes.clone()).filter(|a| !a.is_empty());
+        Projection::builder()
+            .projection_type(ProjectionType::from(self.projection_type.as_str()))
+            .set_non_key_attributes(projected)
+            .build()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -114,11 +133,7 @@ pub async fn create_table(
             GlobalSecondaryIndex::builder()
                 .index_name(&index.index_name)
                 .set_key_schema(Some(keys(&index.key_schema)?))
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::All)
-                        .build(),
-                )
+                .projection(index.projection.build())
                 .build()
                 .map_err(|e| e.to_string())?,
         );
@@ -214,6 +229,20 @@ mod tests {
             .map(|i| i.index_name.as_str())
             .collect();
         assert_eq!(names, ["by_tenant", "by_time", "by_chain"]);
+        for index in &audit.global_secondary_indexes {
+            assert_eq!(
+                (
+                    index.projection.projection_type.as_str(),
+                    index.projection.non_key_attributes.as_slice()
+                ),
+                (
+                    "INCLUDE",
+                    [crate::audit_entry::SUMMARY.to_string()].as_slice()
+                ),
+                "{} projects the summary alone: the records stay in the table",
+                index.index_name
+            );
+        }
         let key: Vec<&str> = audit
             .key_schema
             .iter()

@@ -425,14 +425,16 @@ async fn audit_feed(store: &dyn AuditStore, run: &str) {
     let feed_run = format!("{run}-feed");
     let cursor_start = uuid::Uuid::now_v7().to_string();
     let mut appended = Vec::new();
-    for n in 0..45 {
+    // More than a store reads back in one batch (DynamoDB: 100 keys).
+    let records = 105;
+    for n in 0..records {
         let mut r = record(&feed_run, n, "t1", "executed", None);
         r.namespace = format!("{feed_run}-ns");
-        appended.push(r.id.clone());
+        appended.push((r.id.clone(), Some(json!({"n": n}))));
         store.append(r).await.expect("append");
     }
     // Pages of 7 (fewer than the shards of a sharded store, and not a
-    // divisor of 45) until the feed is exhausted.
+    // divisor of the count) until the feed is exhausted.
     let mut seen = Vec::new();
     let mut cursor = cursor_start;
     loop {
@@ -447,10 +449,13 @@ async fn audit_feed(store: &dyn AuditStore, run: &str) {
         seen.extend(
             page.into_iter()
                 .filter(|r| r.namespace == format!("{feed_run}-ns"))
-                .map(|r| r.id),
+                .map(|r| (r.id, r.action_payload)),
         );
     }
-    assert_eq!(seen, appended, "every record once, in order");
+    assert_eq!(
+        seen, appended,
+        "every record once, in order, whole (with its payload)"
+    );
     // An unscoped query reads every partition.
     let unscoped = store
         .query(&AuditQuery {
@@ -459,12 +464,14 @@ async fn audit_feed(store: &dyn AuditStore, run: &str) {
         })
         .await
         .expect("query");
-    let mine = unscoped
+    let mine: Vec<_> = unscoped
         .records
         .iter()
         .filter(|r| r.namespace == format!("{feed_run}-ns"))
-        .count();
-    assert_eq!(mine, 45, "an unscoped query finds them all");
+        .map(|r| (r.id.clone(), r.action_payload.clone()))
+        .rev()
+        .collect();
+    assert_eq!(mine, appended, "an unscoped query finds them all, whole");
     assert!(
         unscoped.records.windows(2).all(|w| w[0].id > w[1].id),
         "newest first across partitions"

@@ -1,0 +1,297 @@
+//! What the audit indexes hold of a record, and how a page's full records
+//! are fetched from the table.
+//!
+//! The indexes project only the keys and `f`, a short JSON of the fields a
+//! query filters on (and the expiry): an index copy is then one write unit
+//! whatever the record's payload and details weigh, where a full copy
+//! costs one unit per KB in every index. A query filters and counts on the
+//! index alone and reads from the table only the records of its page.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::KeysAndAttributes;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use switchyard_core::{AuditFields, AuditRecord};
+use switchyard_store::StoreError;
+
+use crate::attr::{Item, get_s, s, unavailable};
+
+/// The attribute holding the redacted record as JSON (table only).
+pub(crate) const RECORD: &str = "r";
+/// The attribute holding the [`Summary`] (table and indexes).
+pub(crate) const SUMMARY: &str = "f";
+
+/// Keys a `BatchGetItem` takes at most.
+const BATCH_GET_MAX: usize = 100;
+/// Rounds of unprocessed keys retried before the read gives up.
+const BATCH_GET_ROUNDS: u32 = 8;
+
+/// The filtered fields that are not already index or table keys, under
+/// one-letter names (the names are billed bytes in every index copy).
+#[derive(Debug, Serialize, Deserialize)]
+struct Summary {
+    #[serde(rename = "n")]
+    namespace: String,
+    #[serde(rename = "t")]
+    tenant: String,
+    #[serde(rename = "p")]
+    provider: String,
+    #[serde(rename = "a")]
+    action_type: String,
+    #[serde(rename = "v")]
+    verdict: String,
+    #[serde(rename = "m", default, skip_serializing_if = "Option::is_none")]
+    matched_rule: Option<String>,
+    #[serde(rename = "o")]
+    outcome: String,
+    #[serde(rename = "x", default, skip_serializing_if = "Option::is_none")]
+    expires_at: Option<DateTime<Utc>>,
+}
+
+impl Summary {
+    fn of(record: &AuditRecord) -> Self {
+        Self {
+            namespace: record.namespace.clone(),
+            tenant: record.tenant.clone(),
+            provider: record.provider.clone(),
+            action_type: record.action_type.clone(),
+            verdict: record.verdict.clone(),
+            matched_rule: record.matched_rule.clone(),
+            outcome: record.outcome.clone(),
+            expires_at: record.expires_at,
+        }
+    }
+}
+
+/// The `f` attribute of `record`.
+pub(crate) fn summary_of(record: &AuditRecord) -> Result<String, StoreError> {
+    serde_json::to_string(&Summary::of(record)).map_err(|e| StoreError::Invalid(e.to_string()))
+}
+
+/// An item read from an index: its keys and summary, and the whole record
+/// when the index projects it (a table created with `ALL` projections by an
+/// earlier version still answers).
+#[derive(Debug)]
+pub(crate) struct IndexEntry {
+    pub id: String,
+    pub action_id: String,
+    chain_id: Option<String>,
+    summary: Summary,
+    pub record: Option<AuditRecord>,
+}
+
+fn corrupt(item: &Item, message: impl Into<String>) -> StoreError {
+    StoreError::Corrupt {
+        key: get_s(item, "id").unwrap_or("?").into(),
+        message: message.into(),
+    }
+}
+
+/// The whole record in a table item.
+pub(crate) fn decode_record(item: &Item) -> Result<AuditRecord, StoreError> {
+    let raw = get_s(item, RECORD).ok_or_else(|| corrupt(item, "no record"))?;
+    serde_json::from_str(raw).map_err(|e| corrupt(item, e.to_string()))
+}
+
+impl IndexEntry {
+    pub(crate) fn decode(item: &Item) -> Result<Self, StoreError> {
+        if get_s(item, RECORD).is_some() {
+            return Ok(Self::from_record(decode_record(item)?));
+        }
+        let field = |name: &str| {
+            get_s(item, name)
+                .map(str::to_string)
+                .ok_or_else(|| corrupt(item, format!("no {name}")))
+        };
+        let summary = serde_json::from_str(&field(SUMMARY)?)
+            .map_err(|e| corrupt(item, format!("summary: {e}")))?;
+        Ok(Self {
+            id: field("id")?,
+            action_id: field("action_id")?,
+            chain_id: get_s(item, "chain_id").map(str::to_string),
+            summary,
+            record: None,
+        })
+    }
+
+    fn from_record(record: AuditRecord) -> Self {
+        Self {
+            id: record.id.clone(),
+            action_id: record.action_id.clone(),
+            chain_id: record.chain_id.clone(),
+            summary: Summary::of(&record),
+            record: Some(record),
+        }
+    }
+
+    pub(crate) fn fields(&self) -> AuditFields<'_> {
+        AuditFields {
+            action_id: &self.action_id,
+            chain_id: self.chain_id.as_deref(),
+            namespace: &self.summary.namespace,
+            tenant: &self.summary.tenant,
+            provider: &self.summary.provider,
+            action_type: &self.summary.action_type,
+            verdict: &self.summary.verdict,
+            matched_rule: self.summary.matched_rule.as_deref(),
+            outcome: &self.summary.outcome,
+        }
+    }
+
+    pub(crate) fn live(&self, now: DateTime<Utc>) -> bool {
+        self.summary.expires_at.is_none_or(|at| at > now)
+    }
+}
+
+/// The records of `entries`, in their order, reading from the table (with
+/// strongly consistent reads, so an index entry's record is always there)
+/// those the index did not carry. A record deleted since the index was read
+/// (expired and removed by TTL) is left out.
+pub(crate) async fn fetch_records(
+    client: &Client,
+    table: &str,
+    entries: Vec<IndexEntry>,
+) -> Result<Vec<AuditRecord>, StoreError> {
+    let missing: Vec<(String, String)> = entries
+        .iter()
+        .filter(|e| e.record.is_none())
+        .map(|e| (e.action_id.clone(), e.id.clone()))
+        .collect();
+    let mut found: HashMap<String, AuditRecord> = HashMap::new();
+    for chunk in missing.chunks(BATCH_GET_MAX) {
+        for item in batch_get(client, table, chunk).await? {
+            let record = decode_record(&item)?;
+            found.insert(record.id.clone(), record);
+        }
+    }
+    Ok(entries
+        .into_iter()
+        .filter_map(|e| e.record.or_else(|| found.remove(&e.id)))
+        .collect())
+}
+
+/// One `BatchGetItem` of at most 100 keys, retrying what DynamoDB leaves
+/// unprocessed (it may, under throttling or past 16 MB).
+async fn batch_get(
+    client: &Client,
+    table: &str,
+    keys: &[(String, String)],
+) -> Result<Vec<Item>, StoreError> {
+    let key_items: Vec<Item> = keys
+        .iter()
+        .map(|(action_id, id)| {
+            HashMap::from([
+                ("action_id".to_string(), s(action_id)),
+                ("id".to_string(), s(id)),
+            ])
+        })
+        .collect();
+    let mut request = Some(
+        KeysAndAttributes::builder()
+            .set_keys(Some(key_items))
+            .consistent_read(true)
+            .build()
+            .map_err(|e| StoreError::Invalid(e.to_string()))?,
+    );
+    let mut items = Vec::new();
+    let mut round = 0;
+    while let Some(keys) = request.take() {
+        if round > 0 {
+            let pause = 20u64.saturating_mul(1 << round.min(6));
+            tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+        }
+        round += 1;
+        let out = client
+            .batch_get_item()
+            .request_items(table, keys)
+            .send()
+            .await
+            .map_err(|e| {
+                unavailable(
+                    "BatchGetItem (audit)",
+                    aws_sdk_dynamodb::error::DisplayErrorContext(e),
+                )
+            })?;
+        if let Some(mut got) = out.responses
+            && let Some(got) = got.remove(table)
+        {
+            items.extend(got);
+        }
+        request = out
+            .unprocessed_keys
+            .and_then(|mut left| left.remove(table))
+            .filter(|left| !left.keys().is_empty());
+        if request.is_some() && round >= BATCH_GET_ROUNDS {
+            return Err(StoreError::Unavailable(format!(
+                "BatchGetItem (audit): keys still unprocessed after {BATCH_GET_ROUNDS} rounds"
+            )));
+        }
+    }
+    Ok(items)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> AuditRecord {
+        serde_json::from_value(serde_json::json!({
+            "id": "0190-a", "action_id": "act-1", "chain_id": "ch-1",
+            "namespace": "shop", "tenant": "acme", "provider": "email",
+            "action_type": "send", "verdict": "allow", "matched_rule": "r1",
+            "outcome": "executed", "action_payload": {"big": "x".repeat(4000)},
+            "verdict_details": {}, "outcome_details": {},
+            "dispatched_at": "2026-12-07T00:00:00Z", "completed_at": "2026-12-07T00:00:00Z",
+            "duration_ms": 1, "expires_at": "2026-12-08T00:00:00Z"
+        }))
+        .expect("record")
+    }
+
+    #[test]
+    fn an_index_entry_filters_as_its_record_does() {
+        let record = record();
+        let summary = summary_of(&record).expect("summary");
+        assert!(
+            summary.len() < 200,
+            "a summary leaves out the payload: {summary}"
+        );
+        let item: Item = HashMap::from([
+            ("id".to_string(), s(&record.id)),
+            ("action_id".to_string(), s(&record.action_id)),
+            ("chain_id".to_string(), s("ch-1")),
+            (SUMMARY.to_string(), s(summary)),
+        ]);
+        let entry = IndexEntry::decode(&item).expect("entry");
+        assert_eq!(entry.fields(), record.fields());
+        assert!(entry.record.is_none());
+        let day_after = "2026-12-08T00:00:01Z".parse().expect("time");
+        assert!(!entry.live(day_after));
+        assert!(entry.live("2026-12-07T23:59:59Z".parse().expect("time")));
+    }
+
+    #[test]
+    fn an_index_that_projects_everything_gives_the_record_itself() {
+        let record = record();
+        let item: Item = HashMap::from([
+            ("id".to_string(), s(&record.id)),
+            (
+                RECORD.to_string(),
+                s(serde_json::to_string(&record).expect("json")),
+            ),
+        ]);
+        let entry = IndexEntry::decode(&item).expect("entry");
+        assert_eq!(entry.record.as_ref(), Some(&record));
+        assert_eq!(entry.fields(), record.fields());
+    }
+
+    #[test]
+    fn an_item_without_summary_or_record_is_corrupt() {
+        let item: Item = HashMap::from([("id".to_string(), s("x"))]);
+        assert!(matches!(
+            IndexEntry::decode(&item),
+            Err(StoreError::Corrupt { .. })
+        ));
+    }
+}
