@@ -111,6 +111,7 @@ impl DynamoAuditStore {
                 .expression_attribute_names("#k", attribute)
                 .expression_attribute_values(":v", s(value))
                 .scan_index_forward(false)
+                .consistent_read(index.is_none())
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
@@ -228,6 +229,9 @@ impl AuditStore for DynamoAuditStore {
             .key_condition_expression("action_id = :a")
             .expression_attribute_values(":a", s(action_id))
             .scan_index_forward(false)
+            // A record just written is read back at once (GET /v1/audit/{id}
+            // after a dispatch): only the table offers consistent reads.
+            .consistent_read(true)
             .send()
             .await
             .map_err(|e| {
