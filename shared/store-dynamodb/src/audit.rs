@@ -12,7 +12,7 @@ use switchyard_core::{AuditPage, AuditQuery, AuditRecord, Clock};
 use switchyard_store::{AuditStore, StoreError};
 
 use crate::attr::{Item, s, unavailable};
-use crate::audit_entry::{IndexEntry, decode_record, fetch_records};
+use crate::audit_entry::{IndexEntry, RecentRecords, decode_record, fetch_records, recent_records};
 use crate::audit_item::audit_item;
 use crate::layout::{DEFAULT_AUDIT_SHARDS, FEED, MAX_AUDIT_SHARDS, audit_partition, audit_scope};
 
@@ -22,6 +22,7 @@ pub struct DynamoAuditStore {
     table: String,
     clock: Arc<dyn Clock>,
     shards: u32,
+    recent: RecentRecords,
 }
 
 impl std::fmt::Debug for DynamoAuditStore {
@@ -67,6 +68,7 @@ impl DynamoAuditStore {
             table: table.into(),
             clock,
             shards: DEFAULT_AUDIT_SHARDS,
+            recent: recent_records(),
         }
     }
 
@@ -207,7 +209,7 @@ impl AuditStore for DynamoAuditStore {
         }
         matched.sort_by(|a, b| b.id.cmp(&a.id));
         let page = matched.into_iter().skip(query.offset).take(limit).collect();
-        let records = fetch_records(&self.client, &self.table, page).await?;
+        let records = fetch_records(&self.client, &self.table, &self.recent, page).await?;
         Ok(AuditPage {
             records,
             total,
@@ -279,7 +281,7 @@ impl AuditStore for DynamoAuditStore {
         }
         merged.sort_by(|a, b| a.id.cmp(&b.id));
         merged.truncate(limit);
-        fetch_records(&self.client, &self.table, merged).await
+        fetch_records(&self.client, &self.table, &self.recent, merged).await
     }
 
     /// Native TTL deletes expired records (lazily); reads already skip them.

@@ -8,6 +8,7 @@
 //! index alone and reads from the table only the records of its page.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::KeysAndAttributes;
@@ -145,30 +146,74 @@ impl IndexEntry {
     }
 }
 
-/// The records of `entries`, in their order, reading from the table (with
-/// strongly consistent reads, so an index entry's record is always there)
-/// those the index did not carry. A record deleted since the index was read
-/// (expired and removed by TTL) is left out.
+/// Records read from the table lately, by id. Records never change once
+/// written, and the change feed reads its last two seconds again every
+/// second (for late writers): without this each of those re-reads would be
+/// a table read again.
+pub(crate) type RecentRecords = moka::sync::Cache<String, Arc<AuditRecord>>;
+
+/// Bytes of recent records kept per process.
+const RECENT_BYTES: u64 = 16 * 1024 * 1024;
+/// How long a recent record is kept (the feed's look-back is 2 s).
+const RECENT_FOR: std::time::Duration = std::time::Duration::from_secs(10);
+
+pub(crate) fn recent_records() -> RecentRecords {
+    moka::sync::Cache::builder()
+        .max_capacity(RECENT_BYTES)
+        .weigher(|id: &String, record: &Arc<AuditRecord>| {
+            let bytes = id.len() + std::mem::size_of::<AuditRecord>() + record_weight(record);
+            u32::try_from(bytes).unwrap_or(u32::MAX)
+        })
+        .time_to_live(RECENT_FOR)
+        .build()
+}
+
+/// About what a record holds on the heap: its JSON values dominate.
+fn record_weight(record: &AuditRecord) -> usize {
+    let json = |v: &serde_json::Value| v.to_string().len();
+    record.action_payload.as_ref().map_or(0, json)
+        + json(&record.verdict_details)
+        + json(&record.outcome_details)
+        + record
+            .metadata
+            .iter()
+            .map(|(k, v)| k.len() + v.len())
+            .sum::<usize>()
+}
+
+/// The records of `entries`, in their order: those the index carried, those
+/// read lately, and the rest read from the table (strongly consistent reads,
+/// so an index entry's record is always there). A record deleted since the
+/// index was read (expired and removed by TTL) is left out.
 pub(crate) async fn fetch_records(
     client: &Client,
     table: &str,
+    recent: &RecentRecords,
     entries: Vec<IndexEntry>,
 ) -> Result<Vec<AuditRecord>, StoreError> {
-    let missing: Vec<(String, String)> = entries
-        .iter()
-        .filter(|e| e.record.is_none())
-        .map(|e| (e.action_id.clone(), e.id.clone()))
-        .collect();
-    let mut found: HashMap<String, AuditRecord> = HashMap::new();
+    let mut found: HashMap<String, Arc<AuditRecord>> = HashMap::new();
+    let mut missing: Vec<(String, String)> = Vec::new();
+    for entry in entries.iter().filter(|e| e.record.is_none()) {
+        match recent.get(&entry.id) {
+            Some(record) => {
+                found.insert(entry.id.clone(), record);
+            }
+            None => missing.push((entry.action_id.clone(), entry.id.clone())),
+        }
+    }
     for chunk in missing.chunks(BATCH_GET_MAX) {
         for item in batch_get(client, table, chunk).await? {
-            let record = decode_record(&item)?;
+            let record = Arc::new(decode_record(&item)?);
+            recent.insert(record.id.clone(), record.clone());
             found.insert(record.id.clone(), record);
         }
     }
     Ok(entries
         .into_iter()
-        .filter_map(|e| e.record.or_else(|| found.remove(&e.id)))
+        .filter_map(|e| {
+            e.record
+                .or_else(|| found.remove(&e.id).map(Arc::unwrap_or_clone))
+        })
         .collect())
 }
 
