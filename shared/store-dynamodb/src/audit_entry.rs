@@ -92,8 +92,18 @@ fn corrupt(item: &Item, message: impl Into<String>) -> StoreError {
 
 /// The whole record in a table item.
 pub(crate) fn decode_record(item: &Item) -> Result<AuditRecord, StoreError> {
-    let raw = get_s(item, RECORD).ok_or_else(|| corrupt(item, "no record"))?;
-    serde_json::from_str(raw).map_err(|e| corrupt(item, e.to_string()))
+    serde_json::from_str(record_json(item)?).map_err(|e| corrupt(item, e.to_string()))
+}
+
+fn record_json(item: &Item) -> Result<&str, StoreError> {
+    get_s(item, RECORD).ok_or_else(|| corrupt(item, "no record"))
+}
+
+fn decode_recent(item: &Item) -> Result<RecentRecord, StoreError> {
+    Ok(RecentRecord {
+        record: Arc::new(decode_record(item)?),
+        json_bytes: record_json(item)?.len(),
+    })
 }
 
 impl IndexEntry {
@@ -150,7 +160,15 @@ impl IndexEntry {
 /// written, and the change feed reads its last two seconds again every
 /// second (for late writers): without this each of those re-reads would be
 /// a table read again.
-pub(crate) type RecentRecords = moka::sync::Cache<String, Arc<AuditRecord>>;
+pub(crate) type RecentRecords = moka::sync::Cache<String, RecentRecord>;
+
+/// A record read from the table, and the length of the JSON it was read
+/// from: about what it holds on the heap, known without serializing again.
+#[derive(Clone)]
+pub(crate) struct RecentRecord {
+    record: Arc<AuditRecord>,
+    json_bytes: usize,
+}
 
 /// Bytes of recent records kept per process.
 const RECENT_BYTES: u64 = 16 * 1024 * 1024;
@@ -160,25 +178,14 @@ const RECENT_FOR: std::time::Duration = std::time::Duration::from_secs(10);
 pub(crate) fn recent_records() -> RecentRecords {
     moka::sync::Cache::builder()
         .max_capacity(RECENT_BYTES)
-        .weigher(|id: &String, record: &Arc<AuditRecord>| {
-            let bytes = id.len() + std::mem::size_of::<AuditRecord>() + record_weight(record);
-            u32::try_from(bytes).unwrap_or(u32::MAX)
-        })
+        .weigher(|id: &String, recent: &RecentRecord| recent_weight(id, recent))
         .time_to_live(RECENT_FOR)
         .build()
 }
 
-/// About what a record holds on the heap: its JSON values dominate.
-fn record_weight(record: &AuditRecord) -> usize {
-    let json = |v: &serde_json::Value| v.to_string().len();
-    record.action_payload.as_ref().map_or(0, json)
-        + json(&record.verdict_details)
-        + json(&record.outcome_details)
-        + record
-            .metadata
-            .iter()
-            .map(|(k, v)| k.len() + v.len())
-            .sum::<usize>()
+fn recent_weight(id: &str, recent: &RecentRecord) -> u32 {
+    let bytes = id.len() + std::mem::size_of::<AuditRecord>() + recent.json_bytes;
+    u32::try_from(bytes).unwrap_or(u32::MAX)
 }
 
 /// The records of `entries`, in their order: those the index carried, those
@@ -195,16 +202,17 @@ pub(crate) async fn fetch_records(
     let mut missing: Vec<(String, String)> = Vec::new();
     for entry in entries.iter().filter(|e| e.record.is_none()) {
         match recent.get(&entry.id) {
-            Some(record) => {
-                found.insert(entry.id.clone(), record);
+            Some(hit) => {
+                found.insert(entry.id.clone(), hit.record);
             }
             None => missing.push((entry.action_id.clone(), entry.id.clone())),
         }
     }
     for chunk in missing.chunks(BATCH_GET_MAX) {
         for item in batch_get(client, table, chunk).await? {
-            let record = Arc::new(decode_record(&item)?);
-            recent.insert(record.id.clone(), record.clone());
+            let read = decode_recent(&item)?;
+            let record = read.record.clone();
+            recent.insert(record.id.clone(), read);
             found.insert(record.id.clone(), record);
         }
     }
@@ -329,6 +337,24 @@ mod tests {
         let entry = IndexEntry::decode(&item).expect("entry");
         assert_eq!(entry.record.as_ref(), Some(&record));
         assert_eq!(entry.fields(), record.fields());
+    }
+
+    #[test]
+    fn a_recent_record_weighs_the_json_it_was_read_from() {
+        let record = record();
+        let json = serde_json::to_string(&record).expect("json");
+        let item: Item = HashMap::from([
+            ("id".to_string(), s(&record.id)),
+            (RECORD.to_string(), s(&json)),
+        ]);
+        let recent = decode_recent(&item).expect("record");
+        assert_eq!(*recent.record, record);
+        let weight = recent_weight(&record.id, &recent) as usize;
+        assert!(weight > json.len(), "{weight} counts the 4 KB payload");
+        assert!(
+            weight < json.len() + 1024,
+            "{weight} is about the JSON's size"
+        );
     }
 
     #[test]
