@@ -50,6 +50,39 @@ async fn ssm_references_in_provider_credentials_are_read_at_start() {
         Some("literal-key")
     );
 
+    // More references than one GetParameters request takes (10 names), one
+    // parameter referenced twice: each gets its own value.
+    let mut text = String::new();
+    for n in 0..12 {
+        let name = format!("/switchyard/providers/hook-{id}-{}", n % 11);
+        if n < 11 {
+            ssm.put_parameter()
+                .name(&name)
+                .value(format!("https://hooks.example/{n}"))
+                .r#type(ParameterType::SecureString)
+                .send()
+                .await
+                .expect("put parameter");
+        }
+        text.push_str(&format!(
+            "[[providers]]\nname = \"chat-{n}\"\ntype = \"slack\"\nwebhook_url = \"ssm:{name}\"\n\n"
+        ));
+    }
+    let mut config = Config::parse("gateway.toml", &text).expect("config");
+    let read = switchyard_lambda::provider_secrets::resolve(&sdk, &mut config)
+        .await
+        .expect("resolved");
+    assert_eq!(read, 12);
+    let urls: Vec<String> = config
+        .providers
+        .iter()
+        .map(|p| p.webhook_url.clone().expect("url"))
+        .collect();
+    let expected: Vec<String> = (0..12)
+        .map(|n| format!("https://hooks.example/{}", n % 11))
+        .collect();
+    assert_eq!(urls, expected);
+
     // A parameter that does not exist stops start-up, naming it and the provider.
     let missing = format!("/switchyard/providers/missing-{id}");
     let mut config = Config::parse(

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use switchyard_lambda::S3Location;
+use switchyard_lambda::{RulesOrigin, S3Location};
 use switchyard_tests::serverless::{Functions, Source, deploy_stack, start_functions};
 use switchyard_tests::{at, outcome_kind, repo_path, stub_service};
 
@@ -258,6 +258,12 @@ async fn rules_from_s3_delays_by_sqs_and_scheduler_and_duplicate_deliveries() {
         remind_soon_description(&functions).await,
         json!(FROM_ARTIFACT),
         "the cold start read the compiled artifact, not the YAML"
+    );
+    // The emulator's ETags are the files' MD5s, as S3's are for a file put
+    // in one part: the artifact's record of them spares reading the YAML.
+    assert_eq!(
+        functions.scheduler.rules_origin,
+        RulesOrigin::ArtifactByEtag
     );
     let executed = |id: &'static str| {
         let functions = &functions;

@@ -11,8 +11,9 @@ use switchyard_queue_aws::AwsDelayQueue;
 use switchyard_rules::Rule;
 use switchyard_store_dynamodb::{DynamoAuditStore, DynamoStateStore};
 
-use crate::rules_source::{self, RulesWatcher};
+use crate::rules_source::{self, RulesOrigin, RulesWatcher};
 use crate::settings::Settings;
+use crate::ssm::{Wanted, secure_parameters};
 
 /// One function instance's gateway and what keeps its rules fresh.
 pub struct Runtime {
@@ -20,6 +21,8 @@ pub struct Runtime {
     pub settings: Settings,
     /// The first admin key's hash, from `ADMIN_KEY_HASH_PARAMETER`.
     pub admin_key_hash: Option<String>,
+    /// What the cold start read its rules from.
+    pub rules_origin: RulesOrigin,
     rules: Option<RulesWatcher>,
     invocations: crate::emf::InvocationMetrics,
 }
@@ -36,6 +39,7 @@ impl Runtime {
             gateway,
             settings,
             admin_key_hash,
+            rules_origin: RulesOrigin::Bundled,
             rules: None,
             invocations: Default::default(),
         }
@@ -78,26 +82,20 @@ pub async fn init_with(
     sdk: &SdkConfig,
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<Runtime> {
-    // The rules and the approval key come from different services: read
-    // both at once so a cold start pays one round trip, not two.
-    let secret = async {
-        match &settings.approval_secret_parameter {
-            Some(name) => secure_parameter(sdk, "approval secret", name)
-                .await
-                .map(Some),
-            None => Ok(None),
-        }
-    };
-    let admin_key_hash = async {
-        match &settings.admin_key_hash_parameter {
-            Some(name) => secure_parameter(sdk, "admin key hash", name)
-                .await
-                .map(Some),
-            None => Ok(None),
-        }
-    };
-    let ((mut config, rules, watcher), secret, admin_key_hash) =
-        tokio::try_join!(load_rules(&settings, sdk), secret, admin_key_hash)?;
+    // The rules and the keys come from different services: read both at
+    // once so a cold start pays one round trip, not two.
+    let (
+        LoadedRules {
+            mut config,
+            rules,
+            origin,
+            watcher,
+        },
+        StartKeys {
+            approval_secret: secret,
+            admin_key_hash,
+        },
+    ) = tokio::try_join!(load_rules(&settings, sdk), StartKeys::read(&settings, sdk))?;
     if admin_key_hash.is_some() {
         config.auth.enabled = true;
     }
@@ -153,6 +151,7 @@ pub async fn init_with(
         .context("gateway configuration")?;
     tracing::info!(
         rules = gateway.rules().len(),
+        from = ?origin,
         source = %settings.rules.as_ref().map_or("bundled e-commerce example".to_string(), ToString::to_string),
         state_table = %settings.state_table,
         "gateway ready"
@@ -168,59 +167,74 @@ pub async fn init_with(
         gateway: Arc::new(gateway),
         settings,
         admin_key_hash,
+        rules_origin: origin,
         rules: watcher,
         invocations: Default::default(),
     })
 }
 
-type LoadedRules = (Config, Vec<Rule>, Option<RulesWatcher>);
+struct LoadedRules {
+    config: Config,
+    rules: Vec<Rule>,
+    origin: RulesOrigin,
+    watcher: Option<RulesWatcher>,
+}
 
 /// The configuration and rules: bundled, or every file under `RULES_S3_URI`.
 async fn load_rules(settings: &Settings, sdk: &SdkConfig) -> anyhow::Result<LoadedRules> {
     let Some(at) = &settings.rules else {
-        return Ok((
-            switchyard_server::example::config().map_err(anyhow::Error::msg)?,
-            switchyard_server::example::rules().map_err(anyhow::Error::msg)?,
-            None,
-        ));
+        return Ok(LoadedRules {
+            config: switchyard_server::example::config().map_err(anyhow::Error::msg)?,
+            rules: switchyard_server::example::rules().map_err(anyhow::Error::msg)?,
+            origin: RulesOrigin::Bundled,
+            watcher: None,
+        });
     };
     let s3 = aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(sdk)
             .force_path_style(sdk.endpoint_url().is_some())
             .build(),
     );
-    let listing = rules_source::list(&s3, at).await?;
-    let files = rules_source::fetch(&s3, at, listing).await?;
+    let files = rules_source::load(&s3, at).await?;
     let config = match &files.config {
         Some((uri, text)) => Config::parse(uri, text)?,
         None => switchyard_server::example::config().map_err(anyhow::Error::msg)?,
     };
     let watcher = RulesWatcher::new(s3, at.clone(), settings.rules_refresh, files.listing);
-    Ok((config, files.rules, Some(watcher)))
+    Ok(LoadedRules {
+        config,
+        rules: files.rules,
+        origin: files.origin,
+        watcher: Some(watcher),
+    })
 }
 
-/// A SecureString parameter's value (`what` names it in errors).
-pub(crate) async fn secure_parameter(
-    sdk: &SdkConfig,
-    what: &str,
-    name: &str,
-) -> anyhow::Result<String> {
-    let answer = aws_sdk_ssm::Client::new(sdk)
-        .get_parameter()
-        .name(name)
-        .with_decryption(true)
-        .send()
-        .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "{what}: SSM GetParameter {name}: {}",
-                aws_sdk_ssm::error::DisplayErrorContext(e)
-            )
-        })?;
-    answer
-        .parameter()
-        .and_then(|p| p.value())
-        .filter(|v| !v.is_empty())
-        .map(str::to_string)
-        .ok_or_else(|| anyhow::anyhow!("{what}: SSM parameter {name} is empty"))
+/// The keys a start-up reads from SSM, in one request.
+struct StartKeys {
+    approval_secret: Option<String>,
+    admin_key_hash: Option<String>,
+}
+
+impl StartKeys {
+    async fn read(settings: &Settings, sdk: &SdkConfig) -> anyhow::Result<Self> {
+        let named = [
+            ("approval secret", &settings.approval_secret_parameter),
+            ("admin key hash", &settings.admin_key_hash_parameter),
+        ];
+        let wanted: Vec<Wanted> = named
+            .iter()
+            .filter_map(|(what, name)| {
+                Some(Wanted {
+                    what: what.to_string(),
+                    name: (*name).clone()?,
+                })
+            })
+            .collect();
+        let mut values = secure_parameters(sdk, &wanted).await?.into_iter();
+        let mut next_if = |name: &Option<String>| name.as_ref().and_then(|_| values.next());
+        Ok(Self {
+            approval_secret: next_if(&settings.approval_secret_parameter),
+            admin_key_hash: next_if(&settings.admin_key_hash_parameter),
+        })
+    }
 }

@@ -19,7 +19,8 @@ mod rules_source;
 pub mod scheduler;
 pub mod settings;
 pub mod sqs;
+mod ssm;
 
 pub use init::{Runtime, init, init_with, start};
-pub use rules_source::S3Location;
+pub use rules_source::{RulesOrigin, S3Location};
 pub use settings::Settings;

@@ -1,11 +1,13 @@
 //! Provider credentials written as `ssm:/name` in the configuration: each
 //! is read (a SecureString, decrypted) once at start and put in place of
 //! the reference, before the providers are built. The parameters are read
-//! concurrently, so many credentials cost one round trip of start-up.
+//! together (10 to a request, the requests at once), so many credentials
+//! cost one round trip of start-up.
 
 use aws_config::SdkConfig;
-use futures_util::future::try_join_all;
 use switchyard_config::Config;
+
+use crate::ssm::{Wanted, secure_parameters};
 
 /// Resolve every `ssm:` reference among the providers' credentials;
 /// returns how many were read.
@@ -19,12 +21,14 @@ pub async fn resolve(sdk: &SdkConfig, config: &mut Config) -> anyhow::Result<usi
             }
         }
     }
-    let values = try_join_all(
-        slots
-            .iter()
-            .map(|(what, parameter, _)| crate::init::secure_parameter(sdk, what, parameter)),
-    )
-    .await?;
+    let wanted: Vec<Wanted> = slots
+        .iter()
+        .map(|(what, name, _)| Wanted {
+            what: what.clone(),
+            name: name.clone(),
+        })
+        .collect();
+    let values = secure_parameters(sdk, &wanted).await?;
     let read = values.len();
     for ((_, _, slot), value) in slots.into_iter().zip(values) {
         *slot = value;

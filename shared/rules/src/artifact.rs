@@ -1,12 +1,15 @@
 //! A compiled rule set: the rule files as parsed, saved as JSON beside them
 //! (`rules.compiled.json`, written by `switchyard rules compile`). Reading it
 //! skips the YAML parser, most of a large rule set's start-up. The YAML stays
-//! the source of truth: the artifact names each file's SHA-256 and the
-//! version that wrote it, and anything else (an edited, added or removed
+//! the source of truth: the artifact names each file's SHA-256 and MD5 and
+//! the version that wrote it, and anything else (an edited, added or removed
 //! file, another version, an unreadable artifact) falls back to the YAML.
+//! The MD5 is what S3 lists as the ETag of a file put in one part, so a
+//! cold start from S3 can check the files without reading them.
 
 use std::sync::Arc;
 
+use md5::Md5;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_saphyr::{Location, Spanned};
@@ -21,7 +24,7 @@ use crate::raw::RawRule;
 /// The artifact's file name, next to the rule files.
 pub const ARTIFACT_FILE: &str = "rules.compiled.json";
 /// Raised when the artifact's shape changes.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// One rule file: `name` (its file name, or the last part of its S3 key) is
@@ -53,6 +56,8 @@ struct Artifact<R> {
 struct ArtifactFile<R> {
     name: String,
     sha256: String,
+    /// Hex, as an S3 ETag without its quotes.
+    md5: String,
     rules: Vec<ArtifactRule<R>>,
 }
 
@@ -67,6 +72,33 @@ struct ArtifactRule<R> {
 
 fn sha256(text: &str) -> String {
     format!("{:x}", Sha256::digest(text.as_bytes()))
+}
+
+fn md5(text: &str) -> String {
+    format!("{:x}", Md5::digest(text.as_bytes()))
+}
+
+/// A rule file known by name and MD5 (its S3 ETag), without its text.
+#[derive(Debug, Clone)]
+pub struct SourceDigest {
+    pub name: String,
+    /// Lowercase hex.
+    pub md5: String,
+}
+
+/// An artifact read and compiled, not yet checked against the files it was
+/// made from: reading can start before the files are known (a cold start
+/// compiles it while its S3 listing is on the way).
+pub struct CompiledArtifact {
+    files: Vec<FileDigests>,
+    rules: Vec<Rule>,
+}
+
+/// What the artifact recorded of one file.
+struct FileDigests {
+    name: String,
+    sha256: String,
+    md5: String,
 }
 
 /// Parse and compile `sources` from their YAML, and write the artifact for
@@ -96,6 +128,7 @@ pub fn compile_artifact(sources: &[RuleSource]) -> Result<(Vec<Rule>, String), R
         files.push(ArtifactFile {
             name: source.name.clone(),
             sha256: sha256(&source.text),
+            md5: md5(&source.text),
             rules: written,
         });
     }
@@ -151,8 +184,12 @@ pub fn load_sources(
     Ok((rules, used))
 }
 
-/// The artifact's rules, or why it does not fit `sources`.
-fn from_artifact(sources: &[RuleSource], text: &str) -> Result<Vec<Rule>, String> {
+/// Read and compile an artifact written by this version; `label_of(name)`
+/// is what a file's rules are said to come from.
+pub fn read_artifact(
+    text: &str,
+    label_of: impl Fn(&str) -> String,
+) -> Result<CompiledArtifact, String> {
     let artifact: Artifact<RawRule> =
         serde_json::from_str(text).map_err(|e| format!("{ARTIFACT_FILE} does not read: {e}"))?;
     if artifact.format != FORMAT || artifact.version != VERSION {
@@ -161,26 +198,10 @@ fn from_artifact(sources: &[RuleSource], text: &str) -> Result<Vec<Rule>, String
             artifact.version, artifact.format
         ));
     }
-    let names = |files: Vec<&str>| files.join(", ");
-    if artifact.files.len() != sources.len()
-        || artifact
-            .files
-            .iter()
-            .zip(sources)
-            .any(|(file, source)| file.name != source.name)
-    {
-        return Err(format!(
-            "{ARTIFACT_FILE} was compiled from [{}], the rule files are [{}]",
-            names(artifact.files.iter().map(|f| f.name.as_str()).collect()),
-            names(sources.iter().map(|s| s.name.as_str()).collect())
-        ));
-    }
+    let mut files = Vec::with_capacity(artifact.files.len());
     let mut rules = Vec::new();
-    for (file, source) in artifact.files.into_iter().zip(sources) {
-        if file.sha256 != sha256(&source.text) {
-            return Err(format!("{} changed since it was compiled", source.name));
-        }
-        let label: Arc<str> = Arc::from(source.label.as_str());
+    for file in artifact.files {
+        let label: Arc<str> = Arc::from(label_of(&file.name));
         let mut compiler = Compiler::new(&label);
         for ArtifactRule { line, column, rule } in file.rules {
             let spanned = Spanned::new(rule, Location::UNKNOWN, Location::UNKNOWN);
@@ -194,6 +215,64 @@ fn from_artifact(sources: &[RuleSource], text: &str) -> Result<Vec<Rule>, String
             };
             rules.push(compiled);
         }
+        files.push(FileDigests {
+            name: file.name,
+            sha256: file.sha256,
+            md5: file.md5,
+        });
     }
-    Ok(rules)
+    Ok(CompiledArtifact { files, rules })
+}
+
+impl CompiledArtifact {
+    /// Its rules, when it was made from files with exactly these names and
+    /// MD5s, in this order (an S3 listing's ETags: no YAML is read). `Err`
+    /// says why not; the caller then reads the YAML.
+    pub fn for_md5s(self, files: &[SourceDigest]) -> Result<Vec<Rule>, String> {
+        let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
+        self.checked(&names, |i, file| file.md5 == files[i].md5)
+    }
+
+    fn for_sources(self, sources: &[RuleSource]) -> Result<Vec<Rule>, String> {
+        let names: Vec<&str> = sources.iter().map(|s| s.name.as_str()).collect();
+        self.checked(&names, |i, file| file.sha256 == sha256(&sources[i].text))
+    }
+
+    /// Its rules when its files are `names` and `unchanged(index, file)`
+    /// holds for each.
+    fn checked(
+        self,
+        names: &[&str],
+        unchanged: impl Fn(usize, &FileDigests) -> bool,
+    ) -> Result<Vec<Rule>, String> {
+        if self.files.len() != names.len()
+            || self
+                .files
+                .iter()
+                .zip(names)
+                .any(|(file, name)| file.name != *name)
+        {
+            let compiled: Vec<&str> = self.files.iter().map(|f| f.name.as_str()).collect();
+            return Err(format!(
+                "{ARTIFACT_FILE} was compiled from [{}], the rule files are [{}]",
+                compiled.join(", "),
+                names.join(", ")
+            ));
+        }
+        match (0..names.len()).find(|&i| !unchanged(i, &self.files[i])) {
+            Some(index) => Err(format!("{} changed since it was compiled", names[index])),
+            None => Ok(self.rules),
+        }
+    }
+}
+
+/// The artifact's rules, or why it does not fit `sources`.
+fn from_artifact(sources: &[RuleSource], text: &str) -> Result<Vec<Rule>, String> {
+    let label_of = |name: &str| {
+        sources
+            .iter()
+            .find(|s| s.name == name)
+            .map_or_else(|| name.to_string(), |s| s.label.clone())
+    };
+    read_artifact(text, label_of)?.for_sources(sources)
 }

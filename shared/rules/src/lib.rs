@@ -20,7 +20,10 @@ pub mod trace;
 pub mod value;
 
 pub use action::RuleAction;
-pub use artifact::{ARTIFACT_FILE, ArtifactUse, RuleSource, compile_artifact, load_sources};
+pub use artifact::{
+    ARTIFACT_FILE, ArtifactUse, CompiledArtifact, RuleSource, SourceDigest, compile_artifact,
+    load_sources, read_artifact,
+};
 pub use condition::{Condition, OnTypeError, TypeMismatch};
 pub use engine::{EvalContext, EvaluationMode, Rule, RuleSet, RuleSummary, RuleTypeError};
 pub use error::{RuleError, SourceLocation};

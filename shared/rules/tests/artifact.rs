@@ -3,7 +3,11 @@
 
 use std::path::PathBuf;
 
-use switchyard_rules::{ArtifactUse, Rule, RuleSource, compile_artifact, load_sources, read_dir};
+use md5::{Digest, Md5};
+use switchyard_rules::{
+    ArtifactUse, Rule, RuleSource, SourceDigest, compile_artifact, load_sources, read_artifact,
+    read_dir,
+};
 
 fn repo(relative: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -192,6 +196,48 @@ fn a_stale_artifact_falls_back_to_the_yaml() {
     stale(&files, &other, "written by version 0.0.0-other");
     stale(&files, "{not json", "does not read");
     stale(&files, "{}", "does not read");
+}
+
+/// The files as an S3 listing knows them: name and ETag (the MD5 in hex).
+fn listed(files: &[RuleSource]) -> Vec<SourceDigest> {
+    files
+        .iter()
+        .map(|f| SourceDigest {
+            name: f.name.clone(),
+            md5: format!("{:x}", Md5::digest(f.text.as_bytes())),
+        })
+        .collect()
+}
+
+#[test]
+fn the_artifact_loads_from_the_files_md5s_without_their_text() {
+    let files = sources(&[("a.yaml", EVERY_CONSTRUCT), ("b.yaml", "rules: []\n")]);
+    let (from_yaml, artifact) = compile_artifact(&files).expect("compile");
+    // What `aws s3 cp` of that file gets as its ETag.
+    assert!(
+        artifact.contains(r#""md5":"21d1df84c53adeea86ecd80921117ad4""#),
+        "{artifact}"
+    );
+    let read = || read_artifact(&artifact, |name| format!("dir/{name}")).expect("read");
+    let loaded = read().for_md5s(&listed(&files)).expect("by MD5");
+    assert!(same(&loaded, &from_yaml), "{loaded:#?}\n{from_yaml:#?}");
+    assert_eq!(loaded[1].source.file.as_ref(), "dir/a.yaml");
+
+    let refused = |digests: &[SourceDigest], expected: &str| {
+        let reason = read().for_md5s(digests).expect_err(expected);
+        assert!(reason.contains(expected), "{reason}");
+    };
+    let mut edited = listed(&files);
+    edited[1].md5 = format!("{:x}", Md5::digest(b"rules: []\n\n"));
+    refused(&edited, "b.yaml changed since it was compiled");
+    // A multipart upload's ETag is no MD5 of the file: never a match.
+    let mut multipart = listed(&files);
+    multipart[0].md5 = format!("{}-2", multipart[0].md5);
+    refused(&multipart, "a.yaml changed since it was compiled");
+    refused(&listed(&files[..1]), "the rule files are [a.yaml]");
+    let mut renamed = listed(&files);
+    renamed[1].name = "c.yaml".into();
+    refused(&renamed, "the rule files are [a.yaml, c.yaml]");
 }
 
 #[test]
