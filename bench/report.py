@@ -149,8 +149,9 @@ process start and every Lambda cold start pays once:
 
 Most of the YAML load is the parser (serde-saphyr and its scanner, by a callgrind profile
 taken outside this run): it reads {0.246 / (load_large / 1e9):.1f} MB of YAML per second. The artifact is
-the parsed rules as JSON with each file's SHA-256: loading it hashes the YAML (which stays
-the source of truth), reads the JSON, compiles and indexes.
+the parsed rules as JSON with each file's SHA-256 and MD5: loading it here hashes the YAML
+(which stays the source of truth), reads the JSON, compiles and indexes. A Lambda cold start
+from S3 reads no YAML when the listed ETags are the recorded MD5s (*Lambda functions* below).
 
 ## Dispatch (`shared/gateway/benches/dispatch.rs`)
 
