@@ -13,15 +13,23 @@ use crate::attr::{Item, n, s};
 use crate::audit_entry::{RECORD, SUMMARY, summary_of};
 use crate::layout::audit_index_keys;
 
+/// (index, attribute, partition value), as `audit_index_keys` gives them.
+type IndexKey = (&'static str, &'static str, String);
+
 /// The bytes DynamoDB adds to every index entry.
 const INDEX_ENTRY_OVERHEAD: usize = 100;
 
 /// The table item of `record`: its keys, every index key it has, the
 /// summary the indexes project and the record itself.
 pub(crate) fn audit_item(record: &AuditRecord, shards: u32) -> Result<Item, StoreError> {
+    item_with_keys(record, &audit_index_keys(record, shards))
+}
+
+/// The table item of `record` with its index keys already computed.
+fn item_with_keys(record: &AuditRecord, keys: &[IndexKey]) -> Result<Item, StoreError> {
     let body = serde_json::to_string(record).map_err(|e| StoreError::Invalid(e.to_string()))?;
-    let mut item: Item = audit_index_keys(record, shards)
-        .into_iter()
+    let mut item: Item = keys
+        .iter()
         .map(|(_, attribute, value)| (attribute.to_string(), s(value)))
         .collect();
     item.insert("id".to_string(), s(&record.id));
@@ -47,10 +55,10 @@ pub struct AuditCopy {
 
 /// Every copy `record` is written as, the table's first.
 pub fn audit_item_copies(record: &AuditRecord, shards: u32) -> Result<Vec<AuditCopy>, StoreError> {
-    let item = audit_item(record, shards)?;
+    let keys = audit_index_keys(record, shards);
+    let item = item_with_keys(record, &keys)?;
     let projections = index_projections()?;
-    audit_index_keys(record, shards)
-        .into_iter()
+    keys.into_iter()
         .map(|(index, _, partition)| {
             let bytes = if index == "table" {
                 item_bytes(item.iter())
