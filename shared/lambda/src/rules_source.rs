@@ -37,6 +37,11 @@ impl S3Location {
     fn uri(&self, key: &str) -> String {
         format!("s3://{}/{key}", self.bucket)
     }
+
+    /// The `s3://` URI of a file under the prefix.
+    fn name_uri(&self, name: &str) -> String {
+        format!("s3://{}/{}{name}", self.bucket, self.prefix)
+    }
 }
 
 impl FromStr for S3Location {
@@ -169,8 +174,8 @@ async fn get_text(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> anyhow::R
 /// as soon as it arrives, while the other answers are on their way; when
 /// its recorded MD5s match the rule files' listed ETags, that is all.
 /// Otherwise (no artifact, a stale one, ETags that are no MD5 because of KMS
-/// encryption or a multipart upload, or a file replaced between the
-/// requests) the files are read as [`fetch`] reads them.
+/// encryption or a multipart upload) only the YAML is read next; a file
+/// replaced between the requests has every file read again.
 pub(crate) async fn load(s3: &aws_sdk_s3::Client, at: &S3Location) -> anyhow::Result<RuleFiles> {
     let artifact_key = format!("{}{}", at.prefix, switchyard_rules::ARTIFACT_FILE);
     let config_key = format!("{}{CONFIG_FILE}", at.prefix);
@@ -180,7 +185,7 @@ pub(crate) async fn load(s3: &aws_sdk_s3::Client, at: &S3Location) -> anyhow::Re
         };
         let at = at.clone();
         let compiled = tokio::task::spawn_blocking(move || {
-            switchyard_rules::read_artifact(&text, |name| at.uri(&format!("{}{name}", at.prefix)))
+            switchyard_rules::read_artifact(&text, |name| at.name_uri(name))
         })
         .await
         .context("compiling the rule artifact")?;
@@ -199,10 +204,32 @@ pub(crate) async fn load(s3: &aws_sdk_s3::Client, at: &S3Location) -> anyhow::Re
         key: config_key,
         object: config,
     };
-    match by_etag(at, &listing, artifact, config) {
-        Some(files) => Ok(files),
-        None => fetch(s3, at, listing).await,
+    match settle(at, &listing, artifact, config) {
+        FirstRead::Done(files) => Ok(files),
+        FirstRead::NeedsYaml { config, artifact } => {
+            fetch(s3, at, listing, Some(Known { config, artifact })).await
+        }
+        FirstRead::Raced => fetch(s3, at, listing, None).await,
     }
+}
+
+/// What the first round trip settled.
+enum FirstRead {
+    /// The artifact matches the listed ETags: nothing else to read.
+    Done(RuleFiles),
+    /// The YAML is needed; what was read is the listed configuration and artifact.
+    NeedsYaml {
+        config: Option<(String, String)>,
+        artifact: Option<ReadArtifact>,
+    },
+    /// The artifact or the configuration changed after the listing.
+    Raced,
+}
+
+/// The configuration (URI, text) and the artifact as read, for [`fetch`].
+struct Known {
+    config: Option<(String, String)>,
+    artifact: Option<ReadArtifact>,
 }
 
 /// An object read beside the listing (as `T`), with its ETag.
@@ -225,20 +252,47 @@ impl<T> Prefetched<T> {
     }
 }
 
-/// The rule files from the artifact alone, when the artifact and the
+/// The rule files from the artifact alone when the artifact and the
 /// configuration are the listed ones and every listed rule file's ETag is
 /// the MD5 the artifact was compiled from.
-fn by_etag(
+fn settle(
     at: &S3Location,
     listing: &Listing,
     artifact: Prefetched<ReadArtifact>,
     config: Prefetched<String>,
-) -> Option<RuleFiles> {
+) -> FirstRead {
     if !artifact.as_listed(listing) || !config.as_listed(listing) {
-        return None;
+        return FirstRead::Raced;
     }
-    let (compiled, _) = artifact.object?;
-    let digests = listing
+    let config = config.object.map(|(text, _)| (at.uri(&config.key), text));
+    let artifact = artifact.object.map(|(compiled, _)| compiled);
+    let fits = match &artifact {
+        Some(Ok(compiled)) => {
+            let mismatch = match listed_md5s(at, listing) {
+                Some(digests) => compiled.md5_mismatch(&digests),
+                None => Some("a rule file's ETag is not its MD5".to_string()),
+            };
+            if let Some(reason) = &mismatch {
+                tracing::debug!(%reason, "the listed ETags do not match the compiled rules; reading the YAML");
+            }
+            mismatch.is_none()
+        }
+        _ => false,
+    };
+    match artifact {
+        Some(Ok(compiled)) if fits => FirstRead::Done(RuleFiles {
+            config,
+            rules: compiled.into_rules(),
+            listing: listing.clone(),
+            origin: RulesOrigin::ArtifactByEtag,
+        }),
+        artifact => FirstRead::NeedsYaml { config, artifact },
+    }
+}
+
+/// Each listed rule file's name and MD5, when every ETag is one.
+fn listed_md5s(at: &S3Location, listing: &Listing) -> Option<Vec<switchyard_rules::SourceDigest>> {
+    listing
         .iter()
         .filter(|(key, _)| is_rule_file(at.file_name(key)))
         .map(|(key, etag)| {
@@ -247,19 +301,7 @@ fn by_etag(
                 md5: plain_md5(etag)?,
             })
         })
-        .collect::<Option<Vec<_>>>()?;
-    match compiled.and_then(|compiled| compiled.for_md5s(&digests)) {
-        Ok(rules) => Some(RuleFiles {
-            config: config.object.map(|(text, _)| (at.uri(&config.key), text)),
-            rules,
-            listing: listing.clone(),
-            origin: RulesOrigin::ArtifactByEtag,
-        }),
-        Err(reason) => {
-            tracing::debug!(%reason, "the listed ETags do not match the compiled rules; reading the YAML");
-            None
-        }
-    }
+        .collect()
 }
 
 /// The MD5 an ETag is when the object was put in one part without KMS:
@@ -270,28 +312,37 @@ fn plain_md5(etag: &str) -> Option<String> {
         .then(|| hex.to_ascii_lowercase())
 }
 
-/// Fetch every file of `listing` at once (a cold start waits for one S3
-/// round trip, not one per file), then parse them in key order so rule
-/// order, and so priority ties, do not depend on which answer came first.
-/// Rule errors name the S3 URI, line and column.
+/// Fetch the files of `listing` at once (one S3 round trip, not one per
+/// file), all of them or, with `known`, the rule files alone, then parse
+/// them in key order so rule order, and so priority ties, do not depend on
+/// which answer came first. Rule errors name the S3 URI, line and column.
 async fn fetch(
     s3: &aws_sdk_s3::Client,
     at: &S3Location,
     listing: Listing,
+    known: Option<Known>,
 ) -> anyhow::Result<RuleFiles> {
+    let wanted: Vec<&String> = listing
+        .keys()
+        .filter(|key| known.is_none() || is_rule_file(at.file_name(key)))
+        .collect();
     let texts =
-        futures_util::future::try_join_all(listing.keys().map(|key| get_text(s3, &at.bucket, key)))
+        futures_util::future::try_join_all(wanted.iter().map(|key| get_text(s3, &at.bucket, key)))
             .await?;
-    let mut config = None;
-    let mut artifact = None;
+    let (mut config, mut artifact) = match known {
+        Some(Known { config, artifact }) => (config, artifact),
+        None => (None, None),
+    };
     let mut sources = Vec::new();
-    for (key, text) in listing.keys().zip(texts) {
+    for (key, text) in wanted.into_iter().zip(texts) {
         let uri = at.uri(key);
         let name = at.file_name(key);
         if name == CONFIG_FILE {
             config = Some((uri, text));
         } else if name == switchyard_rules::ARTIFACT_FILE {
-            artifact = Some(text);
+            artifact = Some(switchyard_rules::read_artifact(&text, |name| {
+                at.name_uri(name)
+            }));
         } else {
             sources.push(switchyard_rules::RuleSource {
                 name: name.to_string(),
@@ -302,7 +353,7 @@ async fn fetch(
     }
     // The compiled artifact, when it matches these files exactly, spares
     // the cold start the YAML parser; otherwise the YAML is the rule set.
-    let (rules, used) = switchyard_rules::load_sources(&sources, artifact.as_deref())?;
+    let (rules, used) = switchyard_rules::load_compiled_sources(&sources, artifact)?;
     if let switchyard_rules::ArtifactUse::Stale(reason) = &used {
         tracing::warn!(rules = %at, %reason, "compiled rules ignored: the YAML was loaded instead (run `switchyard rules compile` and upload its output)");
     }
@@ -480,7 +531,9 @@ mod tests {
         };
 
         let (art, cfg) = prefetched(Some("[rules]\n"));
-        let files = by_etag(&at, &listing(&md5, true), art, cfg).expect("served");
+        let FirstRead::Done(files) = settle(&at, &listing(&md5, true), art, cfg) else {
+            panic!("served from the artifact");
+        };
         assert_eq!(files.origin, RulesOrigin::ArtifactByEtag);
         assert_eq!(files.rules.len(), 1);
         assert_eq!(&*files.rules[0].source.file, "s3://rules-bucket/p/a.yaml");
@@ -494,25 +547,33 @@ mod tests {
 
         let (art, cfg) = prefetched(None);
         assert!(
-            by_etag(&at, &listing(&md5, false), art, cfg).is_some(),
+            matches!(
+                settle(&at, &listing(&md5, false), art, cfg),
+                FirstRead::Done(_)
+            ),
             "no config"
         );
         let (art, cfg) = prefetched(None);
         assert!(
-            by_etag(&at, &listing(&md5, true), art, cfg).is_none(),
+            matches!(
+                settle(&at, &listing(&md5, true), art, cfg),
+                FirstRead::Raced
+            ),
             "a configuration listed but not read"
         );
-        let (art, cfg) = prefetched(None);
-        assert!(
-            by_etag(
-                &at,
-                &listing("0123456789abcdef0123456789abcdef", false),
-                art,
-                cfg
-            )
-            .is_none(),
-            "an edited rule file"
-        );
+        // An edited rule file: only the YAML is read next; the artifact as
+        // compiled and the configuration are kept for the SHA-256 check.
+        let (art, cfg) = prefetched(Some("[rules]\n"));
+        let FirstRead::NeedsYaml { config, artifact } = settle(
+            &at,
+            &listing("0123456789abcdef0123456789abcdef", true),
+            art,
+            cfg,
+        ) else {
+            panic!("an edited rule file needs the YAML");
+        };
+        assert!(config.is_some(), "the configuration as read");
+        assert!(matches!(artifact, Some(Ok(_))), "the artifact as compiled");
     }
 
     #[test]

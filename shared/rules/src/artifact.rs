@@ -170,11 +170,21 @@ pub fn load_sources(
     sources: &[RuleSource],
     artifact: Option<&str>,
 ) -> Result<(Vec<Rule>, ArtifactUse), RuleError> {
+    let compiled = artifact.map(|text| read_artifact(text, |name| label_in(sources, name)));
+    load_compiled_sources(sources, compiled)
+}
+
+/// [`load_sources`] with the artifact already read (or why it could not be).
+pub fn load_compiled_sources(
+    sources: &[RuleSource],
+    artifact: Option<Result<CompiledArtifact, String>>,
+) -> Result<(Vec<Rule>, ArtifactUse), RuleError> {
     let used = match artifact {
         None => ArtifactUse::Absent,
-        Some(text) => match from_artifact(sources, text) {
-            Ok(rules) => return Ok((rules, ArtifactUse::Used)),
-            Err(reason) => ArtifactUse::Stale(reason),
+        Some(Err(reason)) => ArtifactUse::Stale(reason),
+        Some(Ok(compiled)) => match compiled.sha256_mismatch(sources) {
+            None => return Ok((compiled.into_rules(), ArtifactUse::Used)),
+            Some(reason) => ArtifactUse::Stale(reason),
         },
     };
     let mut rules = Vec::new();
@@ -225,26 +235,30 @@ pub fn read_artifact(
 }
 
 impl CompiledArtifact {
-    /// Its rules, when it was made from files with exactly these names and
-    /// MD5s, in this order (an S3 listing's ETags: no YAML is read). `Err`
-    /// says why not; the caller then reads the YAML.
-    pub fn for_md5s(self, files: &[SourceDigest]) -> Result<Vec<Rule>, String> {
+    /// Why it was not made from files with exactly these names and MD5s, in
+    /// this order (an S3 listing's ETags: no YAML is read); `None` when it was.
+    pub fn md5_mismatch(&self, files: &[SourceDigest]) -> Option<String> {
         let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
-        self.checked(&names, |i, file| file.md5 == files[i].md5)
+        self.mismatch(&names, |i, file| file.md5 == files[i].md5)
     }
 
-    fn for_sources(self, sources: &[RuleSource]) -> Result<Vec<Rule>, String> {
+    /// Why it was not made from exactly these files' text; `None` when it was.
+    pub fn sha256_mismatch(&self, sources: &[RuleSource]) -> Option<String> {
         let names: Vec<&str> = sources.iter().map(|s| s.name.as_str()).collect();
-        self.checked(&names, |i, file| file.sha256 == sha256(&sources[i].text))
+        self.mismatch(&names, |i, file| file.sha256 == sha256(&sources[i].text))
     }
 
-    /// Its rules when its files are `names` and `unchanged(index, file)`
-    /// holds for each.
-    fn checked(
-        self,
+    /// Its rules (after a check said they are the files').
+    pub fn into_rules(self) -> Vec<Rule> {
+        self.rules
+    }
+
+    /// Why its files are not `names` with `unchanged(index, file)` for each.
+    fn mismatch(
+        &self,
         names: &[&str],
         unchanged: impl Fn(usize, &FileDigests) -> bool,
-    ) -> Result<Vec<Rule>, String> {
+    ) -> Option<String> {
         if self.files.len() != names.len()
             || self
                 .files
@@ -253,26 +267,31 @@ impl CompiledArtifact {
                 .any(|(file, name)| file.name != *name)
         {
             let compiled: Vec<&str> = self.files.iter().map(|f| f.name.as_str()).collect();
-            return Err(format!(
+            return Some(format!(
                 "{ARTIFACT_FILE} was compiled from [{}], the rule files are [{}]",
                 compiled.join(", "),
                 names.join(", ")
             ));
         }
-        match (0..names.len()).find(|&i| !unchanged(i, &self.files[i])) {
-            Some(index) => Err(format!("{} changed since it was compiled", names[index])),
-            None => Ok(self.rules),
-        }
+        (0..names.len())
+            .find(|&i| !unchanged(i, &self.files[i]))
+            .map(|index| format!("{} changed since it was compiled", names[index]))
     }
+}
+
+/// The label of the source named `name` (the name itself if there is none).
+fn label_in(sources: &[RuleSource], name: &str) -> String {
+    sources
+        .iter()
+        .find(|s| s.name == name)
+        .map_or_else(|| name.to_string(), |s| s.label.clone())
 }
 
 /// The artifact's rules, or why it does not fit `sources`.
 fn from_artifact(sources: &[RuleSource], text: &str) -> Result<Vec<Rule>, String> {
-    let label_of = |name: &str| {
-        sources
-            .iter()
-            .find(|s| s.name == name)
-            .map_or_else(|| name.to_string(), |s| s.label.clone())
-    };
-    read_artifact(text, label_of)?.for_sources(sources)
+    let compiled = read_artifact(text, |name| label_in(sources, name))?;
+    match compiled.sha256_mismatch(sources) {
+        None => Ok(compiled.into_rules()),
+        Some(reason) => Err(reason),
+    }
 }

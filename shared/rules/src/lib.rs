@@ -22,7 +22,7 @@ pub mod value;
 pub use action::RuleAction;
 pub use artifact::{
     ARTIFACT_FILE, ArtifactUse, CompiledArtifact, RuleSource, SourceDigest, compile_artifact,
-    load_sources, read_artifact,
+    load_compiled_sources, load_sources, read_artifact,
 };
 pub use condition::{Condition, OnTypeError, TypeMismatch};
 pub use engine::{EvalContext, EvaluationMode, Rule, RuleSet, RuleSummary, RuleTypeError};
