@@ -1,5 +1,9 @@
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider, future};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde_json::Value;
 use switchyard_config::ProviderConfig;
 use switchyard_core::ProviderError;
@@ -116,15 +120,11 @@ const RETRYABLE_CODES: &[&str] = &[
 
 /// An SDK error as a provider error: transport failures, throttling and 5xx
 /// are retryable; validation, not-found and access errors are not.
-pub(crate) fn classify<E>(
-    operation: &str,
-    err: aws_sdk_sns::error::SdkError<E, aws_sdk_sns::config::http::HttpResponse>,
-) -> ProviderError
+pub(crate) fn classify<E>(operation: &str, err: SdkError<E, HttpResponse>) -> ProviderError
 where
-    E: aws_sdk_sns::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    use aws_sdk_sns::error::SdkError;
-    let detail = aws_sdk_sns::error::DisplayErrorContext(&err).to_string();
+    let detail = DisplayErrorContext(&err).to_string();
     match &err {
         SdkError::TimeoutError(_) => {
             ProviderError::retryable("TIMEOUT", format!("{operation}: {detail}"))
