@@ -330,7 +330,10 @@ impl Feed {
                 .since(&after, PAGE)
                 .await
                 .map_err(|e| e.to_string())?;
-            let full = page.len() >= PAGE;
+            // A sharded store may answer a short page while more remain
+            // (it never answers an empty one then): only an empty page or
+            // one past `until` ends the look-back.
+            let exhausted = page.is_empty();
             let reached_end = page.iter().any(|r| r.id > until);
             // Past `until` is read_new's job.
             let page: Vec<AuditRecord> = page.into_iter().filter(|r| r.id <= until).collect();
@@ -339,7 +342,7 @@ impl Feed {
             }
             let late = self.unseen(page);
             hub.deliver_page(late).await;
-            if !full || reached_end {
+            if exhausted || reached_end {
                 return Ok(());
             }
         }
