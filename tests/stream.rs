@@ -169,7 +169,7 @@ async fn burst_is_read_through(backend: Backend) {
         .await
         .expect("append");
     listener
-        .read_until(Duration::from_secs(10), |t| t.contains(&later))
+        .read_until(Duration::from_secs(60), |t| t.contains(&later))
         .await;
     assert_eq!(listener.ids().len(), 5_001);
 }

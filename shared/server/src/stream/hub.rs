@@ -330,10 +330,7 @@ impl Feed {
                 .since(&after, PAGE)
                 .await
                 .map_err(|e| e.to_string())?;
-            // A sharded store may answer a short page while more remain
-            // (it never answers an empty one then): only an empty page or
-            // one past `until` ends the look-back.
-            let exhausted = page.is_empty();
+            let full = page.len() >= PAGE;
             let reached_end = page.iter().any(|r| r.id > until);
             // Past `until` is read_new's job.
             let page: Vec<AuditRecord> = page.into_iter().filter(|r| r.id <= until).collect();
@@ -342,7 +339,7 @@ impl Feed {
             }
             let late = self.unseen(page);
             hub.deliver_page(late).await;
-            if exhausted || reached_end {
+            if !full || reached_end {
                 return Ok(());
             }
         }
